@@ -1,0 +1,673 @@
+"""The two self-paced learning problems, with the conventions of the specification.
+
+* :class:`LassoProblem`:
+  ``(1/S) sum_i s_i [v_i l_i(w, b) + f(v_i, age)] + alpha ||w||_1`` with
+  ``l_i = 0.5 (y_i - x_i.w - b)^2`` and ``S = sum_i s_i``; at ``v = 1`` this is
+  :class:`sklearn.linear_model.Lasso` with the same ``alpha``.
+* :class:`SVMProblem`:
+  ``0.5 ||w||^2 + C sum_i s_i [v_i l_i + f(v_i, age)]`` with the hinge loss
+  ``l_i = max(0, 1 - y_i f(x_i))``; at ``v = 1`` this is :class:`sklearn.svm.SVC` with the same
+  ``C`` and kernel parameters. The SVM is represented in the dual: a candidate is ``(a, b)`` with
+  ``f(x) = sum_j a_j y_j K(x_j, x) + b``.
+
+Each problem provides per-sample losses, the biconvex objective, the latent objective and the
+solver of the weighted convex subproblem at fixed ``v`` (``solve_weighted``).
+"""
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+from gaga._cd import weighted_lasso_cd
+from gaga._svm_dual import smo
+
+__all__ = ["LassoProblem", "SVMProblem"]
+
+
+# ---------------------------------------------------------------------------------------------
+# validation helpers
+
+
+def _check_X(X, name="X"):
+    if sp.issparse(X):
+        raise TypeError(
+            f"Sparse input for {name} is not supported yet; pass a dense array "
+            f"(e.g. {name}.toarray())."
+        )
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numeric array; got {type(X).__name__}.") from exc
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-d array; got an array of shape {X.shape}.")
+    if not np.all(np.isfinite(X)):
+        bad = int(np.sum(~np.isfinite(X)))
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); {name} must be finite.")
+    return np.ascontiguousarray(X)
+
+
+def _check_sample_weight(sample_weight, n):
+    if sample_weight is None:
+        return np.ones(n)
+    s = np.asarray(sample_weight, dtype=np.float64)
+    if s.ndim == 0:
+        s = np.full(n, float(s))
+    if s.shape != (n,):
+        raise ValueError(
+            f"sample_weight has shape {s.shape}; expected ({n},) to match the number of samples."
+        )
+    if not np.all(np.isfinite(s)):
+        raise ValueError("sample_weight contains NaN or infinite values; it must be finite.")
+    if np.any(s < 0):
+        raise ValueError(
+            f"sample_weight must be nonnegative; got min(sample_weight)={s.min()!r}."
+        )
+    if not np.any(s > 0):
+        raise ValueError("sample_weight is all zero; at least one weight must be positive.")
+    return np.ascontiguousarray(s)
+
+
+def _check_positive(value, name):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not np.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{name} must be a positive finite number; got {name}={value!r}.")
+    return float(value)
+
+
+def _check_v(v, n, name="v"):
+    v = np.asarray(v, dtype=np.float64)
+    if v.ndim == 0:
+        v = np.full(n, float(v))
+    if v.shape != (n,):
+        raise ValueError(f"{name} has shape {v.shape}; expected ({n},).")
+    if not np.all(np.isfinite(v)) or np.any(v < 0) or np.any(v > 1):
+        raise ValueError(f"{name} must lie in [0, 1]; got min={v.min()!r}, max={v.max()!r}.")
+    return np.ascontiguousarray(v)
+
+
+def _check_lengths(X, y):
+    if y.ndim != 1:
+        raise ValueError(f"y must be a 1-d array; got an array of shape {y.shape}.")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: X has {X.shape[0]} rows, "
+            f"y has {y.shape[0]} entries."
+        )
+    if X.shape[0] < 2:
+        raise ValueError(f"At least 2 samples are required; got n_samples={X.shape[0]}.")
+    if X.shape[1] < 1:
+        raise ValueError("X has 0 features; at least one feature is required.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Lasso
+
+
+class LassoProblem:
+    r"""Self-paced Lasso problem.
+
+    The biconvex objective at age ``age`` with regularizer ``f`` is
+
+    .. math::
+
+        \frac{1}{S}\sum_i s_i\,[v_i \ell_i(w, b) + f(v_i, \mathrm{age})] + \alpha \|w\|_1,
+        \qquad \ell_i = \tfrac12 (y_i - x_i^\top w - b)^2,\quad S = \sum_i s_i,
+
+    so that ``v = 1`` gives :class:`sklearn.linear_model.Lasso` (``alpha``) exactly.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Training data (dense; sparse input raises ``TypeError``).
+    y : array-like of shape (n_samples,)
+        Targets.
+    alpha : float, default=1.0
+        L1 penalty, > 0.
+    fit_intercept : bool, default=True
+        Whether to fit an unpenalized intercept ``b`` (otherwise ``b = 0``).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Nonnegative sample weights ``s_i`` (ones when None), not all zero.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        float64, C-contiguous copy of the data.
+    y : ndarray of shape (n_samples,)
+    sample_weight : ndarray of shape (n_samples,)
+    S : float
+        Sum of the sample weights.
+    n_samples, n_features : int
+    alpha : float
+    fit_intercept : bool
+    """
+
+    kind = "lasso"
+
+    def __init__(self, X, y, *, alpha=1.0, fit_intercept=True, sample_weight=None):
+        X = _check_X(X)
+        if sp.issparse(y):
+            raise TypeError("Sparse y is not supported; pass a dense 1-d array.")
+        y = np.asarray(y, dtype=np.float64)
+        _check_lengths(X, y)
+        if not np.all(np.isfinite(y)):
+            raise ValueError("y contains NaN or infinite values; y must be finite.")
+        self.X = X
+        self.y = np.ascontiguousarray(y)
+        self.n_samples, self.n_features = X.shape
+        self.alpha = _check_positive(alpha, "alpha")
+        self.fit_intercept = bool(fit_intercept)
+        self.sample_weight = _check_sample_weight(sample_weight, self.n_samples)
+        self.S = float(self.sample_weight.sum())
+
+    # -- candidate helpers ---------------------------------------------------------------------
+    def _coef(self, coef):
+        coef = np.asarray(coef, dtype=np.float64).ravel()
+        if coef.shape != (self.n_features,):
+            raise ValueError(f"coef has shape {coef.shape}; expected ({self.n_features},).")
+        return coef
+
+    def predict(self, X, coef, intercept=0.0):
+        """Linear prediction ``X w + b``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_features)
+        coef : array-like of shape (n_features,)
+        intercept : float, default=0.0
+
+        Returns
+        -------
+        ndarray of shape (n,)
+        """
+        X = _check_X(X)
+        return X @ self._coef(coef) + float(intercept)
+
+    def residuals(self, coef, intercept=0.0):
+        """Training residuals ``y - X w - b``, shape (n_samples,)."""
+        return self.y - self.X @ self._coef(coef) - float(intercept)
+
+    def losses(self, coef, intercept=0.0):
+        """Per-sample losses ``0.5 (y_i - x_i.w - b)^2``, shape (n_samples,)."""
+        r = self.residuals(coef, intercept)
+        return 0.5 * r * r
+
+    def weighted_objective(self, coef, intercept, v):
+        """Convex subproblem value ``(1/S) sum s_i v_i l_i + alpha ||w||_1`` at fixed ``v``."""
+        v = _check_v(v, self.n_samples)
+        loss = self.losses(coef, intercept)
+        return float(
+            np.dot(self.sample_weight * v, loss) / self.S
+            + self.alpha * np.abs(self._coef(coef)).sum()
+        )
+
+    def objective(self, coef, intercept, v, age, regularizer):
+        """Biconvex objective ``(1/S) sum s_i [v_i l_i + f(v_i, age)] + alpha ||w||_1``.
+
+        Parameters
+        ----------
+        coef : array-like of shape (n_features,)
+        intercept : float
+        v : array-like of shape (n_samples,)
+            Self-paced weights in [0, 1].
+        age : float
+        regularizer : Regularizer or str
+
+        Returns
+        -------
+        float
+        """
+        from gaga.regularizers import get_regularizer
+
+        reg = get_regularizer(regularizer)
+        reg.check_age(age)
+        v = _check_v(v, self.n_samples)
+        f = np.asarray(reg.value(v, age), dtype=np.float64)
+        return self.weighted_objective(coef, intercept, v) + float(
+            np.dot(self.sample_weight, f) / self.S
+        )
+
+    def latent_objective(self, coef, intercept, age, regularizer):
+        """Latent objective ``(1/S) sum s_i F(l_i, age) + alpha ||w||_1``.
+
+        ``F(l, age) = min_v v l + f(v, age)``: the biconvex objective minimized over ``v``.
+        """
+        from gaga.regularizers import get_regularizer
+
+        reg = get_regularizer(regularizer)
+        reg.check_age(age)
+        F = np.asarray(reg.latent(self.losses(coef, intercept), age), dtype=np.float64)
+        return float(
+            np.dot(self.sample_weight, F) / self.S
+            + self.alpha * np.abs(self._coef(coef)).sum()
+        )
+
+    def solve_weighted(
+        self,
+        v,
+        coef_init=None,
+        intercept_init=None,
+        tol=1e-12,
+        max_iter=100000,
+        tol_kkt=1e-12,
+    ):
+        """Minimize ``(1/S) sum s_i v_i l_i(w, b) + alpha ||w||_1`` for fixed ``v``.
+
+        Weighted cyclic coordinate descent (numba) on the samples with ``s_i v_i > 0``; the
+        intercept is eliminated exactly by centering X and y with the weighted means (it equals
+        ``ybar - xbar.w`` at every iterate), so ``intercept_init`` is not needed.
+
+        Parameters
+        ----------
+        v : array-like of shape (n_samples,)
+            Self-paced weights in [0, 1]; samples with ``v_i = 0`` are ignored.
+        coef_init : array-like of shape (n_features,), default=None
+            Warm start (zeros when None).
+        intercept_init : float, default=None
+            Accepted for symmetry; unused (the intercept is exact at every iterate).
+        tol : float, default=1e-12
+            Stop when the duality gap is at most ``tol * scale`` where
+            ``scale = (1/(2S)) sum_i s_i v_i (y_i - ybar)^2`` (the value at ``w = 0``) ...
+        max_iter : int, default=100000
+            Maximum number of epochs.
+        tol_kkt : float, default=1e-12
+            ... and the largest KKT violation (units of alpha) is at most
+            ``tol_kkt * max(1, alpha)``. The gap alone certifies ``w`` only to about
+            ``sqrt(gap)``; the KKT test makes the stationarity residual small too.
+
+        Returns
+        -------
+        coef : ndarray of shape (n_features,)
+        intercept : float
+        info : dict
+            ``n_iter``, ``gap`` (absolute), ``rel_gap``, ``kkt`` (largest violation),
+            ``converged``.
+        """
+        v = _check_v(v, self.n_samples)
+        u = self.sample_weight * v
+        mask = u > 0
+        if not np.any(mask):
+            raise ValueError(
+                "All effective weights sample_weight * v are zero; at least one sample must "
+                "have v > 0."
+            )
+        wt = u[mask] / self.S
+        Xm = self.X[mask]
+        ym = self.y[mask]
+        if self.fit_intercept:
+            wsum = wt.sum()
+            xbar = (wt @ Xm) / wsum
+            ybar = float(wt @ ym) / wsum
+            Xc = np.asfortranarray(Xm - xbar)
+            yc = ym - ybar
+        else:
+            xbar = np.zeros(self.n_features)
+            ybar = 0.0
+            Xc = np.asfortranarray(Xm)
+            yc = np.ascontiguousarray(ym)
+        if coef_init is None:
+            coef = np.zeros(self.n_features)
+        else:
+            coef = self._coef(coef_init).copy()
+        n_iter, gap, scale, kkt, converged = weighted_lasso_cd(
+            Xc,
+            yc,
+            np.ascontiguousarray(wt),
+            self.alpha,
+            coef,
+            float(tol),
+            float(tol_kkt),
+            int(max_iter),
+            10,
+        )
+        intercept = float(ybar - xbar @ coef) if self.fit_intercept else 0.0
+        info = {
+            "n_iter": int(n_iter),
+            "gap": float(gap),
+            "rel_gap": float(gap / scale),
+            "kkt": float(kkt),
+            "converged": bool(converged),
+        }
+        return coef, intercept, info
+
+    def __repr__(self):
+        return (
+            f"LassoProblem(n_samples={self.n_samples}, n_features={self.n_features}, "
+            f"alpha={self.alpha!r}, fit_intercept={self.fit_intercept})"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# SVM
+
+_KERNELS = ("linear", "rbf", "poly", "sigmoid", "precomputed")
+
+
+class SVMProblem:
+    r"""Self-paced binary SVM problem (hinge loss, intercept, any SVC kernel).
+
+    The biconvex objective at age ``age`` with regularizer ``f`` is
+
+    .. math::
+
+        \tfrac12\|w\|^2 + C\sum_i s_i\,[v_i \ell_i + f(v_i, \mathrm{age})],\qquad
+        \ell_i = \max(0, 1 - y_i f(x_i)),
+
+    so that ``v = 1`` gives ``SVC(C=C, kernel=kernel, ...)`` exactly. Candidates are given in
+    the dual: ``a`` of shape (n_samples,) with ``0 <= a_i <= C s_i v_i``, ``y^T a = 0`` and
+    ``f(x) = sum_j a_j y_j K(x_j, x) + b`` (``0.5 ||w||^2 = 0.5 a^T Q a``).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
+        Training data, or the training kernel matrix when ``kernel="precomputed"`` (must be
+        symmetric positive semidefinite).
+    y : array-like of shape (n_samples,)
+        Labels taking exactly two distinct values; the second in sorted order is the positive
+        class (as in scikit-learn).
+    C : float, default=1.0
+        > 0.
+    kernel : {"linear", "rbf", "poly", "sigmoid", "precomputed"}, default="rbf"
+    gamma : {"scale", "auto"} or float, default="scale"
+        ``"scale"`` is ``1 / (n_features * X.var())`` (1 if the variance is zero), ``"auto"`` is
+        ``1 / n_features``.
+    degree : int, default=3
+    coef0 : float, default=0.0
+    sample_weight : array-like of shape (n_samples,), default=None
+        Nonnegative sample weights ``s_i``, not all zero.
+
+    Attributes
+    ----------
+    X : ndarray
+    classes_ : ndarray of shape (2,)
+    y_pm : ndarray of shape (n_samples,)
+        Labels in {-1, +1}.
+    K : ndarray of shape (n_samples, n_samples)
+        Training kernel matrix, computed once (memory: n_samples**2 float64 values).
+    Q : ndarray of shape (n_samples, n_samples)
+        ``y_pm y_pm^T * K`` (another n_samples**2 values).
+    gamma_ : float
+        Numeric gamma used by the kernel.
+    C : float
+    sample_weight : ndarray of shape (n_samples,)
+    n_samples, n_features : int
+
+    Notes
+    -----
+    The sigmoid kernel is not positive semidefinite in general; the SMO solver handles it as
+    libsvm does, but the cvxpy verification of :mod:`gaga.verify` assumes a PSD kernel.
+    """
+
+    kind = "svm"
+
+    def __init__(
+        self,
+        X,
+        y,
+        *,
+        C=1.0,
+        kernel="rbf",
+        gamma="scale",
+        degree=3,
+        coef0=0.0,
+        sample_weight=None,
+    ):
+        X = _check_X(X)
+        if sp.issparse(y):
+            raise TypeError("Sparse y is not supported; pass a dense 1-d array.")
+        y = np.asarray(y)
+        _check_lengths(X, y)
+        if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):
+            raise ValueError("y contains NaN or infinite values; y must be finite.")
+        classes = np.unique(y)
+        if classes.shape[0] != 2:
+            raise ValueError(
+                f"y must contain exactly 2 classes for the binary SVM; got {classes.shape[0]} "
+                f"class(es): {classes[:10].tolist()!r}."
+            )
+        self.classes_ = classes
+        self.y_pm = np.where(y == classes[1], 1.0, -1.0)
+        self.y = self.y_pm
+        self.C = _check_positive(C, "C")
+        if kernel not in _KERNELS:
+            raise ValueError(f"kernel must be one of {_KERNELS}; got kernel={kernel!r}.")
+        self.kernel_name = kernel
+        if (
+            isinstance(degree, bool)
+            or not isinstance(degree, numbers.Integral)
+            or degree < 0
+        ):
+            raise ValueError(f"degree must be a nonnegative integer; got degree={degree!r}.")
+        self.degree = int(degree)
+        if isinstance(coef0, bool) or not isinstance(coef0, numbers.Real) or not np.isfinite(
+            coef0
+        ):
+            raise ValueError(f"coef0 must be a finite number; got coef0={coef0!r}.")
+        self.coef0 = float(coef0)
+        self.gamma = gamma
+        self.X = X
+        self.n_samples = X.shape[0]
+        self.sample_weight = _check_sample_weight(sample_weight, self.n_samples)
+        if kernel == "precomputed":
+            if X.shape[0] != X.shape[1]:
+                raise ValueError(
+                    f"X must be a square kernel matrix for kernel='precomputed'; got shape "
+                    f"{X.shape}."
+                )
+            if not np.allclose(X, X.T, rtol=1e-10, atol=1e-12 * np.abs(X).max()):
+                raise ValueError("X must be symmetric for kernel='precomputed'.")
+            scale = np.abs(X).max()
+            lam_min = float(np.linalg.eigvalsh(0.5 * (X + X.T))[0])
+            if lam_min < -1e-8 * scale:
+                raise ValueError(
+                    "X must be positive semidefinite for kernel='precomputed'; its smallest "
+                    f"eigenvalue is {lam_min:.3e} < -1e-8 * max|K| = {-1e-8 * scale:.3e}."
+                )
+            self.n_features = X.shape[1]
+            self.gamma_ = np.nan
+        else:
+            self.n_features = X.shape[1]
+            if isinstance(gamma, str):
+                if gamma == "scale":
+                    var = X.var()
+                    self.gamma_ = 1.0 / (self.n_features * var) if var != 0 else 1.0
+                elif gamma == "auto":
+                    self.gamma_ = 1.0 / self.n_features
+                else:
+                    raise ValueError(
+                        f"gamma must be 'scale', 'auto' or a positive float; got gamma={gamma!r}."
+                    )
+            else:
+                self.gamma_ = _check_positive(gamma, "gamma")
+        self.K = np.ascontiguousarray(self.kernel(X) if kernel != "precomputed" else X.copy())
+        self.Q = np.ascontiguousarray(self.y_pm[:, None] * self.y_pm[None, :] * self.K)
+
+    # -- kernel ------------------------------------------------------------------------------
+    def kernel(self, A, B=None):
+        """Kernel matrix between the rows of ``A`` and the training data (or ``B``).
+
+        Parameters
+        ----------
+        A : array-like of shape (n_a, n_features)
+            New data. For ``kernel="precomputed"``, ``A`` must already be the kernel between
+            the new data and the training data, shape (n_a, n_samples), and is returned.
+        B : array-like of shape (n_b, n_features), default=None
+            Training data when None.
+
+        Returns
+        -------
+        ndarray of shape (n_a, n_b)
+        """
+        A = _check_X(A, "A")
+        if self.kernel_name == "precomputed":
+            if B is not None or A.shape[1] != self.n_samples:
+                raise ValueError(
+                    f"With kernel='precomputed', pass the kernel against the training data, "
+                    f"shape (n, {self.n_samples}); got shape {A.shape}."
+                )
+            return A
+        B = self.X if B is None else _check_X(B, "B")
+        if A.shape[1] != B.shape[1]:
+            raise ValueError(f"A has {A.shape[1]} features; expected {B.shape[1]}.")
+        G = A @ B.T
+        if self.kernel_name == "linear":
+            return G
+        if self.kernel_name == "rbf":
+            sqa = np.einsum("ij,ij->i", A, A)
+            sqb = np.einsum("ij,ij->i", B, B)
+            D = sqa[:, None] + sqb[None, :] - 2.0 * G
+            np.maximum(D, 0.0, out=D)
+            return np.exp(-self.gamma_ * D)
+        if self.kernel_name == "poly":
+            return (self.gamma_ * G + self.coef0) ** self.degree
+        return np.tanh(self.gamma_ * G + self.coef0)
+
+    # -- candidate helpers ---------------------------------------------------------------------
+    def _a(self, a, name="a"):
+        a = np.asarray(a, dtype=np.float64).ravel()
+        if a.shape != (self.n_samples,):
+            raise ValueError(f"{name} has shape {a.shape}; expected ({self.n_samples},).")
+        return a
+
+    def decision_function(self, X, a, b):
+        """Decision values ``sum_j a_j y_j K(x_j, x) + b`` for new data, shape (n,)."""
+        return self.kernel(X) @ (self._a(a) * self.y_pm) + float(b)
+
+    def decision_function_train(self, a, b):
+        """Decision values on the training data, shape (n_samples,)."""
+        return self.K @ (self._a(a) * self.y_pm) + float(b)
+
+    def coef(self, a):
+        """Primal weights ``w = sum_i a_i y_i x_i`` (linear kernel only), shape (n_features,)."""
+        if self.kernel_name != "linear":
+            raise ValueError(
+                f"coef is only defined for kernel='linear'; got kernel={self.kernel_name!r}."
+            )
+        return (self._a(a) * self.y_pm) @ self.X
+
+    def margins(self, a, b):
+        """Margins ``y_i f(x_i) = (Q a)_i + y_i b``, shape (n_samples,)."""
+        return self.Q @ self._a(a) + self.y_pm * float(b)
+
+    def losses(self, a, b):
+        """Hinge losses ``max(0, 1 - y_i f(x_i))``, shape (n_samples,)."""
+        return np.maximum(0.0, 1.0 - self.margins(a, b))
+
+    def primal_objective(self, a, b, v):
+        """Weighted SVM primal value ``0.5 a^T Q a + C sum s_i v_i hinge_i`` at fixed ``v``."""
+        a = self._a(a)
+        v = _check_v(v, self.n_samples)
+        return float(
+            0.5 * a @ (self.Q @ a)
+            + self.C * np.dot(self.sample_weight * v, self.losses(a, b))
+        )
+
+    def dual_objective(self, a):
+        """Dual value ``sum a_i - 0.5 a^T Q a`` (a lower bound of the primal when feasible)."""
+        a = self._a(a)
+        return float(a.sum() - 0.5 * a @ (self.Q @ a))
+
+    weighted_objective = primal_objective
+
+    def objective(self, a, b, v, age, regularizer):
+        """Biconvex objective ``0.5 ||w||^2 + C sum s_i [v_i l_i + f(v_i, age)]``."""
+        from gaga.regularizers import get_regularizer
+
+        reg = get_regularizer(regularizer)
+        reg.check_age(age)
+        v = _check_v(v, self.n_samples)
+        f = np.asarray(reg.value(v, age), dtype=np.float64)
+        return self.primal_objective(a, b, v) + self.C * float(np.dot(self.sample_weight, f))
+
+    def latent_objective(self, a, b, age, regularizer):
+        """Latent objective ``0.5 a^T Q a + C sum s_i F(l_i, age)``."""
+        from gaga.regularizers import get_regularizer
+
+        reg = get_regularizer(regularizer)
+        reg.check_age(age)
+        a = self._a(a)
+        F = np.asarray(reg.latent(self.losses(a, b), age), dtype=np.float64)
+        return float(0.5 * a @ (self.Q @ a) + self.C * np.dot(self.sample_weight, F))
+
+    def box(self, v):
+        """Upper bounds ``C s_i v_i`` of the dual variables, shape (n_samples,)."""
+        return self.C * self.sample_weight * _check_v(v, self.n_samples)
+
+    def solve_weighted(self, v, a_init=None, tol=1e-10, max_iter=None):
+        """Solve the weighted SVM at fixed ``v`` in the dual with our SMO solver.
+
+        Minimizes ``0.5 a^T Q a - sum a`` over ``0 <= a_i <= C s_i v_i``, ``y^T a = 0``
+        (libsvm's algorithm: second-order working-set selection, stopping when the maximal
+        violating pair violates by less than ``tol``). Samples with ``v_i = 0`` have a
+        zero-width box: they are fixed at ``a_i = 0`` and left out, as ``SVC`` drops
+        zero-weight rows. The result equals
+        ``SVC(C, kernel, ..., tol=tol).fit(X[v > 0], y[v > 0], sample_weight=(s * v)[v > 0])``.
+
+        Parameters
+        ----------
+        v : array-like of shape (n_samples,)
+            Self-paced weights in [0, 1].
+        a_init : array-like of shape (n_samples,), default=None
+            Warm start; clipped to the new box and then made to satisfy ``y^T a = 0`` by
+            scaling down the class with the larger sum (which keeps it in the box).
+        tol : float, default=1e-10
+        max_iter : int, default=None
+            Maximum number of pair updates; ``max(10_000_000, 100 * n)`` when None.
+
+        Returns
+        -------
+        a : ndarray of shape (n_samples,)
+        b : float
+        info : dict
+            ``n_iter``, ``violation`` (final maximal violation), ``converged``.
+
+        Raises
+        ------
+        ValueError
+            If the samples with positive effective weight do not contain both classes.
+        """
+        v = _check_v(v, self.n_samples)
+        Cb_full = self.C * self.sample_weight * v
+        mask = Cb_full > 0
+        ym = self.y_pm[mask]
+        if not (np.any(ym > 0) and np.any(ym < 0)):
+            raise ValueError(
+                "The samples with positive weight sample_weight * v must contain both classes; "
+                f"got {int(np.sum(ym > 0))} positive and {int(np.sum(ym < 0))} negative."
+            )
+        Cb = np.ascontiguousarray(Cb_full[mask])
+        if a_init is None:
+            a = np.zeros(Cb.shape[0])
+        else:
+            a = np.clip(self._a(a_init, "a_init")[mask], 0.0, Cb)
+            pos = float(a[ym > 0].sum())
+            neg = float(a[ym < 0].sum())
+            if pos > neg:
+                a[ym > 0] *= neg / pos
+            elif neg > pos:
+                a[ym < 0] *= pos / neg
+            a = np.ascontiguousarray(a)
+        Qm = np.ascontiguousarray(self.Q[np.ix_(mask, mask)])
+        if max_iter is None:
+            max_iter = max(10_000_000, 100 * self.n_samples)
+        b, n_iter, violation, converged = smo(
+            Qm, np.ascontiguousarray(ym), Cb, a, float(tol), int(max_iter)
+        )
+        a_full = np.zeros(self.n_samples)
+        a_full[mask] = a
+        info = {
+            "n_iter": int(n_iter),
+            "violation": float(violation),
+            "converged": bool(converged),
+        }
+        return a_full, float(b), info
+
+    def __repr__(self):
+        return (
+            f"SVMProblem(n_samples={self.n_samples}, C={self.C!r}, "
+            f"kernel={self.kernel_name!r}, gamma={self.gamma!r})"
+        )
