@@ -1,12 +1,13 @@
-"""Numba kernel of the weighted Lasso: cyclic coordinate descent with duality-gap stopping.
+"""Numba kernel of the weighted Lasso: coordinate descent with duality-gap stopping.
 
 The kernel solves, for positive weights ``wt`` (already divided by S) and centered data,
 
     min_w  0.5 * sum_i wt_i (y_i - x_i.w)^2 + alpha * ||w||_1.
 
-The intercept is eliminated exactly by the caller, who centers X and y with the weighted means
-(the minimizing intercept of the uncentered problem is then ``ybar - xbar.w``). The duality gap
-of the centered problem equals the gap of the original problem at the optimal intercept.
+The intercept is eliminated exactly by the caller, who centers X and y with the weighted
+means (the minimizing intercept of the uncentered problem is then ``ybar - xbar.w``).
+The duality gap of the centered problem equals the gap of the original problem at the
+optimal intercept.
 
 Only plain arrays and scalars enter the compiled signatures (``style.md`` section 6.2).
 """
@@ -71,7 +72,8 @@ def weighted_lasso_cd(X, y, wt, alpha, coef, tol, tol_kkt, max_iter, check_every
     Parameters
     ----------
     X : ndarray of shape (m, d)
-        Design (rows with positive weight only, centered by the caller). Fortran order is best.
+        Design (rows with positive weight only, centered by the caller). Fortran order
+        is best.
     y : ndarray of shape (m,)
         Targets, centered by the caller.
     wt : ndarray of shape (m,)
@@ -81,7 +83,8 @@ def weighted_lasso_cd(X, y, wt, alpha, coef, tol, tol_kkt, max_iter, check_every
     coef : ndarray of shape (d,)
         Initial coefficients; updated in place.
     tol : float
-        Stop when the duality gap is at most ``tol * scale`` with ``scale = 0.5 sum wt y^2``.
+        Stop when the duality gap is at most ``tol * scale`` with ``scale = 0.5 sum wt
+        y^2``.
     tol_kkt : float
         ... and the largest KKT violation is at most ``tol_kkt * max(1, alpha)``.
     max_iter : int

@@ -5,12 +5,12 @@ positive per-sample boxes ``Cb``,
 
     min_a  0.5 a^T Q a - sum_i a_i   s.t.  0 <= a_i <= Cb_i,  y^T a = 0,
 
-from a feasible starting point, with the working-set selection of Fan, Chen and Lin (2005)
-("WSS 2", as in libsvm) and libsvm's analytic two-variable update. Samples with a zero-width
-box are removed by the caller (they are fixed at a_i = 0 and play no role). The intercept is
-computed as in libsvm: the average of ``-y_i G_i`` over free support vectors, or the midpoint
-of the feasible interval when there is none. Only plain arrays and scalars enter the compiled
-signatures (``style.md`` section 6.2).
+from a feasible starting point, with the working-set selection of Fan, Chen and Lin
+(2005) ("WSS 2", as in libsvm) and libsvm's analytic two-variable update. Samples with a
+zero-width box are removed by the caller (they are fixed at a_i = 0 and play no role).
+The intercept is computed as in libsvm: the average of ``-y_i G_i`` over free support
+vectors, or the midpoint of the feasible interval when there is none. Only plain arrays
+and scalars enter the compiled signatures (``style.md`` section 6.2).
 """
 
 import numpy as np
@@ -115,7 +115,8 @@ def smo(Q, y, Cb, a, tol, max_iter):
     a : ndarray of shape (m,)
         Feasible start (0 <= a <= Cb, y^T a = 0); overwritten by the solution.
     tol : float
-        Stop when the maximal violating pair violates by less than ``tol`` (libsvm's ``eps``).
+        Stop when the maximal violating pair violates by less than ``tol`` (libsvm's
+        ``eps``).
     max_iter : int
         Maximum number of pair updates.
 

@@ -1,9 +1,10 @@
 """Alternate convex search (ACS): the grid-search baseline of self-paced learning.
 
-At a fixed age, ACS alternates the closed-form weight update ``v = v*(l(theta), age)`` and the
-weighted convex solve ``theta = argmin (weighted problem at v)`` until ``v`` stops changing.
-It converges to a *partial optimum* (spec section 3). :func:`acs_path` runs it on a grid of
-increasing ages, warm-started from the previous age, as a user without the path follower would.
+At a fixed age, ACS alternates the closed-form weight update ``v = v*(l(theta), age)``
+and the weighted convex solve ``theta = argmin (weighted problem at v)`` until ``v``
+stops changing. It converges to a *partial optimum* (spec section 3). :func:`acs_path`
+runs it on a grid of increasing ages, warm-started from the previous age, as a user
+without the path follower would.
 """
 
 import warnings
@@ -31,7 +32,8 @@ class ACSResult:
         SVM dual variables ``a`` (``None`` for the Lasso).
     intercept : float
     v : ndarray of shape (n_samples,)
-        The weights at which ``(coef, intercept)`` / ``(dual_coef, intercept)`` was solved.
+        The weights at which ``(coef, intercept)`` / ``(dual_coef, intercept)`` was
+        solved.
     n_iter : int
         Number of weighted convex solves.
     converged : bool
@@ -99,7 +101,8 @@ def _problem_kind(problem):
     if isinstance(problem, SVMProblem):
         return "svm"
     raise TypeError(
-        f"problem must be a LassoProblem or an SVMProblem; got {type(problem).__name__}."
+        "problem must be a LassoProblem or an SVMProblem; got "
+        f"{type(problem).__name__}."
     )
 
 
@@ -110,12 +113,16 @@ class _Solver:
         self.problem = problem
         self.kind = _problem_kind(problem)
         if solver not in ("gaga", "sklearn"):
-            raise ValueError(f"solver must be 'gaga' or 'sklearn'; got solver={solver!r}.")
+            raise ValueError(
+                f"solver must be 'gaga' or 'sklearn'; got solver={solver!r}."
+            )
         self.solver = solver
         if inner_tol is None:
             inner_tol = 1e-12 if (self.kind == "lasso" and solver == "gaga") else 1e-10
         if not inner_tol > 0:
-            raise ValueError(f"inner_tol must be positive; got inner_tol={inner_tol!r}.")
+            raise ValueError(
+                f"inner_tol must be positive; got inner_tol={inner_tol!r}."
+            )
         self.inner_tol = float(inner_tol)
         self._sk = None
 
@@ -142,14 +149,16 @@ class _Solver:
         mask = u > 0
         if not np.any(mask):
             raise ValueError(
-                "All effective weights sample_weight * v are zero; at least one sample must "
+                "All effective weights sample_weight * v are zero; at least one sample "
+                "must "
                 "have v > 0."
             )
         if self.kind == "lasso":
             from sklearn.linear_model import Lasso
 
             # sklearn minimizes (1/(2 sum u)) sum u r^2 + alpha_sk ||w||_1; ours is
-            # (1/(2 S)) sum u r^2 + alpha ||w||_1 = (sum u / S) * [... with alpha S / sum u].
+            # (1/(2 S)) sum u r^2 + alpha ||w||_1 = (sum u / S) * [... with alpha S /
+            # sum u].
             alpha_sk = p.alpha * p.S / u[mask].sum()
             if self._sk is None:
                 self._sk = Lasso(
@@ -170,7 +179,8 @@ class _Solver:
         ym = p.y_pm[mask]
         if not (np.any(ym > 0) and np.any(ym < 0)):
             raise ValueError(
-                "The samples with positive weight sample_weight * v must contain both classes."
+                "The samples with positive weight sample_weight * v must contain both "
+                "classes."
             )
         if p.kernel_name == "precomputed":
             Xm = p.K[np.ix_(mask, mask)]
@@ -199,11 +209,15 @@ def _check_tol(tol, max_iter):
     if not (np.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol must be a nonnegative finite number; got tol={tol!r}.")
     if isinstance(max_iter, bool) or int(max_iter) != max_iter or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer; got max_iter={max_iter!r}.")
+        raise ValueError(
+            f"max_iter must be a positive integer; got max_iter={max_iter!r}."
+        )
 
 
 def _acs(problem, reg, age, solver, theta, b, v, tol, max_iter):
-    """Core loop. ``theta`` is coef or dual_coef (or None), ``v`` the starting weights or None.
+    """Core loop of ACS.
+
+    ``theta`` is coef or dual_coef (or None), ``v`` the starting weights or None.
 
     Returns theta, b, v, n_iter, converged, delta_v where theta is optimal at v.
     """
@@ -250,10 +264,10 @@ def acs(
 ):
     """Alternate convex search at one age.
 
-    Alternates ``theta = argmin weighted problem at v`` and ``v = v*(l(theta), age)`` until
-    ``max_i |delta v_i| <= tol``. The returned ``theta`` is the minimizer at the returned ``v``
-    (the weights it was solved for), so the KKT residual of the result is the inner solver's
-    and ``max |v - v*(l(theta), age)|`` is the last ``delta_v``.
+    Alternates ``theta = argmin weighted problem at v`` and ``v = v*(l(theta), age)``
+    until ``max_i |delta v_i| <= tol``. The returned ``theta`` is the minimizer at the
+    returned ``v`` (the weights it was solved for), so the KKT residual of the result is
+    the inner solver's and ``max |v - v*(l(theta), age)|`` is the last ``delta_v``.
 
     Parameters
     ----------
@@ -263,8 +277,8 @@ def acs(
         Inside ``regularizer.age_bounds``.
     coef_init : array-like, default=None
         Warm start: Lasso coefficients (n_features,) or SVM dual variables ``a``
-        (n_samples,). With neither ``coef_init`` nor ``v_init``, ACS starts from the ``v = 1``
-        solution.
+        (n_samples,). With neither ``coef_init`` nor ``v_init``, ACS starts from the ``v
+        = 1`` solution.
     intercept_init : float, default=None
         Intercept of the warm start (used to compute the first losses).
     v_init : array-like of shape (n_samples,), default=None
@@ -274,7 +288,8 @@ def acs(
     max_iter : int, default=1000
         Maximum number of weighted convex solves.
     solver : {"gaga", "sklearn"}, default="gaga"
-        Inner weighted solver: ours (numba CD / SMO) or scikit-learn's ``Lasso`` / ``SVC``.
+        Inner weighted solver: ours (numba CD / SMO) or scikit-learn's ``Lasso`` /
+        ``SVC``.
     inner_tol : float, default=None
         Inner solver tolerance (1e-12 for our Lasso CD, 1e-10 otherwise).
 
@@ -346,9 +361,10 @@ def acs_path(
 ):
     """ACS on a grid of ages: the baseline a user without the path follower would write.
 
-    The ages are sorted increasingly. At the first age ACS starts from the ``v = 1`` solution;
-    at each next age from the previous age's solution (``warm_start=True``: first losses from
-    the previous ``theta``, inner solver warm-started) or again from ``v = 1``.
+    The ages are sorted increasingly. At the first age ACS starts from the ``v = 1``
+    solution; at each next age from the previous age's solution (``warm_start=True``:
+    first losses from the previous ``theta``, inner solver warm-started) or again from
+    ``v = 1``.
 
     Parameters
     ----------
@@ -362,9 +378,9 @@ def acs_path(
         Maximum number of weighted convex solves per age.
     solver : {"gaga", "sklearn"}, default="gaga"
         ``"gaga"``: our numba coordinate descent / SMO. ``"sklearn"``: ``Lasso`` with
-        ``alpha * S / sum(s v)``, ``sample_weight = s v`` and ``warm_start=True``, or ``SVC`` on
-        the rows with positive weight (``sample_weight = s v``), for benchmarking against what a
-        user would write.
+        ``alpha * S / sum(s v)``, ``sample_weight = s v`` and ``warm_start=True``, or
+        ``SVC`` on the rows with positive weight (``sample_weight = s v``), for
+        benchmarking against what a user would write.
     inner_tol : float, default=None
         Inner solver tolerance (1e-12 for our Lasso CD, 1e-10 otherwise).
     warm_start : bool, default=True
@@ -422,7 +438,8 @@ def acs_path(
         latents[k] = res.latent_objective
         if verbose:
             print(
-                f"[acs_path] age={age:.6g} n_iter={res.n_iter} converged={res.converged} "
+                f"[acs_path] age={age:.6g} n_iter={res.n_iter} "
+                f"converged={res.converged} "
                 f"delta_v={res.delta_v:.2e} objective={res.objective:.10g} "
                 f"n_v>0={int(np.sum(res.v > 0))}"
             )

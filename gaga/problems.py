@@ -6,12 +6,12 @@
   :class:`sklearn.linear_model.Lasso` with the same ``alpha``.
 * :class:`SVMProblem`:
   ``0.5 ||w||^2 + C sum_i s_i [v_i l_i + f(v_i, age)]`` with the hinge loss
-  ``l_i = max(0, 1 - y_i f(x_i))``; at ``v = 1`` this is :class:`sklearn.svm.SVC` with the same
-  ``C`` and kernel parameters. The SVM is represented in the dual: a candidate is ``(a, b)`` with
-  ``f(x) = sum_j a_j y_j K(x_j, x) + b``.
+  ``l_i = max(0, 1 - y_i f(x_i))``; at ``v = 1`` this is :class:`sklearn.svm.SVC` with
+  the same ``C`` and kernel parameters. The SVM is represented in the dual: a candidate
+  is ``(a, b)`` with ``f(x) = sum_j a_j y_j K(x_j, x) + b``.
 
-Each problem provides per-sample losses, the biconvex objective, the latent objective and the
-solver of the weighted convex subproblem at fixed ``v`` (``solve_weighted``).
+Each problem provides per-sample losses, the biconvex objective, the latent objective
+and the solver of the weighted convex subproblem at fixed ``v`` (``solve_weighted``).
 """
 
 import numbers
@@ -25,7 +25,7 @@ from gaga._svm_dual import smo
 __all__ = ["LassoProblem", "SVMProblem"]
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # validation helpers
 
 
@@ -38,12 +38,18 @@ def _check_X(X, name="X"):
     try:
         X = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a numeric array; got {type(X).__name__}.") from exc
+        raise ValueError(
+            f"{name} must be a numeric array; got {type(X).__name__}."
+        ) from exc
     if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-d array; got an array of shape {X.shape}.")
+        raise ValueError(
+            f"{name} must be a 2-d array; got an array of shape {X.shape}."
+        )
     if not np.all(np.isfinite(X)):
         bad = int(np.sum(~np.isfinite(X)))
-        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); {name} must be finite.")
+        raise ValueError(
+            f"{name} contains {bad} NaN or infinite value(s); {name} must be finite."
+        )
     return np.ascontiguousarray(X)
 
 
@@ -55,16 +61,21 @@ def _check_sample_weight(sample_weight, n):
         s = np.full(n, float(s))
     if s.shape != (n,):
         raise ValueError(
-            f"sample_weight has shape {s.shape}; expected ({n},) to match the number of samples."
+            f"sample_weight has shape {s.shape}; expected ({n},) to match the number "
+            "of samples."
         )
     if not np.all(np.isfinite(s)):
-        raise ValueError("sample_weight contains NaN or infinite values; it must be finite.")
+        raise ValueError(
+            "sample_weight contains NaN or infinite values; it must be finite."
+        )
     if np.any(s < 0):
         raise ValueError(
             f"sample_weight must be nonnegative; got min(sample_weight)={s.min()!r}."
         )
     if not np.any(s > 0):
-        raise ValueError("sample_weight is all zero; at least one weight must be positive.")
+        raise ValueError(
+            "sample_weight is all zero; at least one weight must be positive."
+        )
     return np.ascontiguousarray(s)
 
 
@@ -75,7 +86,9 @@ def _check_positive(value, name):
         or not np.isfinite(value)
         or value <= 0
     ):
-        raise ValueError(f"{name} must be a positive finite number; got {name}={value!r}.")
+        raise ValueError(
+            f"{name} must be a positive finite number; got {name}={value!r}."
+        )
     return float(value)
 
 
@@ -86,7 +99,9 @@ def _check_v(v, n, name="v"):
     if v.shape != (n,):
         raise ValueError(f"{name} has shape {v.shape}; expected ({n},).")
     if not np.all(np.isfinite(v)) or np.any(v < 0) or np.any(v > 1):
-        raise ValueError(f"{name} must lie in [0, 1]; got min={v.min()!r}, max={v.max()!r}.")
+        raise ValueError(
+            f"{name} must lie in [0, 1]; got min={v.min()!r}, max={v.max()!r}."
+        )
     return np.ascontiguousarray(v)
 
 
@@ -99,12 +114,14 @@ def _check_lengths(X, y):
             f"y has {y.shape[0]} entries."
         )
     if X.shape[0] < 2:
-        raise ValueError(f"At least 2 samples are required; got n_samples={X.shape[0]}.")
+        raise ValueError(
+            f"At least 2 samples are required; got n_samples={X.shape[0]}."
+        )
     if X.shape[1] < 1:
         raise ValueError("X has 0 features; at least one feature is required.")
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Lasso
 
 
@@ -115,8 +132,8 @@ class LassoProblem:
 
     .. math::
 
-        \frac{1}{S}\sum_i s_i\,[v_i \ell_i(w, b) + f(v_i, \mathrm{age})] + \alpha \|w\|_1,
-        \qquad \ell_i = \tfrac12 (y_i - x_i^\top w - b)^2,\quad S = \sum_i s_i,
+        \frac{1}{S}\sum_i s_i\,[v_i \ell_i(w, b) + f(v_i, \mathrm{age})] + \alpha
+        \|w\|_1, \qquad \ell_i = \tfrac12 (y_i - x_i^\top w - b)^2,\quad S = \sum_i s_i,
 
     so that ``v = 1`` gives :class:`sklearn.linear_model.Lasso` (``alpha``) exactly.
 
@@ -164,11 +181,14 @@ class LassoProblem:
         self.sample_weight = _check_sample_weight(sample_weight, self.n_samples)
         self.S = float(self.sample_weight.sum())
 
-    # -- candidate helpers ---------------------------------------------------------------------
+    # -- candidate helpers
+    # ---------------------------------------------------------------------
     def _coef(self, coef):
         coef = np.asarray(coef, dtype=np.float64).ravel()
         if coef.shape != (self.n_features,):
-            raise ValueError(f"coef has shape {coef.shape}; expected ({self.n_features},).")
+            raise ValueError(
+                f"coef has shape {coef.shape}; expected ({self.n_features},)."
+            )
         return coef
 
     def predict(self, X, coef, intercept=0.0):
@@ -197,7 +217,10 @@ class LassoProblem:
         return 0.5 * r * r
 
     def weighted_objective(self, coef, intercept, v):
-        """Convex subproblem value ``(1/S) sum s_i v_i l_i + alpha ||w||_1`` at fixed ``v``."""
+        """Weighted convex subproblem value at fixed ``v``.
+
+        ``(1/S) sum s_i v_i l_i + alpha ||w||_1``.
+        """
         v = _check_v(v, self.n_samples)
         loss = self.losses(coef, intercept)
         return float(
@@ -234,7 +257,8 @@ class LassoProblem:
     def latent_objective(self, coef, intercept, age, regularizer):
         """Latent objective ``(1/S) sum s_i F(l_i, age) + alpha ||w||_1``.
 
-        ``F(l, age) = min_v v l + f(v, age)``: the biconvex objective minimized over ``v``.
+        ``F(l, age) = min_v v l + f(v, age)``: the biconvex objective minimized over
+        ``v``.
         """
         from gaga.regularizers import get_regularizer
 
@@ -257,9 +281,10 @@ class LassoProblem:
     ):
         """Minimize ``(1/S) sum s_i v_i l_i(w, b) + alpha ||w||_1`` for fixed ``v``.
 
-        Weighted cyclic coordinate descent (numba) on the samples with ``s_i v_i > 0``; the
-        intercept is eliminated exactly by centering X and y with the weighted means (it equals
-        ``ybar - xbar.w`` at every iterate), so ``intercept_init`` is not needed.
+        Weighted cyclic coordinate descent (numba) on the samples with ``s_i v_i > 0``;
+        the intercept is eliminated exactly by centering X and y with the weighted means
+        (it equals ``ybar - xbar.w`` at every iterate), so ``intercept_init`` is not
+        needed.
 
         Parameters
         ----------
@@ -271,7 +296,8 @@ class LassoProblem:
             Accepted for symmetry; unused (the intercept is exact at every iterate).
         tol : float, default=1e-12
             Stop when the duality gap is at most ``tol * scale`` where
-            ``scale = (1/(2S)) sum_i s_i v_i (y_i - ybar)^2`` (the value at ``w = 0``) ...
+            ``scale = (1/(2S)) sum_i s_i v_i (y_i - ybar)^2`` (the value at ``w = 0``)
+            ...
         max_iter : int, default=100000
             Maximum number of epochs.
         tol_kkt : float, default=1e-12
@@ -292,7 +318,8 @@ class LassoProblem:
         mask = u > 0
         if not np.any(mask):
             raise ValueError(
-                "All effective weights sample_weight * v are zero; at least one sample must "
+                "All effective weights sample_weight * v are zero; at least one sample "
+                "must "
                 "have v > 0."
             )
         wt = u[mask] / self.S
@@ -341,7 +368,7 @@ class LassoProblem:
         )
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # SVM
 
 _KERNELS = ("linear", "rbf", "poly", "sigmoid", "precomputed")
@@ -357,24 +384,24 @@ class SVMProblem:
         \tfrac12\|w\|^2 + C\sum_i s_i\,[v_i \ell_i + f(v_i, \mathrm{age})],\qquad
         \ell_i = \max(0, 1 - y_i f(x_i)),
 
-    so that ``v = 1`` gives ``SVC(C=C, kernel=kernel, ...)`` exactly. Candidates are given in
-    the dual: ``a`` of shape (n_samples,) with ``0 <= a_i <= C s_i v_i``, ``y^T a = 0`` and
-    ``f(x) = sum_j a_j y_j K(x_j, x) + b`` (``0.5 ||w||^2 = 0.5 a^T Q a``).
+    so that ``v = 1`` gives ``SVC(C=C, kernel=kernel, ...)`` exactly. Candidates are
+    given in the dual: ``a`` of shape (n_samples,) with ``0 <= a_i <= C s_i v_i``, ``y^T
+    a = 0`` and ``f(x) = sum_j a_j y_j K(x_j, x) + b`` (``0.5 ||w||^2 = 0.5 a^T Q a``).
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
-        Training data, or the training kernel matrix when ``kernel="precomputed"`` (must be
-        symmetric positive semidefinite).
+        Training data, or the training kernel matrix when ``kernel="precomputed"`` (must
+        be symmetric positive semidefinite).
     y : array-like of shape (n_samples,)
-        Labels taking exactly two distinct values; the second in sorted order is the positive
-        class (as in scikit-learn).
+        Labels taking exactly two distinct values; the second in sorted order is the
+        positive class (as in scikit-learn).
     C : float, default=1.0
         > 0.
     kernel : {"linear", "rbf", "poly", "sigmoid", "precomputed"}, default="rbf"
     gamma : {"scale", "auto"} or float, default="scale"
-        ``"scale"`` is ``1 / (n_features * X.var())`` (1 if the variance is zero), ``"auto"`` is
-        ``1 / n_features``.
+        ``"scale"`` is ``1 / (n_features * X.var())`` (1 if the variance is zero),
+        ``"auto"`` is ``1 / n_features``.
     degree : int, default=3
     coef0 : float, default=0.0
     sample_weight : array-like of shape (n_samples,), default=None
@@ -398,8 +425,9 @@ class SVMProblem:
 
     Notes
     -----
-    The sigmoid kernel is not positive semidefinite in general; the SMO solver handles it as
-    libsvm does, but the cvxpy verification of :mod:`gaga.verify` assumes a PSD kernel.
+    The sigmoid kernel is not positive semidefinite in general; the SMO solver handles
+    it as libsvm does, but the cvxpy verification of :mod:`gaga.verify` assumes a PSD
+    kernel.
     """
 
     kind = "svm"
@@ -426,7 +454,8 @@ class SVMProblem:
         classes = np.unique(y)
         if classes.shape[0] != 2:
             raise ValueError(
-                f"y must contain exactly 2 classes for the binary SVM; got {classes.shape[0]} "
+                "y must contain exactly 2 classes for the binary SVM; got "
+                f"{classes.shape[0]} "
                 f"class(es): {classes[:10].tolist()!r}."
             )
         self.classes_ = classes
@@ -434,17 +463,23 @@ class SVMProblem:
         self.y = self.y_pm
         self.C = _check_positive(C, "C")
         if kernel not in _KERNELS:
-            raise ValueError(f"kernel must be one of {_KERNELS}; got kernel={kernel!r}.")
+            raise ValueError(
+                f"kernel must be one of {_KERNELS}; got kernel={kernel!r}."
+            )
         self.kernel_name = kernel
         if (
             isinstance(degree, bool)
             or not isinstance(degree, numbers.Integral)
             or degree < 0
         ):
-            raise ValueError(f"degree must be a nonnegative integer; got degree={degree!r}.")
+            raise ValueError(
+                f"degree must be a nonnegative integer; got degree={degree!r}."
+            )
         self.degree = int(degree)
-        if isinstance(coef0, bool) or not isinstance(coef0, numbers.Real) or not np.isfinite(
-            coef0
+        if (
+            isinstance(coef0, bool)
+            or not isinstance(coef0, numbers.Real)
+            or not np.isfinite(coef0)
         ):
             raise ValueError(f"coef0 must be a finite number; got coef0={coef0!r}.")
         self.coef0 = float(coef0)
@@ -455,7 +490,8 @@ class SVMProblem:
         if kernel == "precomputed":
             if X.shape[0] != X.shape[1]:
                 raise ValueError(
-                    f"X must be a square kernel matrix for kernel='precomputed'; got shape "
+                    "X must be a square kernel matrix for kernel='precomputed'; got "
+                    "shape "
                     f"{X.shape}."
                 )
             if not np.allclose(X, X.T, rtol=1e-10, atol=1e-12 * np.abs(X).max()):
@@ -464,8 +500,10 @@ class SVMProblem:
             lam_min = float(np.linalg.eigvalsh(0.5 * (X + X.T))[0])
             if lam_min < -1e-8 * scale:
                 raise ValueError(
-                    "X must be positive semidefinite for kernel='precomputed'; its smallest "
-                    f"eigenvalue is {lam_min:.3e} < -1e-8 * max|K| = {-1e-8 * scale:.3e}."
+                    "X must be positive semidefinite for kernel='precomputed'; its "
+                    "smallest "
+                    f"eigenvalue is {lam_min:.3e} < -1e-8 * max|K| = "
+                    f"{-1e-8 * scale:.3e}."
                 )
             self.n_features = X.shape[1]
             self.gamma_ = np.nan
@@ -479,22 +517,27 @@ class SVMProblem:
                     self.gamma_ = 1.0 / self.n_features
                 else:
                     raise ValueError(
-                        f"gamma must be 'scale', 'auto' or a positive float; got gamma={gamma!r}."
+                        "gamma must be 'scale', 'auto' or a positive float; got "
+                        f"gamma={gamma!r}."
                     )
             else:
                 self.gamma_ = _check_positive(gamma, "gamma")
-        self.K = np.ascontiguousarray(self.kernel(X) if kernel != "precomputed" else X.copy())
+        self.K = np.ascontiguousarray(
+            self.kernel(X) if kernel != "precomputed" else X.copy()
+        )
         self.Q = np.ascontiguousarray(self.y_pm[:, None] * self.y_pm[None, :] * self.K)
 
-    # -- kernel ------------------------------------------------------------------------------
+    # -- kernel
+    # ------------------------------------------------------------------------------
     def kernel(self, A, B=None):
         """Kernel matrix between the rows of ``A`` and the training data (or ``B``).
 
         Parameters
         ----------
         A : array-like of shape (n_a, n_features)
-            New data. For ``kernel="precomputed"``, ``A`` must already be the kernel between
-            the new data and the training data, shape (n_a, n_samples), and is returned.
+            New data. For ``kernel="precomputed"``, ``A`` must already be the kernel
+            between the new data and the training data, shape (n_a, n_samples), and is
+            returned.
         B : array-like of shape (n_b, n_features), default=None
             Training data when None.
 
@@ -506,7 +549,8 @@ class SVMProblem:
         if self.kernel_name == "precomputed":
             if B is not None or A.shape[1] != self.n_samples:
                 raise ValueError(
-                    f"With kernel='precomputed', pass the kernel against the training data, "
+                    "With kernel='precomputed', pass the kernel against the training "
+                    "data, "
                     f"shape (n, {self.n_samples}); got shape {A.shape}."
                 )
             return A
@@ -526,11 +570,14 @@ class SVMProblem:
             return (self.gamma_ * G + self.coef0) ** self.degree
         return np.tanh(self.gamma_ * G + self.coef0)
 
-    # -- candidate helpers ---------------------------------------------------------------------
+    # -- candidate helpers
+    # ---------------------------------------------------------------------
     def _a(self, a, name="a"):
         a = np.asarray(a, dtype=np.float64).ravel()
         if a.shape != (self.n_samples,):
-            raise ValueError(f"{name} has shape {a.shape}; expected ({self.n_samples},).")
+            raise ValueError(
+                f"{name} has shape {a.shape}; expected ({self.n_samples},)."
+            )
         return a
 
     def decision_function(self, X, a, b):
@@ -542,10 +589,14 @@ class SVMProblem:
         return self.K @ (self._a(a) * self.y_pm) + float(b)
 
     def coef(self, a):
-        """Primal weights ``w = sum_i a_i y_i x_i`` (linear kernel only), shape (n_features,)."""
+        """Primal weights ``w = sum_i a_i y_i x_i`` (linear kernel only).
+
+        Returns an array of shape (n_features,).
+        """
         if self.kernel_name != "linear":
             raise ValueError(
-                f"coef is only defined for kernel='linear'; got kernel={self.kernel_name!r}."
+                "coef is only defined for kernel='linear'; got "
+                f"kernel={self.kernel_name!r}."
             )
         return (self._a(a) * self.y_pm) @ self.X
 
@@ -558,7 +609,10 @@ class SVMProblem:
         return np.maximum(0.0, 1.0 - self.margins(a, b))
 
     def primal_objective(self, a, b, v):
-        """Weighted SVM primal value ``0.5 a^T Q a + C sum s_i v_i hinge_i`` at fixed ``v``."""
+        """Weighted SVM primal value at fixed ``v``.
+
+        ``0.5 a^T Q a + C sum s_i v_i hinge_i``.
+        """
         a = self._a(a)
         v = _check_v(v, self.n_samples)
         return float(
@@ -567,7 +621,10 @@ class SVMProblem:
         )
 
     def dual_objective(self, a):
-        """Dual value ``sum a_i - 0.5 a^T Q a`` (a lower bound of the primal when feasible)."""
+        """Dual value ``sum a_i - 0.5 a^T Q a``.
+
+        A lower bound of the primal optimum when ``a`` is feasible.
+        """
         a = self._a(a)
         return float(a.sum() - 0.5 * a @ (self.Q @ a))
 
@@ -581,7 +638,9 @@ class SVMProblem:
         reg.check_age(age)
         v = _check_v(v, self.n_samples)
         f = np.asarray(reg.value(v, age), dtype=np.float64)
-        return self.primal_objective(a, b, v) + self.C * float(np.dot(self.sample_weight, f))
+        return self.primal_objective(a, b, v) + self.C * float(
+            np.dot(self.sample_weight, f)
+        )
 
     def latent_objective(self, a, b, age, regularizer):
         """Latent objective ``0.5 a^T Q a + C sum s_i F(l_i, age)``."""
@@ -601,11 +660,12 @@ class SVMProblem:
         """Solve the weighted SVM at fixed ``v`` in the dual with our SMO solver.
 
         Minimizes ``0.5 a^T Q a - sum a`` over ``0 <= a_i <= C s_i v_i``, ``y^T a = 0``
-        (libsvm's algorithm: second-order working-set selection, stopping when the maximal
-        violating pair violates by less than ``tol``). Samples with ``v_i = 0`` have a
-        zero-width box: they are fixed at ``a_i = 0`` and left out, as ``SVC`` drops
-        zero-weight rows. The result equals
-        ``SVC(C, kernel, ..., tol=tol).fit(X[v > 0], y[v > 0], sample_weight=(s * v)[v > 0])``.
+        (libsvm's algorithm: second-order working-set selection, stopping when the
+        maximal violating pair violates by less than ``tol``). Samples with ``v_i = 0``
+        have a zero-width box: they are fixed at ``a_i = 0`` and left out, as ``SVC``
+        drops zero-weight rows. The result equals
+        ``SVC(C, kernel, ..., tol=tol).fit(X[v > 0], y[v > 0], sample_weight=(s * v)[v >
+        0])``.
 
         Parameters
         ----------
@@ -636,8 +696,10 @@ class SVMProblem:
         ym = self.y_pm[mask]
         if not (np.any(ym > 0) and np.any(ym < 0)):
             raise ValueError(
-                "The samples with positive weight sample_weight * v must contain both classes; "
-                f"got {int(np.sum(ym > 0))} positive and {int(np.sum(ym < 0))} negative."
+                "The samples with positive weight sample_weight * v must contain both "
+                "classes; "
+                f"got {int(np.sum(ym > 0))} positive and {int(np.sum(ym < 0))} "
+                "negative."
             )
         Cb = np.ascontiguousarray(Cb_full[mask])
         if a_init is None:

@@ -1,34 +1,37 @@
 """Independent certificates of self-paced partial optima (spec section 10).
 
-Given a problem, an age and a candidate ``(w, b, v)`` (Lasso) or ``(a, b, v)`` (SVM, dual),
-:func:`certify` reports
+Given a problem, an age and a candidate ``(w, b, v)`` (Lasso) or ``(a, b, v)`` (SVM,
+dual), :func:`certify` reports
 
 (a) the KKT residual of the weighted convex subproblem at ``v``;
-(b) ``max_i |v_i - v*(l_i, age)|``, the distance of ``v`` to the closed-form weights at the
-    candidate's losses;
+(b) ``max_i |v_i - v*(l_i, age)|``, the distance of ``v`` to the closed-form weights
+    at the candidate's losses;
 (c) the relative gap between the candidate's value of the weighted subproblem and an
     independent cvxpy solve of it (solver CLARABEL; the status must be OPTIMAL).
 
-The convex solve here is deliberately independent of the package's solvers: this module does
-not import ``gaga._cd``, ``gaga._svm_dual``, ``gaga.baselines`` or the path follower.
+The convex solve here is deliberately independent of the package's solvers: this module
+does not import ``gaga._cd``, ``gaga._svm_dual``, ``gaga.baselines`` or the path
+follower.
 
 Scalings (the numbers compared with the tolerances)
 ----------------------------------------------------
 Lasso KKT: with ``u_i = s_i v_i / S``, residual ``r = y - X w - b`` and correlations
 ``c_j = sum_i u_i r_i x_ij``, the residual is the largest of ``|c_j - alpha sign(w_j)|``
-(``w_j != 0``), ``(|c_j| - alpha)_+`` (``w_j = 0``) and ``|sum_i u_i r_i|`` (intercept), divided
-by ``max(1, alpha)``.
+(``w_j != 0``), ``(|c_j| - alpha)_+`` (``w_j = 0``) and ``|sum_i u_i r_i|`` (intercept),
+divided by ``max(1, alpha)``.
 
-SVM KKT: with box ``C_i = C s_i v_i`` and ``g_i = y_i f(x_i) - 1`` at the candidate's ``b``, the
-largest of the box violation ``max((-a_i)_+, (a_i - C_i)_+) / C``, ``|y^T a| / C`` and the
-complementarity residual ``max(min(a_i / C, (g_i)_+), min((C_i - a_i) / C, (-g_i)_+))``
-(zero exactly when ``a_i = 0`` for ``g_i > 0``, ``a_i = C_i`` for ``g_i < 0``).
+SVM KKT: with box ``C_i = C s_i v_i`` and ``g_i = y_i f(x_i) - 1`` at the candidate's
+``b``, the largest of the box violation ``max((-a_i)_+, (a_i - C_i)_+) / C``, ``|y^T a|
+/ C`` and the complementarity residual ``max(min(a_i / C, (g_i)_+), min((C_i - a_i) / C,
+(-g_i)_+))`` (zero exactly when ``a_i = 0`` for ``g_i > 0``, ``a_i = C_i`` for ``g_i <
+0``).
 
-Gap: ``(P(candidate) - P*) / max(1, |P*|)`` where ``P`` is the weighted subproblem's primal
-value (Lasso: ``(1/S) sum s_i v_i l_i + alpha ||w||_1``; SVM: ``0.5 a^T Q a +
-C sum s_i v_i hinge_i``) and ``P*`` the cvxpy optimum (for nonlinear kernels the optimum of the
-dual QP with ``cp.psd_wrap(Q)``, equal to the primal optimum by strong duality). The gap is
-signed: a small negative value means the candidate is slightly better than cvxpy's answer.
+Gap: ``(P(candidate) - P*) / max(1, |P*|)`` where ``P`` is the weighted subproblem's
+primal value (Lasso: ``(1/S) sum s_i v_i l_i + alpha ||w||_1``; SVM: ``0.5 a^T Q a +
+C sum s_i v_i hinge_i``) and ``P*`` the cvxpy optimum (for nonlinear kernels the optimum
+of the dual QP with ``cp.psd_wrap(Q)``, equal to the primal optimum by strong duality).
+The gap is signed: a small negative value means the candidate is slightly better than
+cvxpy's answer.
 """
 
 from dataclasses import dataclass
@@ -50,9 +53,11 @@ class Certificate:
     ----------
     age : float
     kkt_residual : float
-        Scaled KKT residual of the weighted convex subproblem at ``v`` (module docstring).
+        Scaled KKT residual of the weighted convex subproblem at ``v`` (module
+        docstring).
     v_residual : float
-        ``max_i |v_i - v*(l_i, age)|`` (threshold ties of a discontinuous regularizer skipped).
+        ``max_i |v_i - v*(l_i, age)|`` (threshold ties of a discontinuous regularizer
+        skipped).
     cvxpy_gap : float
         Signed relative gap of the candidate's subproblem value to the cvxpy optimum
         (``nan`` when cvxpy was not run or failed).
@@ -67,8 +72,8 @@ class Certificate:
     cvxpy_objective : float
         cvxpy's optimum.
     n_skipped_ties : int
-        Samples skipped in ``v_residual`` because they sit at a threshold of a discontinuous
-        regularizer.
+        Samples skipped in ``v_residual`` because they sit at a threshold of a
+        discontinuous regularizer.
     """
 
     age: float
@@ -98,11 +103,17 @@ class Certificate:
 
     def summary(self):
         """One readable line."""
-        flag = "CERTIFIED" if self.certified else "NOT certified (" + ", ".join(self.failed) + ")"
+        flag = (
+            "CERTIFIED"
+            if self.certified
+            else "NOT certified (" + ", ".join(self.failed) + ")"
+        )
         return (
-            f"age={self.age:.6g}: kkt={self.kkt_residual:.2e} (tol {self.tol_kkt:.0e}), "
+            f"age={self.age:.6g}: kkt={self.kkt_residual:.2e} (tol "
+            f"{self.tol_kkt:.0e}), "
             f"|v-v*|={self.v_residual:.2e} (tol {self.tol_v:.0e}), "
-            f"gap={self.cvxpy_gap:.2e} (tol {self.tol_gap:.0e}, cvxpy {self.cvxpy_status}) "
+            f"gap={self.cvxpy_gap:.2e} (tol {self.tol_gap:.0e}, cvxpy "
+            f"{self.cvxpy_status}) "
             f"-> {flag}"
         )
 
@@ -114,7 +125,8 @@ def _kind(problem):
     kind = getattr(problem, "kind", None)
     if kind not in ("lasso", "svm"):
         raise TypeError(
-            f"problem must be a LassoProblem or an SVMProblem; got {type(problem).__name__}."
+            "problem must be a LassoProblem or an SVMProblem; got "
+            f"{type(problem).__name__}."
         )
     return kind
 
@@ -125,13 +137,19 @@ def _theta(problem, kind, coef, dual_coef):
             raise ValueError("coef is required for a Lasso problem; got coef=None.")
         coef = np.asarray(coef, dtype=np.float64).ravel()
         if coef.shape != (problem.n_features,):
-            raise ValueError(f"coef has shape {coef.shape}; expected ({problem.n_features},).")
+            raise ValueError(
+                f"coef has shape {coef.shape}; expected ({problem.n_features},)."
+            )
         return coef
     if dual_coef is None:
-        raise ValueError("dual_coef is required for an SVM problem; got dual_coef=None.")
+        raise ValueError(
+            "dual_coef is required for an SVM problem; got dual_coef=None."
+        )
     a = np.asarray(dual_coef, dtype=np.float64).ravel()
     if a.shape != (problem.n_samples,):
-        raise ValueError(f"dual_coef has shape {a.shape}; expected ({problem.n_samples},).")
+        raise ValueError(
+            f"dual_coef has shape {a.shape}; expected ({problem.n_samples},)."
+        )
     return a
 
 
@@ -147,13 +165,19 @@ def _subproblem_value(problem, kind, theta, b, v):
     u = problem.sample_weight * v
     if kind == "lasso":
         r = problem.y - problem.X @ theta - b
-        return float(0.5 * np.dot(u, r * r) / problem.S + problem.alpha * np.abs(theta).sum())
+        return float(
+            0.5 * np.dot(u, r * r) / problem.S + problem.alpha * np.abs(theta).sum()
+        )
     m = problem.Q @ theta + problem.y_pm * b
-    return float(0.5 * theta @ (problem.Q @ theta) + problem.C * np.dot(u, np.maximum(0, 1 - m)))
+    return float(
+        0.5 * theta @ (problem.Q @ theta) + problem.C * np.dot(u, np.maximum(0, 1 - m))
+    )
 
 
 def kkt_residual(problem, theta, b, v):
-    """Scaled KKT residual of the weighted convex subproblem at ``v`` (module docstring).
+    """Scaled KKT residual of the weighted convex subproblem at ``v``.
+
+    The scalings are described in the module docstring.
 
     Parameters
     ----------
@@ -190,7 +214,9 @@ def kkt_residual(problem, theta, b, v):
     C = problem.C
     box = C * u
     a = theta
-    box_viol = float(np.max(np.maximum(np.maximum(-a, 0.0), np.maximum(a - box, 0.0)))) / C
+    box_viol = (
+        float(np.max(np.maximum(np.maximum(-a, 0.0), np.maximum(a - box, 0.0)))) / C
+    )
     eq_viol = abs(float(problem.y_pm @ a)) / C
     g = problem.Q @ a + problem.y_pm * b - 1.0
     comp = np.maximum(
@@ -221,7 +247,11 @@ def _cvxpy_optimum(problem, kind, v, cvxpy_options):
     u = problem.sample_weight * v
     mask = u > 0
     opts = dict(
-        tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10, tol_ktratio=1e-8, max_iter=500
+        tol_gap_abs=1e-10,
+        tol_gap_rel=1e-10,
+        tol_feas=1e-10,
+        tol_ktratio=1e-8,
+        max_iter=500,
     )
     if cvxpy_options:
         opts.update(cvxpy_options)
@@ -329,8 +359,8 @@ def certify(
     dual_coef : array-like of shape (n_samples,), default=None
         SVM dual variables ``a`` (required for the SVM).
     v : array-like of shape (n_samples,), default=None
-        Candidate weights; ``v*(l(candidate), age)`` when None (then check (b) is trivially 0
-        and (a) tests the candidate against its own weights).
+        Candidate weights; ``v*(l(candidate), age)`` when None (then check (b) is
+        trivially 0 and (a) tests the candidate against its own weights).
     tol_kkt, tol_v, tol_gap : float, default=1e-7, 1e-7, 1e-6
         Tolerances of the three checks (scalings in the module docstring).
     use_cvxpy : bool, default=True
