@@ -168,11 +168,14 @@ def iter_torch_activations(model, X, modules, *, record="output", batch_size=Non
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad():
-            for xb in _batches(X, batch_size):
-                store.clear()
+        for xb in _batches(X, batch_size):
+            store.clear()
+            # no_grad only around the forward: a context held across ``yield``
+            # would leak into the caller (and interleaved generators would
+            # restore each other's grad mode in the wrong order).
+            with torch.no_grad():
                 model(torch.as_tensor(xb).to(dtype))
-                yield dict(store)
+            yield dict(store)
     finally:
         for h in handles:
             h.remove()
@@ -213,7 +216,7 @@ def torch_loss_and_grad(model, loss_fn=None, dtype=None):
     Parameters
     ----------
     model : torch.nn.Module
-        Architecture template (evaluated functionally in eval mode, so
+        Architecture template (a private copy is evaluated in eval mode, so
         BatchNorm uses the running statistics in ``params``).
     loss_fn : callable, optional
         ``loss_fn(output, target) -> scalar``; default cross-entropy.
@@ -223,35 +226,35 @@ def torch_loss_and_grad(model, loss_fn=None, dtype=None):
     Returns
     -------
     loss_and_grad : callable
-        ``(params: dict of ndarray, X, y) -> (float, dict of ndarray)``; only
-        floating parameters that require gradients get a gradient.
+        ``(params: dict of ndarray, X, y) -> (float, dict of ndarray)``; the
+        gradient is given for every ``nn.Parameter`` (not for buffers).
     """
     torch = _torch()
-    from torch.func import functional_call
-
     dtype = torch.float64 if dtype is None else dtype
     template = copy.deepcopy(model).to(dtype).eval()
     if loss_fn is None:
         loss_fn = torch.nn.functional.cross_entropy
-    param_names = {k for k, _ in template.named_parameters()}
+    named = dict(template.named_parameters())
+    sd_keys = list(template.state_dict())
 
     def loss_and_grad(params, X, y):
-        tensors = {}
-        for k, v in params.items():
-            t = torch.as_tensor(np.asarray(v))
-            if t.is_floating_point():
-                t = t.to(dtype)
-                if k in param_names:
-                    t.requires_grad_(True)
-            tensors[k] = t
-        out = functional_call(template, tensors, (torch.as_tensor(X).to(dtype),))
+        missing = [k for k in sd_keys if k not in params]
+        if missing:
+            raise ValueError(f"params is missing parameter(s) {missing}.")
+        with torch.no_grad():
+            template.load_state_dict(
+                {k: torch.as_tensor(np.asarray(params[k])) for k in sd_keys})
+        template.zero_grad(set_to_none=True)
+        out = template(torch.as_tensor(np.asarray(X)).to(dtype))
         yt = torch.as_tensor(np.asarray(y))
         if yt.is_floating_point():
             yt = yt.to(dtype)
         loss = loss_fn(out, yt)
-        keys = [k for k in tensors if k in param_names]
-        grads = torch.autograd.grad(loss, [tensors[k] for k in keys])
-        return float(loss.detach()), {k: g.numpy() for k, g in zip(keys, grads)}
+        loss.backward()
+        grads = {k: (p.grad.detach().numpy().copy() if p.grad is not None
+                     else np.zeros(tuple(p.shape)))
+                 for k, p in named.items()}
+        return float(loss.detach()), grads
 
     return loss_and_grad
 
@@ -296,7 +299,9 @@ def spec_from_torch_sequential(model, input_shape, *, group_name="P{}"):
         raise ValueError("the model has no Linear or Conv layer.")
     last = lin_idx[-1]
     shapes = {}
-    x = torch.zeros((1,) + tuple(input_shape))
+    first = next(model.parameters(), None)
+    dtype = first.dtype if first is not None else torch.float32
+    x = torch.zeros((1,) + tuple(input_shape), dtype=dtype)
     with torch.no_grad():
         m = copy.deepcopy(model).eval()
         for name, layer in m.named_children():
@@ -363,6 +368,8 @@ def reset_batchnorm(model, X, *, batch_size=None):
 
     Running statistics are reset and re-estimated with a cumulative average
     (``momentum=None``) in train mode; the returned copy is in eval mode.
+    PyTorch averages the *per-batch* statistics, so the result equals the
+    full-data mean only when all batches have the same size.
 
     Parameters
     ----------
