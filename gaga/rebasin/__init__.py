@@ -104,3 +104,29 @@ __all__ = [
 ]
 
 # --- part 2: re-normalization, pruning, TNA-PFN (issue 7) ---
+from gaga.rebasin._federated import (  # noqa: E402
+    biased_client_split,
+    federated_training,
+)
+from gaga.rebasin._prune import magnitude_prune, renormalize_pruned  # noqa: E402
+from gaga.rebasin._repair import repair  # noqa: E402
+from gaga.rebasin._tna import (  # noqa: E402
+    fit_with_fixed_weights,
+    fixed_weight_mask,
+    mask_gradients,
+    sklearn_mlp_init_params,
+    train_torch_with_fixed_weights,
+)
+
+__all__ += [
+    "biased_client_split",
+    "federated_training",
+    "fit_with_fixed_weights",
+    "fixed_weight_mask",
+    "magnitude_prune",
+    "mask_gradients",
+    "renormalize_pruned",
+    "repair",
+    "sklearn_mlp_init_params",
+    "train_torch_with_fixed_weights",
+]
