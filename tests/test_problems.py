@@ -1,0 +1,336 @@
+"""Tests of gaga.problems: conventions, sklearn at v = 1, weighted solvers."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.linear_model import Lasso
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from gaga.problems import LassoProblem, SVMProblem
+from gaga.regularizers import get_regularizer
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def _random_v(n, seed, zero_frac=0.2):
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(0.05, 1.0, n)
+    v[rng.random(n) < zero_frac] = 0.0
+    return v
+
+
+# --------------------------------------------------------------------------- Lasso
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_lasso_v1_equals_sklearn(diabetes, fit_intercept, weighted):
+    X, y = diabetes
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y)) if weighted else None
+    p = LassoProblem(X, y, alpha=1.0, fit_intercept=fit_intercept, sample_weight=sw)
+    coef, b, info = p.solve_weighted(np.ones(len(y)))
+    assert info["converged"]
+    sk = Lasso(alpha=1.0, fit_intercept=fit_intercept, tol=1e-14, max_iter=100000)
+    sk.fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(coef, sk.coef_, rtol=0, atol=1e-6)
+    assert abs(b - sk.intercept_) <= 1e-6
+    assert np.count_nonzero(coef) < X.shape[1]  # the penalty is active
+    # the objective convention: at v = 1 it is sklearn's objective
+    r = y - X @ coef - b
+    s = np.ones(len(y)) if sw is None else sw
+    expected = 0.5 * np.dot(s, r * r) / s.sum() + np.abs(coef).sum()
+    assert p.weighted_objective(coef, b, np.ones(len(y))) == pytest.approx(expected)
+
+
+def test_lasso_weighted_equals_sklearn_rescaled(diabetes):
+    X, y = diabetes
+    s = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
+    v = _random_v(len(y), 2)
+    p = LassoProblem(X, y, alpha=0.5, sample_weight=s)
+    coef, b, info = p.solve_weighted(v)
+    u = s * v
+    m = u > 0
+    sk = Lasso(alpha=0.5 * p.S / u.sum(), tol=1e-14, max_iter=100000)
+    sk.fit(X[m], y[m], sample_weight=u[m])
+    np.testing.assert_allclose(coef, sk.coef_, rtol=0, atol=1e-8)
+    assert abs(b - sk.intercept_) <= 1e-8
+    assert info["rel_gap"] <= 1e-12
+
+
+def test_lasso_warm_start_and_tight_gap(diabetes):
+    X, y = diabetes
+    p = LassoProblem(X, y, alpha=0.3)
+    v = _random_v(len(y), 3)
+    coef, b, info = p.solve_weighted(v)
+    coef2, b2, info2 = p.solve_weighted(v, coef_init=coef, intercept_init=b)
+    assert info2["n_iter"] <= 10 < info["n_iter"]
+    np.testing.assert_allclose(coef2, coef, atol=1e-10)
+    # perturbed warm start converges to the same point
+    coef3, b3, _ = p.solve_weighted(v, coef_init=coef + 5.0)
+    np.testing.assert_allclose(coef3, coef, atol=1e-9)
+    assert abs(b3 - b) <= 1e-9
+
+
+def test_lasso_zero_weight_samples_are_ignored(diabetes):
+    X, y = diabetes
+    v = _random_v(len(y), 4)
+    p = LassoProblem(X, y, alpha=0.3)
+    coef, b, _ = p.solve_weighted(v)
+    y2 = y.copy()
+    y2[v == 0] = 1e6  # garbage on the excluded samples changes nothing
+    coef2, b2, _ = LassoProblem(X, y2, alpha=0.3).solve_weighted(v)
+    np.testing.assert_allclose(coef2, coef, atol=1e-9)
+    assert abs(b2 - b) <= 1e-9
+
+
+def test_lasso_objective_and_latent(diabetes):
+    X, y = diabetes
+    p = LassoProblem(X, y / y.std(), alpha=0.05)
+    coef, b, _ = p.solve_weighted(np.ones(len(y)))
+    for name in ["hard", "linear", "log", "mixture", "polynomial"]:
+        reg = get_regularizer(name)
+        age = 0.4
+        v = reg.v_star(p.losses(coef, b), age)
+        obj = p.objective(coef, b, v, age, reg)
+        lat = p.latent_objective(coef, b, age, reg)
+        assert obj == pytest.approx(lat, rel=1e-12, abs=1e-12)
+        # any other v gives a larger biconvex objective
+        assert p.objective(coef, b, np.clip(v + 0.1, 0, 1), age, reg) >= lat - 1e-12
+
+
+def test_lasso_all_zero_v_raises(diabetes):
+    X, y = diabetes
+    p = LassoProblem(X, y)
+    with pytest.raises(ValueError, match="effective weights"):
+        p.solve_weighted(np.zeros(len(y)))
+
+
+def test_lasso_numba_kernel_is_compiled(diabetes):
+    from gaga._cd import weighted_lasso_cd
+
+    X, y = diabetes
+    LassoProblem(X, y).solve_weighted(np.ones(len(y)))
+    assert len(weighted_lasso_cd.signatures) >= 1
+
+
+# --------------------------------------------------------------------------- SVM
+
+
+def _svc_reference(p, X, y, v, kernel, tol=1e-10):
+    m = v > 0
+    svc = SVC(C=p.C, kernel=kernel, gamma=p.gamma_, tol=tol, shrinking=False)
+    svc.fit(X[m], y[m], sample_weight=(p.sample_weight * v)[m])
+    a = np.zeros(len(y))
+    a_m = np.zeros(int(m.sum()))
+    a_m[svc.support_] = np.abs(svc.dual_coef_[0])  # support_ indexes X[m]
+    a[m] = a_m
+    return svc, a, float(svc.intercept_[0])
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+@pytest.mark.parametrize("zeros", [False, True])
+def test_svm_equals_svc(cancer, kernel, zeros):
+    X, y = cancer
+    p = SVMProblem(X, y, C=1.0, kernel=kernel)
+    v = _random_v(len(y), 5) if zeros else np.ones(len(y))
+    a, b, info = p.solve_weighted(v)
+    assert info["converged"]
+    svc, a_sk, b_sk = _svc_reference(p, X, y, v, kernel)
+    f = p.decision_function(X, a, b)
+    f_sk = svc.decision_function(X)
+    # libsvm caches the kernel in float32 (Qfloat), which limits SVC's own accuracy to
+    # about 1e-7 relative: compare relative to the decision-value scale, then check that
+    # our solution is at least as good as SVC's on the same (dual) problem.
+    scale = max(1.0, np.abs(f_sk).max())
+    assert np.abs(f - f_sk).max() <= 1e-6 * scale
+    assert np.all(np.sign(f[np.abs(f_sk) > 1e-3]) == np.sign(f_sk[np.abs(f_sk) > 1e-3]))
+    assert p.dual_objective(a) >= p.dual_objective(a_sk) - 1e-10
+    assert p.primal_objective(a, b, v) <= p.primal_objective(a_sk, b_sk, v) + 1e-9
+    # feasibility
+    box = p.box(v)
+    assert np.all(a >= 0) and np.all(a <= box + 1e-15)
+    assert abs(p.y_pm @ a) <= 1e-12 * max(1.0, a.sum())
+    assert np.all(a[v == 0] == 0)
+    # predicted classes follow sklearn's label convention
+    pos = p.classes_[1]
+    assert np.all((f > 0) == (svc.predict(X) == pos))
+
+
+def test_svm_rbf_decision_function_1e6(cancer):
+    X, y = cancer
+    p = SVMProblem(X, y, C=1.0, kernel="rbf")
+    a, b, _ = p.solve_weighted(np.ones(len(y)))
+    svc = SVC(C=1.0, kernel="rbf", tol=1e-10).fit(X, y)
+    assert np.abs(p.decision_function(X, a, b) - svc.decision_function(X)).max() <= 1e-6
+
+
+def test_svm_linear_coef(cancer):
+    X, y = cancer
+    p = SVMProblem(X, y, C=0.5, kernel="linear")
+    a, b, _ = p.solve_weighted(np.ones(len(y)))
+    w = p.coef(a)
+    np.testing.assert_allclose(X @ w + b, p.decision_function(X, a, b), atol=1e-10)
+    assert 0.5 * w @ w == pytest.approx(0.5 * a @ p.Q @ a, rel=1e-10)
+    with pytest.raises(ValueError, match="kernel='linear'"):
+        SVMProblem(X, y, kernel="rbf").coef(a)
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf", "poly"])
+def test_svm_warm_start_same_answer(cancer, kernel):
+    X, y = cancer
+    p = SVMProblem(X, y, C=2.0, kernel=kernel, degree=2)
+    v1 = _random_v(len(y), 6)
+    v2 = _random_v(len(y), 7)
+    a1, b1, _ = p.solve_weighted(v1)
+    a_cold, b_cold, _ = p.solve_weighted(v2)
+    a_warm, b_warm, _ = p.solve_weighted(v2, a_init=a1)
+    f_cold = p.decision_function_train(a_cold, b_cold)
+    f_warm = p.decision_function_train(a_warm, b_warm)
+    assert np.abs(f_cold - f_warm).max() <= 1e-7
+    assert p.dual_objective(a_warm) == pytest.approx(p.dual_objective(a_cold), abs=1e-9)
+    assert np.all(a_warm[v2 == 0] == 0)
+
+
+def test_svm_margins_losses_objective(cancer):
+    X, y = cancer
+    p = SVMProblem(X, y, C=1.0)
+    a, b, _ = p.solve_weighted(np.ones(len(y)))
+    f = p.decision_function_train(a, b)
+    np.testing.assert_allclose(p.margins(a, b), p.y_pm * f, atol=1e-10)
+    hinge = np.maximum(0, 1 - p.y_pm * f)
+    np.testing.assert_allclose(p.losses(a, b), hinge, atol=1e-10)
+    reg = get_regularizer("linear")
+    age = 0.5
+    v = reg.v_star(p.losses(a, b), age)
+    assert p.objective(a, b, v, age, reg) == pytest.approx(
+        p.latent_objective(a, b, age, reg), rel=1e-12
+    )
+    # strong duality at the optimum of the weighted problem
+    assert p.primal_objective(a, b, np.ones(len(y))) == pytest.approx(
+        p.dual_objective(a), rel=1e-8
+    )
+
+
+def test_svm_labels_and_classes():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    y = np.where(X[:, 0] + 0.3 * rng.standard_normal(40) > 0, "yes", "no")
+    p = SVMProblem(X, y, kernel="linear")
+    assert list(p.classes_) == ["no", "yes"]
+    np.testing.assert_array_equal(p.y_pm, np.where(y == "yes", 1.0, -1.0))
+    a, b, _ = p.solve_weighted(np.ones(40))
+    svc = SVC(kernel="linear", tol=1e-10).fit(X, y)
+    f_sk = svc.decision_function(X)
+    assert np.abs(p.decision_function(X, a, b) - f_sk).max() <= 1e-6 * max(
+        1, np.abs(f_sk).max()
+    )
+
+
+def test_svm_gamma_and_precomputed(cancer):
+    X, y = cancer
+    X = X[:120]
+    y = y[:120]
+    p = SVMProblem(X, y, kernel="rbf", gamma="scale")
+    assert p.gamma_ == pytest.approx(1.0 / (X.shape[1] * X.var()))
+    assert SVMProblem(X, y, kernel="rbf", gamma="auto").gamma_ == 1.0 / X.shape[1]
+    p_lin = SVMProblem(X, y, kernel="linear")
+    p_pre = SVMProblem(X @ X.T, y, kernel="precomputed")
+    a1, b1, _ = p_lin.solve_weighted(np.ones(120))
+    a2, b2, _ = p_pre.solve_weighted(np.ones(120))
+    f1 = p_lin.decision_function(X[:10], a1, b1)
+    f2 = p_pre.decision_function(X[:10] @ X.T, a2, b2)
+    np.testing.assert_allclose(f1, f2, atol=1e-8)
+    with pytest.raises(ValueError, match="square"):
+        SVMProblem(X[:, :5], y, kernel="precomputed")
+    K_bad = np.eye(120)
+    K_bad[0, 1] = K_bad[1, 0] = 5.0
+    with pytest.raises(ValueError, match="positive semidefinite"):
+        SVMProblem(K_bad, y, kernel="precomputed")
+
+
+def test_svm_one_class_among_positive_v_raises(cancer):
+    X, y = cancer
+    p = SVMProblem(X, y)
+    v = (p.y_pm > 0).astype(float)
+    with pytest.raises(ValueError, match="both classes"):
+        p.solve_weighted(v)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _small():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10, 3))
+    y = rng.standard_normal(10)
+    return X, y, (y > 0).astype(int)
+
+
+@pytest.mark.parametrize("cls", [LassoProblem, SVMProblem])
+def test_bad_input_names_parameter(cls):
+    X, yr, yc = _small()
+    y = yr if cls is LassoProblem else yc
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    with pytest.raises(ValueError, match="X contains 1 NaN"):
+        cls(Xn, y)
+    Xi = X.copy()
+    Xi[2, 1] = np.inf
+    with pytest.raises(ValueError, match="X contains 1 NaN or infinite"):
+        cls(Xi, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        cls(X, y[:-1])
+    with pytest.raises(ValueError, match="n_samples=1"):
+        cls(X[:1], y[:1])
+    sw = np.ones(10)
+    sw[3] = -1.0
+    with pytest.raises(ValueError, match=r"sample_weight must be nonnegative.*-1\.0"):
+        cls(X, y, sample_weight=sw)
+    with pytest.raises(ValueError, match="sample_weight is all zero"):
+        cls(X, y, sample_weight=np.zeros(10))
+    with pytest.raises(ValueError, match="sample_weight has shape"):
+        cls(X, y, sample_weight=np.ones(9))
+    with pytest.raises(TypeError, match="not supported yet"):
+        cls(sp.csr_matrix(X), y)
+
+
+def test_bad_input_lasso_alpha_and_y():
+    X, y, _ = _small()
+    for alpha in [0.0, -1.0, np.nan]:
+        with pytest.raises(ValueError, match=f"alpha={alpha!r}"):
+            LassoProblem(X, y, alpha=alpha)
+    y2 = y.copy()
+    y2[0] = np.nan
+    with pytest.raises(ValueError, match="y contains NaN"):
+        LassoProblem(X, y2)
+
+
+def test_bad_input_svm():
+    X, _, y = _small()
+    for C in [0.0, -2.0]:
+        with pytest.raises(ValueError, match=f"C={C!r}"):
+            SVMProblem(X, y, C=C)
+    with pytest.raises(ValueError, match="exactly 2 classes.*got 1"):
+        SVMProblem(X, np.ones(10))
+    with pytest.raises(ValueError, match="exactly 2 classes.*got 3"):
+        SVMProblem(X, np.arange(10) % 3)
+    with pytest.raises(ValueError, match="kernel='cubic'"):
+        SVMProblem(X, y, kernel="cubic")
+    with pytest.raises(ValueError, match="gamma=-1.0"):
+        SVMProblem(X, y, gamma=-1.0)
+    with pytest.raises(ValueError, match="gamma='big'"):
+        SVMProblem(X, y, gamma="big")
+    with pytest.raises(ValueError, match="v must lie in"):
+        SVMProblem(X, y).solve_weighted(np.full(10, 1.5))
