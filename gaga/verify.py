@@ -34,6 +34,7 @@ The gap is signed: a small negative value means the candidate is slightly better
 cvxpy's answer.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -240,6 +241,13 @@ def _v_residual(reg, losses, v, age):
     return (float(diff.max()) if diff.size else 0.0), n_skipped
 
 
+def _solve(prob, cp, opts):
+    # an inaccurate solve is reported through the status (not certified), not a warning
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+        prob.solve(solver=cp.CLARABEL, **opts)
+
+
 def _cvxpy_optimum(problem, kind, v, cvxpy_options):
     """Independent solve of the weighted subproblem; returns (optimum, status)."""
     import cvxpy as cp
@@ -267,7 +275,7 @@ def _cvxpy_optimum(problem, kind, v, cvxpy_options):
             resid = y - X @ w
         obj = 0.5 * cp.sum_squares(cp.multiply(sw, resid)) + problem.alpha * cp.norm1(w)
         prob = cp.Problem(cp.Minimize(obj))
-        prob.solve(solver=cp.CLARABEL, **opts)
+        _solve(prob, cp, opts)
         return float(prob.value) if prob.value is not None else np.nan, prob.status
     C = problem.C
     y = problem.y_pm[mask]
@@ -282,14 +290,14 @@ def _cvxpy_optimum(problem, kind, v, cvxpy_options):
             cp.multiply(box, cp.pos(1 - cp.multiply(y, X @ w + b)))
         )
         prob = cp.Problem(cp.Minimize(obj))
-        prob.solve(solver=cp.CLARABEL, **opts)
+        _solve(prob, cp, opts)
         return float(prob.value) if prob.value is not None else np.nan, prob.status
     Qm = problem.Q[np.ix_(mask, mask)]
     Qm = 0.5 * (Qm + Qm.T)
     a = cp.Variable(int(mask.sum()))
     obj = 0.5 * cp.quad_form(a, cp.psd_wrap(Qm)) - cp.sum(a)
     prob = cp.Problem(cp.Minimize(obj), [a >= 0, a <= box, y @ a == 0])
-    prob.solve(solver=cp.CLARABEL, **opts)
+    _solve(prob, cp, opts)
     return (-float(prob.value) if prob.value is not None else np.nan), prob.status
 
 
