@@ -50,7 +50,20 @@ class CrossStatistics:
         self.sum_ab = np.zeros((self.n_a, self.n_b))
 
     def update(self, a, b):
-        """Add a batch: ``a`` of shape (n, n_a), ``b`` of shape (n, n_b)."""
+        """Add a batch.
+
+        Parameters
+        ----------
+        a : array-like of shape (n, n_a)
+            Units of A.
+        b : array-like of shape (n, n_b)
+            Units of B on the same samples.
+
+        Returns
+        -------
+        self : CrossStatistics
+            The updated statistics.
+        """
         a = np.asarray(a, dtype=np.float64)
         b = np.asarray(b, dtype=np.float64)
         if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
@@ -94,15 +107,38 @@ class CrossStatistics:
         return np.sqrt(np.maximum(self.sum_bb / self.count - self.mean_b**2, 0.0))
 
     def cross_moment(self):
-        """Uncentred cross-moment ``E[a b^T]``."""
+        """Uncentred cross-moment.
+
+        Returns
+        -------
+        ndarray of shape (n_a, n_b)
+            ``E[a b^T]``.
+        """
         return self.sum_ab / self.count
 
     def covariance(self):
-        """Population covariance ``E[a b^T] - mu_a mu_b^T``."""
+        """Population covariance.
+
+        Returns
+        -------
+        ndarray of shape (n_a, n_b)
+            ``E[a b^T] - mu_a mu_b^T``.
+        """
         return self.cross_moment() - np.outer(self.mean_a, self.mean_b)
 
     def pearson(self, eps=1e-8):
-        """Pearson correlation ``cov / (sigma_a sigma_b + eps)``; NaN set to 0."""
+        """Pearson correlation.
+
+        Parameters
+        ----------
+        eps : float, default=1e-8
+            Added to ``sigma_a sigma_b``.
+
+        Returns
+        -------
+        ndarray of shape (n_a, n_b)
+            ``cov / (sigma_a sigma_b + eps)``, NaN (dead units) set to 0.
+        """
         c = self.covariance() / (np.outer(self.std_a, self.std_b) + eps)
         return np.nan_to_num(c, nan=0.0, posinf=0.0, neginf=0.0)
 
@@ -123,6 +159,7 @@ def similarity_matrix(stats, similarity="pearson", eps=1e-8):
     Returns
     -------
     S : ndarray of shape (n_a, n_b)
+        Similarity of unit ``i`` of A and unit ``j`` of B.
     """
     if similarity == "pearson":
         return stats.pearson(eps)

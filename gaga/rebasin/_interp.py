@@ -127,6 +127,7 @@ def slerp(params_a, params_b, lam, eps=1e-12):
     Returns
     -------
     params : dict of str to ndarray
+        The resulting parameters.
     """
     a, b = _check_pair(params_a, params_b)
     keys = [k for k in a if _is_float(a[k])]
@@ -170,6 +171,7 @@ def interpolate_homogeneous(params_a, params_b, lam, is_bias=None):
     Returns
     -------
     params : dict of str to ndarray
+        The resulting parameters.
     """
     a, b = _check_pair(params_a, params_b)
     if is_bias is None:
@@ -222,7 +224,7 @@ def barrier_sup_linear(lambdas, values, *, higher_is_better=False):
 
     See Also
     --------
-    barrier_max_minus_endpoint_mean : the definition used in plots and tables.
+    barrier_max_minus_endpoint_mean : The definition used in plots and tables.
     """
     lam, v, v0, v1 = _check_curve(lambdas, values)
     line = (1 - lam) * v0 + lam * v1
@@ -248,6 +250,7 @@ def barrier_max_minus_endpoint_mean(lambdas, values, *, higher_is_better=False):
     Returns
     -------
     barrier : float
+        The barrier.
     """
     lam, v, v0, v1 = _check_curve(lambdas, values)
     mean = 0.5 * (v0 + v1)
@@ -269,6 +272,7 @@ def barrier_midpoint_minus_endpoint_mean(lambdas, values, *, higher_is_better=Fa
     Returns
     -------
     barrier : float
+        The barrier.
     """
     lam, v, v0, v1 = _check_curve(lambdas, values)
     mid = np.flatnonzero(np.isclose(lam, 0.5))
@@ -282,7 +286,7 @@ def barrier_midpoint_minus_endpoint_mean(lambdas, values, *, higher_is_better=Fa
 class InterpolationCurve:
     """Loss and score along the linear path between two models.
 
-    Attributes
+    Parameters
     ----------
     lambdas : ndarray
         Grid in [0, 1].
@@ -297,15 +301,50 @@ class InterpolationCurve:
     accuracy: np.ndarray
 
     def loss_barrier(self, definition="sup_linear"):
-        """Loss barrier; definition: "sup_linear", "max_minus_mean", "midpoint"."""
+        """Loss barrier.
+
+        Parameters
+        ----------
+        definition : {"sup_linear", "max_minus_mean", "midpoint"}
+            :func:`barrier_sup_linear` (paper),
+            :func:`barrier_max_minus_endpoint_mean` (plots/tables) or
+            :func:`barrier_midpoint_minus_endpoint_mean`.
+
+        Returns
+        -------
+        float
+            The barrier.
+        """
         return _BARRIERS[definition](self.lambdas, self.loss)
 
     def accuracy_barrier(self, definition="sup_linear"):
-        """Accuracy barrier; ``definition`` as in :meth:`loss_barrier`."""
+        """Accuracy barrier.
+
+        Parameters
+        ----------
+        definition : {"sup_linear", "max_minus_mean", "midpoint"}
+            As in :meth:`loss_barrier`, with the score's sign flipped.
+
+        Returns
+        -------
+        float
+            The barrier.
+        """
         return _BARRIERS[definition](self.lambdas, self.accuracy, higher_is_better=True)
 
     def at(self, lam):
-        """``(loss, accuracy)`` at the grid point closest to ``lam``."""
+        """Values at the grid point closest to ``lam``.
+
+        Parameters
+        ----------
+        lam : float
+            Interpolation coefficient.
+
+        Returns
+        -------
+        tuple of float
+            ``(loss, accuracy)``.
+        """
         i = int(np.argmin(np.abs(self.lambdas - lam)))
         return float(self.loss[i]), float(self.accuracy[i])
 
@@ -374,6 +413,7 @@ def interpolation_curve(model_a, model_b, X, y, n_points=25, *, evaluate=None,
     Returns
     -------
     curve : InterpolationCurve
+        Grid, losses and scores along the path.
     """
     pa, pb = _as_params(model_a), _as_params(model_b)
     if evaluate is None:

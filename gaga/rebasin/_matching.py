@@ -55,7 +55,9 @@ def check_params(spec, params, name="params", finite=True):
     Returns
     -------
     arrays : dict of str to ndarray
+        The parameters as numpy arrays.
     group_sizes : dict of str to int
+        Size of every group.
 
     Raises
     ------
@@ -122,6 +124,7 @@ def random_permutation(spec, random_state=None, params=None):
     Returns
     -------
     perm : dict of str to ndarray
+        Index array per group.
     """
     rng = _rng(random_state)
     sizes = _sizes(spec, params)
@@ -129,7 +132,18 @@ def random_permutation(spec, random_state=None, params=None):
 
 
 def invert_permutation(perm):
-    """Inverse of a permutation dict (``q[p[i]] = i``)."""
+    """Inverse of a permutation dict.
+
+    Parameters
+    ----------
+    perm : dict of str to ndarray
+        Index array per group.
+
+    Returns
+    -------
+    inverse : dict of str to ndarray
+        ``q`` with ``q[p[i]] = i`` for every group.
+    """
     out = {}
     for g, p in perm.items():
         p = np.asarray(p)
@@ -142,13 +156,33 @@ def invert_permutation(perm):
 def compose_permutations(first, second):
     """Permutation equal to applying ``first`` and then ``second``.
 
-    With index arrays, applying ``p`` then ``q`` gives ``x[p][q] = x[p[q]]``.
+    Parameters
+    ----------
+    first, second : dict of str to ndarray
+        Index arrays per group.
+
+    Returns
+    -------
+    perm : dict of str to ndarray
+        ``first[g][second[g]]``: applying ``p`` then ``q`` gives
+        ``x[p][q] = x[p[q]]``.
     """
     return {g: np.asarray(first[g])[np.asarray(second[g])] for g in first}
 
 
 def is_identity_permutation(perm):
-    """Whether every group of ``perm`` is the identity."""
+    """Whether every group of a permutation is the identity.
+
+    Parameters
+    ----------
+    perm : dict of str to ndarray
+        Index arrays per group.
+
+    Returns
+    -------
+    bool
+        True if ``perm[g] == arange(n)`` for every group.
+    """
     return all(np.array_equal(np.asarray(p), np.arange(len(p))) for p in perm.values())
 
 
@@ -177,6 +211,7 @@ def get_permuted_param(spec, perm, name, params, except_axis=None):
     Returns
     -------
     w : ndarray
+        The parameter with the permutations applied.
     """
     w = params[name]
     for axis, entry in enumerate(spec.axes_to_perm[name]):
@@ -266,6 +301,7 @@ def matching_objective(spec, perm, params_a, params_b):
     Returns
     -------
     value : float
+        Value of the objective.
     """
     total = 0.0
     for name, axes in spec.axes_to_perm.items():

@@ -19,7 +19,7 @@ __all__ = ["MergeResult", "merge_many"]
 class MergeResult:
     """Result of :func:`merge_many`.
 
-    Attributes
+    Parameters
     ----------
     params : dict of str to ndarray
         The merged (weighted average of the permuted) parameters.
@@ -31,6 +31,9 @@ class MergeResult:
         Rounds performed (1 for reference/sequential).
     converged : bool
         Whether the iterative method reached a fixed point.
+    history : list of float
+        Weighted squared distance of the permuted models to their mean after
+        every round (iterative method).
     """
 
     params: dict
@@ -69,6 +72,7 @@ def merge_many(spec, models, *, method="iterative", weights=None, max_iter=100,
     Returns
     -------
     result : MergeResult
+        Merged parameters, permutations and diagnostics.
     """
     models = list(models)
     if len(models) < 2:

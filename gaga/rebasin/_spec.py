@@ -55,7 +55,18 @@ class FlatAxis(namedtuple("FlatAxis", ["group", "n_positions", "order"])):
         return super().__new__(cls, group, n_positions, order)
 
     def expand(self, p):
-        """Index array on the flattened axis for a channel permutation ``p``."""
+        """Index array on the flattened axis for a channel permutation.
+
+        Parameters
+        ----------
+        p : ndarray of shape (C,)
+            Channel permutation.
+
+        Returns
+        -------
+        index : ndarray of shape (C * n_positions,)
+            The permutation of the flattened axis.
+        """
         p = np.asarray(p)
         C, S = p.shape[0], self.n_positions
         if self.order == "NCHW":
@@ -63,7 +74,18 @@ class FlatAxis(namedtuple("FlatAxis", ["group", "n_positions", "order"])):
         return (np.arange(S)[:, None] * C + p[None, :]).ravel()
 
     def to_channels_first(self, a):
-        """Reshape ``a`` (flattened axis first) to ``(C, -1)`` grouped by channel."""
+        """Reshape an array to ``(C, -1)`` grouped by channel.
+
+        Parameters
+        ----------
+        a : ndarray
+            Array whose first axis is the flattened ``C * n_positions`` axis.
+
+        Returns
+        -------
+        rows : ndarray of shape (C, -1)
+            Row ``c`` holds every entry belonging to channel ``c``.
+        """
         S = self.n_positions
         m = a.shape[0]
         C = m // S
@@ -218,6 +240,7 @@ class PermutationSpec:
         Returns
         -------
         group_sizes : dict of str to int
+            Size of every group.
 
         Raises
         ------
@@ -239,7 +262,25 @@ class PermutationSpec:
         return sizes
 
     def check_perm(self, perm, sizes=None):
-        """Validate a permutation dict (index arrays) against group sizes."""
+        """Validate a permutation dict (index arrays) against group sizes.
+
+        Parameters
+        ----------
+        perm : dict of str to array-like
+            Index array per group.
+        sizes : dict of str to int, optional
+            Group sizes (default: the spec's).
+
+        Returns
+        -------
+        perm : dict of str to ndarray
+            Integer index arrays for the spec's groups.
+
+        Raises
+        ------
+        ValueError
+            If a group is missing, has the wrong length or is not a permutation.
+        """
         sizes = self.group_sizes if sizes is None else sizes
         missing = [g for g in self.perm_to_axes if g not in perm]
         if missing:
@@ -273,6 +314,7 @@ def spec_from_axes_to_perm(axes_to_perm, shapes=None, groups=None):
     Returns
     -------
     spec : PermutationSpec
+        The validated spec.
     """
     return PermutationSpec(axes_to_perm, shapes=shapes, groups=groups)
 
@@ -318,6 +360,7 @@ def dense_axes(name, p_in, p_out, *, layout="out_in", bias=True, weight="weight"
     Returns
     -------
     axes : dict of str to tuple
+        Parameter name -> tuple of axis entries, to merge into ``axes_to_perm``.
     """
     lay = _layout(layout)
     w = (p_out, p_in) if lay == "out_in" else (p_in, p_out)
@@ -349,6 +392,7 @@ def conv_axes(name, p_in, p_out, *, layout="out_in", bias=True, ndim=2,
     Returns
     -------
     axes : dict of str to tuple
+        Parameter name -> tuple of axis entries, to merge into ``axes_to_perm``.
     """
     lay = _layout(layout)
     k = (None,) * ndim
@@ -381,6 +425,7 @@ def norm_axes(name, p, *, kind="batchnorm", sep=".", names=None):
     Returns
     -------
     axes : dict of str to tuple
+        Parameter name -> tuple of axis entries, to merge into ``axes_to_perm``.
     """
     kind = str(kind).lower()
     if kind not in ("batchnorm", "layernorm"):
@@ -421,6 +466,7 @@ def flatten_dense_axes(name, p_channels, n_positions, p_out, *, order="NCHW",
     Returns
     -------
     axes : dict of str to tuple
+        Parameter name -> tuple of axis entries, to merge into ``axes_to_perm``.
     """
     return dense_axes(name, FlatAxis(p_channels, n_positions, order), p_out,
                       layout=layout, bias=bias, sep=sep)
@@ -518,6 +564,7 @@ def residual_block_axes(name, p_in, p_out, inner, *, layout="out_in", norm="batc
     Returns
     -------
     axes : dict of str to tuple
+        Parameter name -> tuple of axis entries, to merge into ``axes_to_perm``.
     """
     if shortcut is None:
         shortcut = p_in != p_out
@@ -574,6 +621,7 @@ def cnn_spec(channels, dense_sizes, *, n_positions=1, order="NCHW", layout="out_
     Returns
     -------
     spec : PermutationSpec
+        The validated spec.
     """
     channels = [int(c) for c in channels]
     dense_sizes = [int(d) for d in dense_sizes]
@@ -639,6 +687,7 @@ def resnet_spec(stage_widths, blocks_per_stage, n_classes, *, layout="out_in",
     Returns
     -------
     spec : PermutationSpec
+        The validated spec.
     """
     widths = [int(w) for w in stage_widths]
     lay = _layout(layout)

@@ -78,6 +78,7 @@ def torch_model_with_params(model, params):
     Returns
     -------
     new_model : torch.nn.Module
+        The new model.
 
     Raises
     ------
@@ -201,6 +202,7 @@ def torch_activations(model, X, modules, *, record="output", batch_size=None):
     Returns
     -------
     activations : dict of str to ndarray
+        Group -> activations, concatenated over batches.
     """
     parts = {}
     for b in iter_torch_activations(model, X, modules, record=record,
@@ -280,6 +282,7 @@ def spec_from_torch_sequential(model, input_shape, *, group_name="P{}"):
     Returns
     -------
     spec : PermutationSpec
+        The validated spec.
 
     Raises
     ------
@@ -383,6 +386,7 @@ def reset_batchnorm(model, X, *, batch_size=None):
     Returns
     -------
     new_model : torch.nn.Module
+        The new model.
     """
     torch = _torch()
     new = copy.deepcopy(model)
