@@ -28,6 +28,7 @@ from gaga.rebasin._sklearn import sklearn_mlp_with_params
 from gaga.rebasin._tna import (
     _check_ratio,
     _fit_kwargs,
+    _partial_fit,
     _with_int_seed,
     fit_with_fixed_weights,
     fixed_weight_mask,
@@ -169,7 +170,7 @@ def federated_training(
     kwargs = _fit_kwargs(est, y, None)
     init = sklearn_mlp_init_params(est, X, y, kwargs.get("classes"))
     template = clone(est)
-    template.partial_fit(X[:1], y[:1], **kwargs)
+    _partial_fit(template, X[:1], y[:1], kwargs)
     global_params = {k: v.copy() for k, v in init.items()}
     sizes = np.array([c.size for c in clients], dtype=np.float64)
     weights = sizes / sizes.sum()
@@ -191,7 +192,9 @@ def federated_training(
         elif redraw_mask and rnd > 0:
             mask = fixed_weight_mask(init, ratio, level, random_state=mask_seed + rnd)
             anchors = global_params
-        new = {k: np.zeros_like(v) for k, v in global_params.items()}
+        # aggregate client updates (deltas): entries no client changed stay
+        # bit-for-bit equal to the global weights (anchors remain exact)
+        new = {k: v.copy() for k, v in global_params.items()}
         for w, idx in zip(weights, clients):
             client = sklearn_mlp_with_params(template, global_params)
             client = fit_with_fixed_weights(
@@ -205,7 +208,7 @@ def federated_training(
                 random_state=rng,
             )
             for k, v in sklearn_params(client).items():
-                new[k] += w * v
+                new[k] += w * (v - global_params[k])
         global_params = new
         history["round"].append(rnd + 1)
         if X_test is not None:

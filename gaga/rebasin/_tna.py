@@ -11,6 +11,7 @@ paper, see ``docs/tna_pfn.md`` and ``rebasin.md`` A.10.
 """
 
 import copy
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -176,6 +177,14 @@ def _fit_kwargs(est, y, classes):
     return {}
 
 
+def _partial_fit(est, X, y, kwargs):
+    # one optimiser step on one minibatch; a minibatch smaller than
+    # ``batch_size`` (the last of an epoch) triggers a harmless clipping warning
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Got `batch_size`")
+        est.partial_fit(X, y, **kwargs)
+
+
 def sklearn_mlp_init_params(mlp, X, y, classes=None):
     """The initial parameters a fresh scikit-learn MLP would start from.
 
@@ -209,7 +218,7 @@ def sklearn_mlp_init_params(mlp, X, y, classes=None):
     probe = clone(mlp).set_params(
         solver="sgd", learning_rate_init=1e-300, momentum=0.0, alpha=0.0
     )
-    probe.partial_fit(X[:1], np.asarray(y)[:1], **_fit_kwargs(probe, y, classes))
+    _partial_fit(probe, X[:1], np.asarray(y)[:1], _fit_kwargs(probe, y, classes))
     return sklearn_params(probe)
 
 
@@ -329,7 +338,7 @@ def fit_with_fixed_weights(
         order = rng.permutation(n)
         for s in range(0, n, bs):
             idx = order[s : s + bs]
-            est.partial_fit(X[idx], y[idx], **kwargs)
+            _partial_fit(est, X[idx], y[idx], kwargs)
             _restore(est, mask, anchors)
     return est
 
