@@ -6,6 +6,9 @@ __version__ = "0.1.0.dev0"
 
 logging.getLogger("gaga").addHandler(logging.NullHandler())
 
+from gaga._lasso_path import age_path_lasso  # noqa: E402
+from gaga._path import AgePath, PathEvent  # noqa: E402
+from gaga.lasso import SelfPacedLasso  # noqa: E402
 from gaga.regularizers import (  # noqa: E402
     CustomRegularizer,
     Hard,
@@ -19,6 +22,10 @@ from gaga.regularizers import (  # noqa: E402
 
 __all__ = [
     "__version__",
+    "AgePath",
+    "PathEvent",
+    "SelfPacedLasso",
+    "age_path_lasso",
     "CustomRegularizer",
     "Hard",
     "Linear",

@@ -1,0 +1,110 @@
+"""Numba kernels of the Lasso age-path follower (plain arrays, float64, ``cache=True``).
+
+Sample regions are coded ``0`` (v = 0), ``1`` (v = 1) and ``2`` (middle). The built-in
+regularizers are dispatched by their integer code (``gaga._spl_kernels``).
+"""
+
+import numpy as np
+from numba import njit
+
+from gaga._spl_kernels import phi, phi_dage, phi_dloss
+
+R0 = 0
+R1 = 1
+RM = 2
+
+
+@njit(cache=True)
+def sample_terms(kind, p, region, r, s, age, v, h, va):
+    """Per-sample weight v, curvature h = s (v + r^2 dv/dl) and dv/dage, by region."""
+    n = r.shape[0]
+    for i in range(n):
+        g = region[i]
+        if g == R0:
+            v[i] = 0.0
+            h[i] = 0.0
+            va[i] = 0.0
+        elif g == R1:
+            v[i] = 1.0
+            h[i] = s[i]
+            va[i] = 0.0
+        else:
+            ri = r[i]
+            li = 0.5 * ri * ri
+            ph = phi(kind, p, li, age)
+            v[i] = ph
+            h[i] = s[i] * (ph + ri * ri * phi_dloss(kind, p, li, age))
+            va[i] = phi_dage(kind, p, li, age)
+
+
+@njit(cache=True)
+def sample_events(
+    region, r, dr, lo, hi, dlo, dhi, has_one, discontinuous, scale, e, de, target
+):
+    """Event functions of the samples (scaled, >= 0 while the partition is valid).
+
+    Fills ``e`` (value), ``de`` (first-order derivative in the age) and ``target`` (the
+    region the sample moves to when its event fires).
+    """
+    n = r.shape[0]
+    for i in range(n):
+        li = 0.5 * r[i] * r[i]
+        dli = r[i] * dr[i]
+        g = region[i]
+        if g == R0:
+            e[i] = (li - hi) / scale
+            de[i] = (dli - dhi) / scale
+            if discontinuous or not (hi > lo):
+                target[i] = R1
+            else:
+                target[i] = RM
+        elif g == R1:
+            if has_one:
+                e[i] = (lo - li) / scale
+                de[i] = (dlo - dli) / scale
+                if discontinuous or not (hi > lo):
+                    target[i] = R0
+                else:
+                    target[i] = RM
+            else:
+                e[i] = np.inf
+                de[i] = 0.0
+                target[i] = R1
+        else:
+            e_up = (hi - li) / scale
+            de_up = (dhi - dli) / scale
+            e[i] = e_up
+            de[i] = de_up
+            target[i] = R0
+            if has_one:
+                e_lo = (li - lo) / scale
+                if e_lo < e_up:
+                    e[i] = e_lo
+                    de[i] = (dli - dlo) / scale
+                    target[i] = R1
+
+
+@njit(cache=True)
+def first_horizon(e, de, etol):
+    """Smallest first-order time to an event among decreasing event functions."""
+    best = np.inf
+    arg = -1
+    for k in range(e.shape[0]):
+        if de[k] < 0.0:
+            t = max(e[k], 0.0) / (-de[k])
+            if t < best:
+                best = t
+                arg = k
+    return best, arg
+
+
+@njit(cache=True)
+def most_violated(e, etol):
+    """Index of the most negative event value below -etol, or -1."""
+    arg = -1
+    worst = -etol
+    for k in range(e.shape[0]):
+        if e[k] < worst:
+            worst = e[k]
+            arg = k
+    return arg
