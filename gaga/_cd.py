@@ -86,7 +86,9 @@ def weighted_lasso_cd(X, y, wt, alpha, coef, tol, tol_kkt, max_iter, check_every
         Stop when the duality gap is at most ``tol * scale`` with ``scale = 0.5 sum wt
         y^2``.
     tol_kkt : float
-        ... and the largest KKT violation is at most ``tol_kkt * max(1, alpha)``.
+        ... and the largest KKT violation is at most ``tol_kkt * max(alpha, c0)``, where
+        ``c0 = max_j |sum_i wt_i x_ij y_i|`` is the largest correlation at ``w = 0``
+        (the scale of the correlations, so the test does not depend on the units of y).
     max_iter : int
         Maximum number of epochs.
     check_every : int
@@ -116,7 +118,13 @@ def weighted_lasso_cd(X, y, wt, alpha, coef, tol, tol_kkt, max_iter, check_every
         scale += 0.5 * wt[i] * y[i] * y[i]
     if scale <= 0.0:
         scale = 1.0
-    kkt_scale = alpha if alpha > 1.0 else 1.0
+    kkt_scale = alpha
+    for j in range(d):
+        c0 = 0.0
+        for i in range(m):
+            c0 += wt[i] * X[i, j] * y[i]
+        if abs(c0) > kkt_scale:
+            kkt_scale = abs(c0)
     r = np.empty(m)
     _residual(X, y, coef, r)
     gap = np.inf

@@ -323,9 +323,15 @@ def acs(
 
 
 def _result(problem, kind, reg, age, s, theta, b, v, tol, max_iter):
-    theta, b, v, n_iter, converged, delta_v = _acs(
-        problem, reg, age, s, theta, b, v, tol, max_iter
-    )
+    try:
+        theta, b, v, n_iter, converged, delta_v = _acs(
+            problem, reg, age, s, theta, b, v, tol, max_iter
+        )
+    except ValueError as exc:
+        raise ValueError(
+            f"ACS failed at age={age!r} with {reg!r}: {exc} The age is probably too "
+            "small (v* = 0 for too many samples)."
+        ) from exc
     if not converged:
         warnings.warn(
             f"ACS did not converge at age={age!r} after {n_iter} weighted solves: "

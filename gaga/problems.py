@@ -301,9 +301,11 @@ class LassoProblem:
         max_iter : int, default=100000
             Maximum number of epochs.
         tol_kkt : float, default=1e-12
-            ... and the largest KKT violation (units of alpha) is at most
-            ``tol_kkt * max(1, alpha)``. The gap alone certifies ``w`` only to about
-            ``sqrt(gap)``; the KKT test makes the stationarity residual small too.
+            ... and the largest KKT violation ``|c_j - alpha sign(w_j)|`` /
+            ``(|c_j| - alpha)_+`` (``c_j = (1/S) sum_i s_i v_i r_i x_ij``) is at most
+            ``tol_kkt * max(alpha, max_j |c_j(w=0)|)``. The gap alone controls ``w``
+            only to about ``sqrt(gap)``; the KKT test makes the stationarity residual
+            small too.
 
         Returns
         -------
@@ -583,6 +585,10 @@ class SVMProblem:
     def decision_function(self, X, a, b):
         """Decision values ``sum_j a_j y_j K(x_j, x) + b`` for new data, shape (n,)."""
         return self.kernel(X) @ (self._a(a) * self.y_pm) + float(b)
+
+    def predict(self, X, a, b):
+        """Predicted labels (``classes_[1]`` where the decision value is > 0)."""
+        return np.where(self.decision_function(X, a, b) > 0, *self.classes_[::-1])
 
     def decision_function_train(self, a, b):
         """Decision values on the training data, shape (n_samples,)."""

@@ -294,6 +294,11 @@ def _cvxpy_optimum(problem, kind, v, cvxpy_options):
         return float(prob.value) if prob.value is not None else np.nan, prob.status
     Qm = problem.Q[np.ix_(mask, mask)]
     Qm = 0.5 * (Qm + Qm.T)
+    if problem.kernel_name == "sigmoid":
+        # psd_wrap would silently accept an indefinite kernel (the sigmoid one can be)
+        lam_min = float(np.linalg.eigvalsh(Qm)[0])
+        if lam_min < -1e-8 * np.abs(Qm).max():
+            return np.nan, f"kernel matrix not PSD (min eigenvalue {lam_min:.2e})"
     a = cp.Variable(int(mask.sum()))
     obj = 0.5 * cp.quad_form(a, cp.psd_wrap(Qm)) - cp.sum(a)
     prob = cp.Problem(cp.Minimize(obj), [a >= 0, a <= box, y @ a == 0])

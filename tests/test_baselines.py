@@ -186,3 +186,11 @@ def test_acs_path_bad_input(lasso):
         acs(lasso, "log", 1.5)
     with pytest.raises(TypeError, match="LassoProblem or an SVMProblem"):
         acs("lasso", "linear", 0.5)
+
+
+def test_acs_too_small_age_is_a_clear_error(lasso, svm):
+    with pytest.raises(ValueError, match=r"ACS failed at age=1e-12.*too small"):
+        acs(lasso, "hard", 1e-12)
+    # SVM: only the samples outside the margin (hinge 0, one class here) stay in
+    with pytest.raises(ValueError, match="both classes"):
+        acs(svm, "hard", 1e-12, v_init=(svm.y_pm > 0).astype(float))

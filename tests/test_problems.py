@@ -334,3 +334,24 @@ def test_bad_input_svm():
         SVMProblem(X, y, gamma="big")
     with pytest.raises(ValueError, match="v must lie in"):
         SVMProblem(X, y).solve_weighted(np.full(10, 1.5))
+
+
+def test_svm_predict_and_sigmoid(cancer):
+    X, y = cancer
+    p = SVMProblem(X[:100], y[:100], kernel="sigmoid", gamma=0.01)
+    a, b, info = p.solve_weighted(np.ones(100))
+    assert info["converged"]
+    pred = p.predict(X[:100], a, b)
+    f = p.decision_function(X[:100], a, b)
+    np.testing.assert_array_equal(pred, np.where(f > 0, p.classes_[1], p.classes_[0]))
+
+
+def test_lasso_stopping_is_scale_invariant(diabetes):
+    X, y = diabetes
+    iters = []
+    for scale in [1e-6, 1.0, 1e6]:
+        p = LassoProblem(X, y * scale, alpha=0.1 * scale)
+        coef, b, info = p.solve_weighted(np.ones(len(y)))
+        assert info["converged"] and info["rel_gap"] <= 1e-12
+        iters.append(info["n_iter"])
+    assert max(iters) - min(iters) <= 20
