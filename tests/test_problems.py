@@ -355,3 +355,43 @@ def test_lasso_stopping_is_scale_invariant(diabetes):
         assert info["converged"] and info["rel_gap"] <= 1e-12
         iters.append(info["n_iter"])
     assert max(iters) - min(iters) <= 20
+
+
+def test_svm_sample_weight_times_v_equals_svc(cancer):
+    X, y = cancer
+    s = np.random.default_rng(8).uniform(0.2, 3.0, len(y))
+    v = _random_v(len(y), 9)
+    p = SVMProblem(X, y, C=0.7, kernel="rbf", sample_weight=s)
+    a, b, _ = p.solve_weighted(v)
+    assert np.all(a <= 0.7 * s * v + 1e-15)
+    svc, a_sk, b_sk = _svc_reference(p, X, y, v, "rbf")
+    f_sk = svc.decision_function(X)
+    assert np.abs(p.decision_function(X, a, b) - f_sk).max() <= 1e-6 * max(
+        1.0, np.abs(f_sk).max()
+    )
+    assert p.primal_objective(a, b, v) <= p.primal_objective(a_sk, b_sk, v) + 1e-9
+
+
+@pytest.mark.cvxpy
+@pytest.mark.parametrize("seed", range(4))
+def test_weighted_solvers_match_cvxpy_on_random_problems(seed):
+    from gaga.verify import cvxpy_gap, kkt_residual
+
+    rng = np.random.default_rng(seed)
+    n, d = 60, 5
+    X = rng.standard_normal((n, d)) * rng.uniform(0.1, 3.0, d)
+    y = X @ rng.standard_normal(d) + rng.standard_normal(n)
+    s = rng.uniform(0.5, 2.0, n)
+    v = _random_v(n, seed + 100, zero_frac=0.3)
+    p = LassoProblem(X, y, alpha=rng.uniform(0.01, 0.5), sample_weight=s)
+    coef, b, _ = p.solve_weighted(v)
+    gap, status, _, _ = cvxpy_gap(p, coef, b, v)
+    assert status == "optimal" and abs(gap) <= 1e-8
+    assert kkt_residual(p, coef, b, v) <= 1e-10
+    labels = np.where(y + rng.standard_normal(n) > np.median(y), 1, -1)
+    for kernel in ["linear", "rbf", "poly"]:
+        q = SVMProblem(X, labels, C=rng.uniform(0.5, 5), kernel=kernel, sample_weight=s)
+        a, b, _ = q.solve_weighted(v)
+        gap, status, _, _ = cvxpy_gap(q, a, b, v)
+        assert status == "optimal" and abs(gap) <= 1e-7, (kernel, gap)
+        assert kkt_residual(q, a, b, v) <= 1e-9
