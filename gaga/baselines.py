@@ -280,7 +280,9 @@ def acs(
         (n_samples,). With neither ``coef_init`` nor ``v_init``, ACS starts from the ``v
         = 1`` solution.
     intercept_init : float, default=None
-        Intercept of the warm start (used to compute the first losses).
+        Intercept of the warm start (used to compute the first losses). When None: for
+        the Lasso with an intercept, the weighted mean residual of ``coef_init``; else
+        0.
     v_init : array-like of shape (n_samples,), default=None
         Starting weights; when given, the first step is the convex solve at ``v_init``.
     tol : float, default=1e-10
@@ -312,6 +314,9 @@ def acs(
     b = 0.0 if intercept_init is None else float(intercept_init)
     if coef_init is not None:
         theta = np.asarray(coef_init, dtype=np.float64).copy()
+        if intercept_init is None and kind == "lasso" and problem.fit_intercept:
+            resid = problem.y - problem.X @ theta
+            b = float(np.dot(problem.sample_weight, resid) / problem.S)
     v = None
     if v_init is not None:
         v = np.asarray(v_init, dtype=np.float64)

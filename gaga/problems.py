@@ -22,7 +22,18 @@ import scipy.sparse as sp
 from gaga._cd import weighted_lasso_cd
 from gaga._svm_dual import smo
 
-__all__ = ["LassoProblem", "SVMProblem"]
+__all__ = ["LassoProblem", "SVMProblem", "warmup"]
+
+
+def warmup():
+    """Compile (or load from the on-disk cache) the numba kernels on tiny inputs.
+
+    Call before timing anything; the first call in a fresh environment takes a few
+    seconds.
+    """
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.5]])
+    LassoProblem(X, np.array([1.0, -1.0, 0.5, 0.0]), alpha=0.1).solve_weighted(1.0)
+    SVMProblem(X, np.array([0, 1, 1, 0]), kernel="linear").solve_weighted(1.0)
 
 
 # --------------------------------------------------------------------------------------

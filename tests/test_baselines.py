@@ -194,3 +194,12 @@ def test_acs_too_small_age_is_a_clear_error(lasso, svm):
     # SVM: only the samples outside the margin (hinge 0, one class here) stay in
     with pytest.raises(ValueError, match="both classes"):
         acs(svm, "hard", 1e-12, v_init=(svm.y_pm > 0).astype(float))
+
+
+def test_acs_coef_init_without_intercept(lasso):
+    reg = get_regularizer("linear")
+    age = ages_for(lasso, reg)[1]
+    ref = acs(lasso, reg, age)
+    res = acs(lasso, reg, age, coef_init=ref.coef)  # intercept recomputed
+    assert res.n_iter <= 2
+    np.testing.assert_allclose(res.coef, ref.coef, atol=1e-9)
