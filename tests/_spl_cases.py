@@ -1,11 +1,11 @@
 """Shared problem instances and age grids for the problems/baselines/verify tests.
 
 Data: diabetes with standardized X and standardized y (so that the half squared
-residuals are O(0.1-1) and the logarithmic regularizer's ages, which must lie in (0, 1),
-are meaningful), and breast_cancer with standardized X (hinge losses). Ages are chosen
-so that ``loss_zero(age)`` equals given quantiles of the positive losses of the ``v =
-1`` solution, i.e. so that roughly 50 %, 25 % and 10 % of the samples with a positive
-loss are excluded at the start of ACS.
+residuals are O(0.1-1) and the logarithmic regularizer's ages, which must lie in
+(0, 1), are meaningful), and breast_cancer with standardized X (hinge losses). Ages are
+chosen so that ``loss_zero(age)`` equals given quantiles of the positive losses of the
+``v = 1`` solution, i.e. so that roughly 50 %, 25 % and 10 % of the samples with a
+positive loss are excluded at the start of ACS.
 """
 
 import numpy as np
