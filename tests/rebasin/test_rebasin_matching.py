@@ -484,3 +484,28 @@ def test_sklearn_regressor_tanh(digits):
     assert curve.loss.shape == (3,)
     ident = identity_permutation(spec)
     assert is_identity_permutation(ident)
+
+
+@pytest.mark.slow
+def test_matched_barrier_falls_with_width(digits):
+    """rebasin.md C.2: the WM test-loss barrier shrinks with width (digits)."""
+    from sklearn.model_selection import train_test_split
+
+    X, y = digits
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, random_state=0,
+                                          stratify=y)
+    barriers = {}
+    for h in (8, 128):
+        ma, mb = (MLPClassifier(hidden_layer_sizes=(h, h), max_iter=100, tol=1e-6,
+                                n_iter_no_change=100, random_state=s).fit(Xtr, ytr)
+                  for s in (0, 1))
+        spec = spec_from_sklearn_mlp(ma)
+        pa, pb = params_from_sklearn_mlp(ma), params_from_sklearn_mlp(mb)
+        perm = weight_matching(spec, pa, pb, random_state=0)
+        mb2 = sklearn_mlp_with_params(mb, apply_permutation(spec, perm, pb))
+        naive = interpolation_curve(ma, mb, Xte, yte, n_points=11).loss_barrier()
+        barriers[h] = interpolation_curve(ma, mb2, Xte, yte,
+                                          n_points=11).loss_barrier()
+        assert barriers[h] < naive
+    assert barriers[128] < 0.5 * barriers[8]
+    assert barriers[128] < 0.2
