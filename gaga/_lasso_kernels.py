@@ -108,3 +108,43 @@ def most_violated(e, etol):
             worst = e[k]
             arg = k
     return arg
+
+
+@njit(cache=True)
+def lasso_G(XA, y, s, theta, fit_intercept, region, kind, p, age, r, v, h, va, g):
+    """Fused evaluation of the restricted optimality system G at (theta, age).
+
+    One pass over the samples: residuals r, sample terms (v, h, dv/dage) and the
+    unscaled sums g = sum_i s_i v_i r_i z_i with z_i = (x_iA, 1). The caller divides by S
+    and adds the penalty term.
+    """
+    n, nA = XA.shape
+    for j in range(g.shape[0]):
+        g[j] = 0.0
+    b = theta[nA] if fit_intercept else 0.0
+    for i in range(n):
+        acc = y[i] - b
+        for j in range(nA):
+            acc -= XA[i, j] * theta[j]
+        r[i] = acc
+        gr = region[i]
+        if gr == R0:
+            v[i] = 0.0
+            h[i] = 0.0
+            va[i] = 0.0
+            continue
+        if gr == R1:
+            v[i] = 1.0
+            h[i] = s[i]
+            va[i] = 0.0
+        else:
+            li = 0.5 * acc * acc
+            ph = phi(kind, p, li, age)
+            v[i] = ph
+            h[i] = s[i] * (ph + acc * acc * phi_dloss(kind, p, li, age))
+            va[i] = phi_dage(kind, p, li, age)
+        u = s[i] * v[i] * acc
+        for j in range(nA):
+            g[j] += u * XA[i, j]
+        if fit_intercept:
+            g[nA] += u

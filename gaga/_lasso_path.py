@@ -174,15 +174,22 @@ class _LassoSystem:
             va[mid] = reg.middle_dage(lm, age)
 
     def G(self, theta, age):
-        r = self.residual(theta)
-        v, h, va = self.terms(r, age)
-        u = self.s * v * r
+        """Residual of the optimality system and the residuals r (fills v, h, va)."""
         nA = len(self.part.active)
-        g = np.empty(self.k())
+        if self.kind >= 0:
+            r = np.empty(self.n)
+            g = np.empty(self.k())
+            _lk.lasso_G(
+                self.XA, self.y, self.s, theta, self.fit_intercept, self.part.region,
+                self.kind, self.param, age, r, self.v, self.h, self.va, g,
+            )
+            g /= -self.S
+        else:
+            r = self.residual(theta)
+            v, h, va = self.terms(r, age)
+            g = -self.Z_T(self.s * v * r) / self.S
         if nA:
-            g[:nA] = -(self.XA.T @ u) / self.S + self.alpha * self.part.signs
-        if self.fit_intercept:
-            g[nA] = -u.sum() / self.S
+            g[:nA] += self.alpha * self.part.signs
         return g, r
 
     def Z_T(self, vec):
@@ -364,18 +371,27 @@ class _Follower:
         return self.cho is not None or self.J.shape[0] == 0
 
     def tangent(self, rhs):
-        """Solve J t = rhs with the stored factor, refined with exact J-vector products."""
+        """Solve J t = rhs with the stored factor, refined with exact J-vector products.
+
+        Each refinement costs O(n |A|); the stored J is marked for an exact refresh only
+        when the refinement contracts poorly (J drifted).
+        """
         t = self.solve(rhs)
         if rhs.shape[0] == 0:
             return t
         scale = max(np.max(np.abs(rhs)), 1e-300)
-        for it in range(6):
+        prev = np.inf
+        for _ in range(12):
             res = rhs - self.sys.jac_vec(t)
-            if np.max(np.abs(res)) <= 1e-13 * scale:
+            rn = np.max(np.abs(res))
+            if rn <= 1e-13 * scale:
                 break
+            if rn > 0.3 * prev:
+                self.cho_stale = True
+                if rn >= prev:
+                    break
+            prev = rn
             t = t + self.solve(res)
-        if it >= 3:
-            self.cho_stale = True
         return t
 
     def solve(self, rhs):
@@ -476,6 +492,75 @@ class _Follower:
             target[n + active] = 0
         return e, de, target, c
 
+    def event_k(self, k, theta, r, age):
+        """Value of event function k at a corrected point (same scaling as
+        :meth:`event_values`); uses the sample terms computed by the last ``G``."""
+        sys = self.sys
+        n = sys.n
+        if k < n:
+            reg = self.reg
+            lo, hi = reg.loss_one(age), reg.loss_zero(age)
+            e = np.empty(1)
+            de = np.empty(1)
+            tg = np.empty(1, dtype=np.int8)
+            _lk.sample_events(
+                sys.part.region[k : k + 1], r[k : k + 1], np.zeros(1), lo, hi, 0.0, 0.0,
+                lo > 0.0, sys.discontinuous, sys.loss_scale, e, de, tg,
+            )
+            return float(e[0])
+        j = k - n
+        pos = np.flatnonzero(sys.part.active == j)
+        if pos.size:
+            nA = len(sys.part.active)
+            wscale = max(1.0, float(np.max(np.abs(theta[:nA]))))
+            return float(sys.part.signs[pos[0]] * theta[pos[0]] / wscale)
+        cj = float(sys.X[:, j] @ (sys.s * sys.v * r)) / sys.S
+        return 1.0 - abs(cj) / sys.alpha
+
+    def step_to_event(self, k, theta, age, dtheta, e_k0, h):
+        """Corrected point where event k fires: step to its first-order horizon, then
+        secant iterations in the age, each with a chord Newton correction."""
+        lam_a, f_a = age, e_k0
+        lam1 = age + h
+        pred = theta + h * dtheta
+        th1, r1, ok, iters = self.newton(pred, lam1, chord=True)
+        if not ok or not self._close(th1, pred, theta):
+            return None
+        for _ in range(10):
+            f1 = self.event_k(k, th1, r1, lam1)
+            if abs(f1) <= self.etol:
+                break
+            denom = f1 - f_a
+            if denom == 0.0:
+                break
+            lam2 = lam1 - f1 * (lam1 - lam_a) / denom
+            if not (age < lam2 <= self.age_max):
+                break
+            pred = th1 + (lam2 - lam1) * dtheta
+            th2, r2, ok, _ = self.newton(pred, lam2, chord=True)
+            if not ok or not self._close(th2, pred, th1):
+                break
+            lam_a, f_a = lam1, f1
+            lam1, th1, r1 = lam2, th2, r2
+        return th1, r1, lam1, iters
+
+    def _ratio(self, corrected, pred, base):
+        """Size of the Newton correction relative to the predictor's move."""
+        if corrected.shape[0] == 0:
+            return 0.0
+        corr = np.max(np.abs(corrected - pred))
+        move = np.max(np.abs(pred - base))
+        return corr / (move + 1e-9 * max(1.0, np.max(np.abs(base))))
+
+    def _close(self, corrected, pred, base):
+        """Continuation safeguard: the corrector must stay close to the predictor (a large
+        correction means Newton found another branch, e.g. past a fold)."""
+        if corrected.shape[0] == 0:
+            return True
+        corr = np.max(np.abs(corrected - pred))
+        move = np.max(np.abs(pred - base))
+        return corr <= 0.3 * move + 1e-9 * max(1.0, np.max(np.abs(base)))
+
     # -- transitions ------------------------------------------------------------------------
     def apply(self, k, target, theta, age, c):
         """Apply event k; returns the new theta (same point in full coordinates)."""
@@ -559,6 +644,8 @@ class _Follower:
         span = self.age_max - self.age_min
         h_ctrl = 0.05 * span
         pending = None  # index just moved (for the consistency test)
+        prev = None  # (segment, age, tangent) of the previous knot
+        ratio = 0.0
         while True:
             if len(self.events) >= self.max_events:
                 self.record_knot(theta, np.zeros_like(theta), age, seg)
@@ -584,6 +671,7 @@ class _Follower:
                 continue
             pending = None
             self.record_knot(theta, dtheta, age, seg)
+            prev = (seg, age, dtheta)
             if age >= self.age_max:
                 break
             hev, kev = _lk.first_horizon(e, de, self.etol)
@@ -591,21 +679,24 @@ class _Follower:
             limited = hev < step
             if limited:
                 step = hev
-            new_age = age + step
-            if new_age >= self.age_max:
-                new_age = self.age_max
+            new_age = min(age + step, self.age_max)
             if self.static:
                 # hard: the solution is constant between events
                 theta_new, r_new, ok, iters = theta, r, True, 0
+            elif limited and kev >= 0:
+                got = self.step_to_event(kev, theta, age, dtheta, e[kev], step)
+                ok = got is not None
+                if ok:
+                    theta_new, r_new, new_age, iters = got
             else:
-                pred = theta + (new_age - age) * dtheta
+                hh = new_age - age
+                pred = theta + hh * dtheta
+                if prev is not None and prev[0] == seg and prev[1] < age:
+                    # second-order predictor from the previous tangent of this segment
+                    pred = pred + (0.5 * hh * hh / (age - prev[1])) * (dtheta - prev[2])
                 theta_new, r_new, ok, iters = self.newton(pred, new_age, chord=True)
-                # continuation safeguard: the corrector must stay close to the predictor
-                # (a large correction means Newton found another branch, e.g. past a fold)
-                if ok and theta.shape[0]:
-                    corr = np.max(np.abs(theta_new - pred))
-                    move = np.max(np.abs(pred - theta))
-                    ok = corr <= 0.3 * move + 1e-9 * max(1.0, np.max(np.abs(theta)))
+                ratio = self._ratio(theta_new, pred, theta)
+                ok = ok and ratio <= 0.5
             self.n_steps += 1
             if not ok:
                 h_ctrl = step / 4.0
@@ -636,10 +727,10 @@ class _Follower:
                     kev, target_new[kev], theta, age, c_new, seg
                 )
                 continue
-            if not limited:
-                if iters <= 3:
+            if not limited and not self.static:
+                if ratio <= 0.05:
                     h_ctrl = min(2.0 * h_ctrl, span)
-                elif iters >= 7:
+                elif ratio >= 0.2:
                     h_ctrl = h_ctrl / 2.0
         self.elapsed = time.perf_counter() - t0
         return theta, age
@@ -732,7 +823,7 @@ class _Follower:
                 u = U[:, np.argmin(np.abs(w))]
                 sigma = -np.sign(u @ g) or 1.0
                 x0 = before + sys.to_full(
-                    sigma * 1e-3 * max(1.0, np.max(np.abs(theta))) * u
+                    sigma * 1e-2 * max(1.0, np.max(np.abs(theta))) * u
                 )
         theta = self.acs_land(x0[: sys.d], float(x0[sys.d]), age_j)
         after = sys.to_full(theta)
@@ -781,9 +872,11 @@ class _Follower:
                 chunk,
             )
             total += it
-            theta, ok = self.try_land(theta_c, b_c, age)
-            if ok:
-                return theta
+            if dv <= 1e-4 or conv:
+                # the partition is settled enough to be identified
+                theta, ok = self.try_land(theta_c, b_c, age)
+                if ok:
+                    return theta
             if conv or total >= max_total:
                 break
         return self.land(theta_c, b_c, age)
