@@ -342,3 +342,40 @@ def test_torch_errors():
     _, _, conv = _torch_pair(torch, conv=True)
     with pytest.raises(ValueError, match="Linear/Conv layers"):
         repair(a, b, conv, torch.rand(10, 64, dtype=torch.float64))
+
+
+@pytest.mark.torch
+def test_torch_layer_selection_by_name():
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    a, b, mid = _torch_pair(torch)
+    X = torch.rand(50, 64, dtype=torch.float64)
+    out = repair(a, b, mid, X, layers=["2"])
+    assert torch.equal(out[0].weight, mid[0].weight)
+    assert not torch.equal(out[2].weight, mid[2].weight)
+    with pytest.raises(ValueError, match="unknown layer name"):
+        repair(a, b, mid, X, layers=["7"])
+
+
+@pytest.mark.slow
+def test_repair_helps_deep_narrow_mlps_most():
+    # REPAIR paper / rethink claim on a small scale: the gain of REPAIR over the
+    # weight-matched midpoint is larger for a deep narrow MLP than for a wide one
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    gains = {}
+    for hidden in ((16,) * 5, (128, 128)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            a, b = (
+                MLPClassifier(hidden, max_iter=150, random_state=s).fit(X, y)
+                for s in (0, 1)
+            )
+        spec = spec_from_sklearn_mlp(a)
+        pa, pb = params_from_sklearn_mlp(a), params_from_sklearn_mlp(b)
+        pb = apply_permutation(spec, weight_matching(spec, pa, pb, random_state=0), pb)
+        b = sklearn_mlp_with_params(b, pb)
+        mid = sklearn_mlp_with_params(a, interpolate(pa, pb, 0.5))
+        gains[hidden] = repair(a, b, mid, X).score(X, y) - mid.score(X, y)
+    assert gains[(16,) * 5] > 0.1
+    assert gains[(16,) * 5] > gains[(128, 128)]
