@@ -1,0 +1,9 @@
+"""Cross-validation of the age along exact age paths.
+
+Public entry points: :class:`SelfPacedLassoCV`, :func:`score_path` (score one path on a
+held-out set at many ages, exactly) and :func:`age_grid` (the default grid of ages).
+"""
+
+from gaga._cv import SelfPacedLassoCV, age_grid, score_path
+
+__all__ = ["SelfPacedLassoCV", "age_grid", "score_path"]
