@@ -259,8 +259,17 @@ class _LassoSystem:
         r = self.y - self.X @ x[: self.d] - x[self.d]
         return 0.5 * r * r
 
-    def weights_full(self, x, age):
-        return self.reg.v_star(self.losses_full(x), age)
+    def weights_full(self, x, age, part):
+        """v from the partition's region formulas (not re-derived from v*), so that the
+        certificate's v-consistency test checks the partition."""
+        l = self.losses_full(x)
+        v = np.zeros(self.n)
+        g = part.region
+        v[g == _lk.R1] = 1.0
+        mid = g == _lk.RM
+        if mid.any():
+            v[mid] = self.reg.middle(l[mid], age)
+        return v
 
     def objective_full(self, x, age):
         l = self.losses_full(x)
@@ -300,7 +309,8 @@ class _Follower:
         self.max_events = max_events
         self.verbose = verbose
         self.acs_tol = acs_tol
-        self.etol = 1e-10
+        self.etol = 1e-10  # event tolerance of the consistency tests (scaled events)
+        self.ftol = 1e-14  # the located event itself is converged to this
         self.h_min = 1e-13 * max(1.0, age_max)
         self.events = []
         self.knots = []
@@ -528,7 +538,7 @@ class _Follower:
             return None
         for _ in range(10):
             f1 = self.event_k(k, th1, r1, lam1)
-            if abs(f1) <= self.etol:
+            if abs(f1) <= self.ftol:
                 break
             denom = f1 - f_a
             if denom == 0.0:
@@ -773,7 +783,7 @@ class _Follower:
                     return None
                 ex, _, tgx, cx = self.event_values(tx, rx, x)
                 fx = ex[k]
-                if abs(fx) <= self.etol:
+                if abs(fx) <= self.ftol or (abs(fx) <= self.etol and b - a <= 1e-13 * x):
                     found = (x, tx, ex, tgx, cx)
                     break
                 if (b - a) <= 1e-14 * max(1.0, abs(x)):
@@ -939,7 +949,9 @@ def default_age_range(problem, reg, level=0.99, fraction=0.5):
     1 as the age grows (mixture with ``gamma**2`` below the largest loss: ``v*`` tends to
     ``gamma / sqrt(loss)``), ``level`` is taken relative to that limit. ``age_min`` is the
     age at which a (weighted) ``fraction`` of the samples has ``v* > 0``. Both lie inside the
-    regularizer's valid age interval.
+    regularizer's valid age interval. Note that the path's own branch of partial optima
+    may still keep a sample out at ``age_max`` (partial optima are not unique): pass a
+    larger ``age_max`` to follow it further.
 
     Returns
     -------

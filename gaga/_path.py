@@ -161,7 +161,10 @@ class AgePath:
         ages = self._check_ages(age)
         scalar = ages.ndim == 0
         flat = np.atleast_1d(ages).ravel()
-        outs = [fun(*self._full_at(float(a)), float(a)) for a in flat]
+        outs = []
+        for a in flat:
+            x, seg = self._full_at(float(a))
+            outs.append(fun(x, seg, float(a)))
         if scalar:
             return outs[0]
         return np.stack(outs)
@@ -176,7 +179,9 @@ class AgePath:
 
     def weights(self, age):
         """Self-paced weights v at ``age``: shape (n_samples,) or (n_ages, n_samples)."""
-        return self._map(age, lambda x, seg, a: self._system.weights_full(x, a))
+        return self._map(
+            age, lambda x, seg, a: self._system.weights_full(x, a, self._segments[seg])
+        )
 
     def objective(self, age):
         """Value of the self-paced objective (at v = v*) at ``age``."""
@@ -192,7 +197,7 @@ class AgePath:
         X = self._system.check_X(X)
         return self._map(age, lambda x, seg, a: self._system.predict_full(X, x))
 
-    def certify(self, ages=None, **kwargs):
+    def certify(self, ages=None, include_breakpoints=True, **kwargs):
         """Independent certificates (``gaga.verify``) at the breakpoints and given ages.
 
         Parameters
@@ -200,6 +205,8 @@ class AgePath:
         ages : array-like, default=None
             Extra ages; the breakpoints are always included. For a jump, the certificate
             is taken at the post-jump age.
+        include_breakpoints : bool, default=True
+            Whether to certify every breakpoint in addition to ``ages``.
         **kwargs
             Tolerances passed to :func:`gaga.verify.certify`.
 
@@ -209,14 +216,15 @@ class AgePath:
         """
         from gaga.verify import certify
 
-        pts = list(self.breakpoints)
+        pts = list(self.breakpoints) if include_breakpoints else []
         if ages is not None:
             pts += list(np.atleast_1d(self._check_ages(ages)))
         pts = sorted(set(float(np.clip(a, self.age_min, self.age_max)) for a in pts))
         out = []
         for a in pts:
-            x, _ = self._full_at(a)
+            x, seg = self._full_at(a)
             coef, b = self._system.split_full(x[None])
+            v = self._system.weights_full(x, a, self._segments[seg])
             out.append(
                 certify(
                     self.problem,
@@ -224,6 +232,7 @@ class AgePath:
                     a,
                     coef=coef[0],
                     intercept=float(b[0]),
+                    v=v,
                     **kwargs,
                 )
             )

@@ -1,0 +1,307 @@
+"""Tests of the exact Lasso age path (issue 3)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_diabetes
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Lasso
+from sklearn.preprocessing import StandardScaler
+
+from gaga import age_path_lasso
+from gaga.baselines import acs
+from gaga.regularizers import (
+    CustomRegularizer,
+    Hard,
+    Linear,
+    Logarithmic,
+    Mixture,
+    Polynomial,
+)
+
+
+def _custom():
+    # the polynomial t = 1.5 regularizer from user callables: exercises the Python path
+    return CustomRegularizer(
+        lambda l, a: (1 - l / a) ** 2,
+        lambda l, a: -2 * (1 - l / a) / a,
+        lambda l, a: 2 * (1 - l / a) * l / a**2,
+        lambda a: 0.0,
+        lambda a: a,
+        value=lambda v, a: a * (v**1.5 / 1.5 - v),
+        name="custom-poly",
+    )
+
+
+REGS = {
+    "hard": Hard,
+    "linear": Linear,
+    "log": Logarithmic,
+    "mixture": lambda: Mixture(1.0),
+    "polynomial": lambda: Polynomial(1.5),
+    "custom": _custom,
+}
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    y = (y - y.mean()) / y.std()
+    return X, y
+
+
+def _outliers(n=150, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    w = np.zeros(d)
+    w[: max(1, d // 2)] = rng.standard_normal(max(1, d // 2))
+    y = X @ w + 0.3 * rng.standard_normal(n)
+    out = rng.random(n) < 0.1
+    y[out] += rng.choice([-1, 1], out.sum()) * rng.uniform(2, 4, out.sum())
+    y = y / np.abs(y).max()  # losses below 1 (the logarithmic regularizer needs it)
+    return X, y
+
+
+def _path(X, y, name, **kw):
+    reg = REGS[name]()
+    if name == "log":
+        kw.setdefault("age_max", 0.95)
+    return age_path_lasso(X, y, regularizer=reg, **kw)
+
+
+def _check_certificates(path, n_random=50, seed=0, use_cvxpy=True, cvxpy_every=1):
+    """KKT and v-consistency at every breakpoint and ``n_random`` random ages; the cvxpy
+    gap at every ``cvxpy_every``-th of those ages (all of them in the slow run)."""
+    ages = np.random.default_rng(seed).uniform(path.age_min, path.age_max, n_random)
+    certs = path.certify(ages=ages, use_cvxpy=False)
+    assert len(certs) >= len(set(path.breakpoints))
+    kkt = max(c.kkt_residual for c in certs)
+    vres = max(c.v_residual for c in certs)
+    assert kkt <= 1e-7, kkt
+    assert vres <= 1e-7, vres
+    if use_cvxpy:
+        sub = [c.age for c in certs][::cvxpy_every]
+        full = path.certify(ages=sub, include_breakpoints=False)
+        gap = max(abs(c.cvxpy_gap) for c in full)
+        assert gap <= 1e-6, gap
+        assert all(c.certified for c in full), [c.summary() for c in full if not c.certified]
+    return certs
+
+
+@pytest.mark.cvxpy
+@pytest.mark.parametrize("name", sorted(REGS))
+def test_certified_diabetes(diabetes, name):
+    X, y = diabetes
+    path = _path(X, y, name, alpha=0.01)
+    assert path.n_events > 10
+    _check_certificates(path, cvxpy_every=5)
+
+
+@pytest.mark.cvxpy
+@pytest.mark.parametrize("name", sorted(REGS))
+@pytest.mark.parametrize("fit_intercept,weighted", [(True, True), (False, False)])
+def test_certified_outliers(name, fit_intercept, weighted):
+    X, y = _outliers()
+    sw = None
+    if weighted:
+        sw = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
+    path = _path(X, y, name, alpha=0.02, fit_intercept=fit_intercept, sample_weight=sw)
+    if not fit_intercept:
+        assert np.all(path.intercept_knots == 0)
+    _check_certificates(path, n_random=50, seed=2, cvxpy_every=3)
+
+
+@pytest.mark.slow
+@pytest.mark.cvxpy
+@pytest.mark.parametrize("name", sorted(REGS))
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [True, False])
+def test_certified_full_matrix(diabetes, name, fit_intercept, weighted):
+    X, y = diabetes
+    sw = np.random.default_rng(3).uniform(0.2, 3.0, len(y)) if weighted else None
+    path = _path(X, y, name, alpha=0.01, fit_intercept=fit_intercept, sample_weight=sw)
+    _check_certificates(path)
+
+
+def test_dense_output_is_exact_not_interpolated(diabetes):
+    X, y = diabetes
+    path = _path(X, y, "linear", alpha=0.01)
+    # between two knots of one segment the path is curved: the corrected point differs
+    # from the linear interpolation, and it solves the weighted problem exactly
+    k = int(np.argmax(np.diff(path.knots)))
+    a0, a1 = path.knots[k], path.knots[k + 1]
+    mid = 0.5 * (a0 + a1)
+    lin = 0.5 * (path.coef_knots[k] + path.coef_knots[k + 1])
+    w = path.coef(mid)
+    assert np.max(np.abs(w - lin)) > 1e-8
+    cert = path.certify(ages=[mid], use_cvxpy=False)
+    assert max(c.kkt_residual for c in cert) <= 1e-9
+    # knots are reproduced exactly
+    np.testing.assert_array_equal(path.coef(a0), path.coef_knots[k])
+
+
+def test_agrees_with_acs_from_the_path(diabetes):
+    """ACS started at (or near) a path point stays there: the path point is a stable
+    partial optimum, and the path's objective is never above ACS's."""
+    X, y = diabetes
+    reg = Linear()
+    path = age_path_lasso(X, y, regularizer=reg, alpha=0.01)
+    rng = np.random.default_rng(0)
+    ages = rng.uniform(path.age_min, path.age_max, 12)
+    differ = 0
+    for a in ages:
+        w, b = path.coef(a), path.intercept(a)
+        res = acs(path.problem, reg, a, coef_init=w, intercept_init=b, tol=1e-12,
+                  max_iter=5000)
+        np.testing.assert_allclose(res.coef, w, atol=1e-8)
+        # from a perturbed start in the neighbourhood
+        w0 = w + 1e-3 * rng.standard_normal(w.shape)
+        res2 = acs(path.problem, reg, a, coef_init=w0, intercept_init=b, tol=1e-12,
+                   max_iter=20000)
+        obj_path = path.objective(a)
+        assert obj_path <= res2.latent_objective + 1e-10
+        if np.max(np.abs(res2.coef - w)) > 1e-6:
+            differ += 1
+    assert differ <= 2, differ
+
+
+def test_acs_grid_same_branch_count(diabetes):
+    """Warm-started ACS on a grid (what a user would write) lands on the path's branch at
+    most ages; the others are partial optima with an objective we count, not hide."""
+    from gaga.baselines import acs_path
+
+    X, y = diabetes
+    path = age_path_lasso(X, y, regularizer="linear", alpha=0.01)
+    ages = np.linspace(path.age_min, path.age_max, 15)
+    grid = acs_path(path.problem, "linear", ages, tol=1e-12, max_iter=20000)
+    same = [
+        np.max(np.abs(grid.coefs[:, i] - path.coef(a))) <= 1e-6
+        for i, a in enumerate(ages)
+    ]
+    assert sum(same) >= 10, sum(same)
+
+
+def test_duplicated_rows_equal_sample_weight_two(diabetes):
+    X, y = diabetes
+    X, y = X[:120], y[:120]
+    Xd = np.vstack([X, X[:30]])
+    yd = np.concatenate([y, y[:30]])
+    sw = np.ones(120)
+    sw[:30] = 2.0
+    kw = dict(regularizer="linear", alpha=0.01, age_min=0.1, age_max=20.0)
+    p_dup = age_path_lasso(Xd, yd, **kw)
+    p_w = age_path_lasso(X, y, sample_weight=sw, **kw)
+    ages = np.linspace(0.1, 20.0, 37)
+    np.testing.assert_allclose(p_dup.coef(ages), p_w.coef(ages), atol=1e-9)
+    np.testing.assert_allclose(p_dup.intercept(ages), p_w.intercept(ages), atol=1e-9)
+    # the duplicated samples cross their thresholds together: simultaneous events,
+    # processed deterministically and recorded for each sample
+    _check_certificates(p_dup, n_random=5, use_cvxpy=False)
+
+
+def test_bit_identical_twice(diabetes):
+    X, y = diabetes
+    p1 = age_path_lasso(X, y, regularizer="mixture", alpha=0.01)
+    p2 = age_path_lasso(X, y, regularizer="mixture", alpha=0.01)
+    np.testing.assert_array_equal(p1.knots, p2.knots)
+    np.testing.assert_array_equal(p1.coef_knots, p2.coef_knots)
+    assert p1.events == p2.events
+
+
+def test_single_feature():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 1))
+    y = 2 * X[:, 0] + 0.1 * rng.standard_normal(60)
+    y[:5] += 3
+    path = age_path_lasso(X, y, regularizer="linear", alpha=0.05)
+    _check_certificates(path, n_random=10, use_cvxpy=False)
+    assert path.coef(path.age_max).shape == (1,)
+
+
+@pytest.mark.parametrize("reg", [Hard(), Mixture(3.0)], ids=repr)
+def test_all_weights_reach_one_and_equal_sklearn(diabetes, reg):
+    """Past every loss the path has v = 1 everywhere and equals sklearn's Lasso.
+
+    The default age_max puts every sample in at the v = 1 fit's losses; the path's own
+    branch may still keep a sample out there (another partial optimum), so the range is
+    extended here until every loss on the path is below loss_one."""
+    from gaga._lasso_path import default_age_range
+    from gaga.problems import LassoProblem
+
+    X, y = diabetes
+    lo, hi = default_age_range(LassoProblem(X, y, alpha=0.05), reg)
+    path = age_path_lasso(X, y, regularizer=reg, alpha=0.05, age_min=lo, age_max=4 * hi)
+    a = path.age_max
+    np.testing.assert_array_equal(path.weights(a), 1.0)
+    sk = Lasso(alpha=0.05, tol=1e-12, max_iter=100000).fit(X, y)
+    np.testing.assert_allclose(path.coef(a), sk.coef_, atol=1e-6)
+    np.testing.assert_allclose(path.intercept(a), sk.intercept_, atol=1e-6)
+    if not reg.continuous:
+        # the hard path is piecewise constant and every sample event is a jump
+        assert all(e.jump for e in path.events)
+
+
+def test_events_records(diabetes):
+    X, y = diabetes
+    path = age_path_lasso(X, y, regularizer="linear", alpha=0.01)
+    bp = path.breakpoints
+    assert np.all(np.diff(bp) >= 0)
+    assert bp[0] >= path.age_min and bp[-1] <= path.age_max
+    kinds = {e.kind for e in path.events}
+    assert "sample" in kinds
+    for e in path.events:
+        if e.kind == "sample":
+            assert 0 <= e.index < X.shape[0]
+            assert {e.from_set, e.to_set} <= {"v=0", "v=1", "middle"}
+        if e.kind == "feature":
+            assert 0 <= e.index < X.shape[1]
+        if e.jump:
+            assert e.reason
+    ages = np.linspace(path.age_min, path.age_max, 7)
+    assert path.coef(ages).shape == (7, X.shape[1])
+    assert path.intercept(ages).shape == (7,)
+    assert path.weights(ages).shape == (7, X.shape[0])
+    assert path.objective(ages).shape == (7,)
+    assert path.predict(X[:4], ages).shape == (7, 4)
+    assert path.predict(X[:4], ages[2]).shape == (4,)
+    np.testing.assert_allclose(
+        path.predict(X[:4], ages[2]), X[:4] @ path.coef(ages[2]) + path.intercept(ages[2])
+    )
+
+
+def test_max_events_warns(diabetes):
+    X, y = diabetes
+    with pytest.warns(ConvergenceWarning, match=r"stopped at age=.*max_events=5"):
+        path = age_path_lasso(X, y, regularizer="linear", alpha=0.01, max_events=5)
+    assert path.n_events <= 6
+    assert path.age_max < 100
+
+
+def test_bad_input(diabetes):
+    X, y = diabetes
+    with pytest.raises(ValueError, match="age_min=2.0 must be < age_max=1.0"):
+        age_path_lasso(X, y, age_min=2.0, age_max=1.0)
+    with pytest.raises(ValueError, match="age_max=1.5 is outside"):
+        age_path_lasso(X, y, regularizer="log", age_min=0.1, age_max=1.5)
+    with pytest.raises(ValueError, match="alpha"):
+        age_path_lasso(X, y, alpha=0.0)
+    with pytest.raises(ValueError, match="max_events"):
+        age_path_lasso(X, y, max_events=0)
+    with pytest.raises(ValueError, match="NaN|nan|infinity"):
+        age_path_lasso(np.where(X > 2, np.nan, X), y)
+    with pytest.raises(ValueError, match="All samples are excluded"):
+        age_path_lasso(X, 100 + y, fit_intercept=False, age_min=1e-6, age_max=1.0)
+    path = age_path_lasso(X, y, alpha=0.05)
+    with pytest.raises(ValueError, match="outside the path's range"):
+        path.coef(path.age_max * 2)
+    with pytest.raises(ValueError, match="expected"):
+        path.predict(X[:, :3], path.age_min)
+
+
+def test_no_warnings_on_default_run(diabetes):
+    X, y = diabetes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        age_path_lasso(X, y, regularizer="polynomial", alpha=0.01)
