@@ -4,13 +4,13 @@ One engine serves every self-paced estimator: a *path model* (see :class:`_PathM
 tells it how to compute a path on a training fold, the default age range on the full
 data and which estimator to refit.  The engine
 
-1. fixes one age range per hyper-parameter setting (the user's ``age_min``/``age_max`` or
-   the model's data-driven default on the full data), so that every fold's path covers the
-   same ages;
+1. fixes one age range per hyper-parameter setting (the user's ``age_min`` and
+   ``age_max`` or the model's data-driven default on the full data), so that every
+   fold's path covers the same ages;
 2. computes one path per (setting, fold) through :class:`joblib.Parallel` (no warm start
    across folds, so no leakage between folds);
-3. builds a common age grid per setting with :func:`age_grid` from the pooled breakpoints
-   of the fold paths (or takes the user's grid);
+3. builds a common age grid per setting with :func:`age_grid` from the pooled
+   breakpoints of the fold paths (or takes the user's grid);
 4. scores every fold path at every grid age exactly, from the path (no refit per age),
    with :func:`score_path`;
 5. picks the setting and age with the best mean score over the folds and refits the base
@@ -68,15 +68,16 @@ def age_grid(breakpoints, age_min, age_max, n_ages=100):
     still covers the stretches without events:
 
     * ``n_ages - n_ages // 2`` ages spaced geometrically from ``age_min`` to ``age_max``
-      (both ends included; linearly when ``age_min <= 0``). Ages of self-paced paths span
-      several decades (sample events happen where the age crosses the losses, which are
+      (both ends included; linearly when ``age_min <= 0``). Ages of self-paced paths
+      span several decades (sample events happen where the age crosses the losses, which are
       heavy tailed), hence the geometric spacing;
-    * ``n_ages // 2`` ages at evenly spaced quantiles of the breakpoints inside the range,
-      so every region with events gets grid points in proportion to its number of
-      events. A grid age placed exactly at a breakpoint reads the path's post-event value.
+    * ``n_ages // 2`` ages at evenly spaced quantiles of the breakpoints inside the
+      range, so every region with events gets grid points in proportion to its number
+      of events. A grid age placed exactly at a breakpoint reads the path's post-event
+      value.
 
-    Duplicates are removed and the largest (logarithmic) gaps bisected until the grid has
-    ``n_ages`` distinct ages (fewer only if the range itself is degenerate).
+    Duplicates are removed and the largest (logarithmic) gaps bisected until the grid
+    has ``n_ages`` distinct ages (fewer only if the range itself is degenerate).
 
     Parameters
     ----------
@@ -143,7 +144,7 @@ class _PathRegressorAtAge(RegressorMixin, BaseEstimator):
 
 
 class _PathClassifierAtAge(ClassifierMixin, BaseEstimator):
-    """Read-only binary classifier: a path frozen at one age, for scikit-learn scorers."""
+    """Read-only binary classifier: a path frozen at one age, for scorers."""
 
     def __init__(self, path=None, age=None):
         self.path = path
@@ -238,7 +239,10 @@ class _PathModel:
 
     def default_range(self, X, y, sample_weight, params):
         """Default ``(age_min, age_max)`` on the full data (fallback: a full path)."""
-        path = self.fit_path(X, y, sample_weight, params, None, None)
+        a0, a1 = params.get("age_min"), params.get("age_max")
+        if a0 is not None and a1 is not None:
+            return a0, a1
+        path = self.fit_path(X, y, sample_weight, params, a0, a1)
         return path.age_min, path.age_max
 
     def fit_path(self, X, y, sample_weight, params, age_min, age_max):
@@ -285,6 +289,51 @@ class _LassoPathModel(_PathModel):
             tol=params["tol"],
             max_events=params["max_events"],
             verbose=max(0, int(params.get("verbose", 0)) - 1),
+        )
+
+
+class _SVMPathModel(_PathModel):
+    """Self-paced SVM through ``gaga.age_path_svm`` (issue 4; used once it exists).
+
+    The age path is expected to return an :class:`~gaga.AgePath` whose problem has
+    ``kind == "svm"`` and ``classes_``, with ``decision_function(X, age)`` and
+    ``predict(X, age)``. The default range falls back to a full-data path.
+    """
+
+    grid_params = ("C", "regularizer")
+    is_classifier = True
+
+    def estimator(self, params):
+        import gaga
+
+        est = getattr(gaga, "SelfPacedSVM", None)
+        if est is None:
+            raise NotImplementedError("gaga.SelfPacedSVM is not available yet.")
+        return est(**params)
+
+    def fit_path(self, X, y, sample_weight, params, age_min, age_max):
+        import gaga
+
+        path_fn = getattr(gaga, "age_path_svm", None)
+        if path_fn is None:
+            raise NotImplementedError(
+                "The SVM age path (gaga.age_path_svm) is not available yet."
+            )
+        kwargs = {
+            k: params[k]
+            for k in ("kernel", "gamma", "tol", "max_events")
+            if params.get(k) is not None
+        }
+        return path_fn(
+            X,
+            y,
+            regularizer=params["regularizer"],
+            C=params["C"],
+            age_min=age_min,
+            age_max=age_max,
+            sample_weight=sample_weight,
+            verbose=max(0, int(params.get("verbose", 0)) - 1),
+            **kwargs,
         )
 
 
@@ -336,8 +385,8 @@ def cv_age_path(
     scoring : str, callable or None, default=None
         See :func:`score_path`.
     n_jobs : int, default=None
-        Jobs of the :class:`joblib.Parallel` call over (setting, fold); honours an active
-        :func:`joblib.parallel_config` backend (e.g. ``"dask"``).
+        Jobs of the :class:`joblib.Parallel` call over (setting, fold); honours an
+        active :func:`joblib.parallel_config` backend (e.g. ``"dask"``).
     sample_weight : ndarray of shape (n_samples,), default=None
         Used by the fits (not by the scorer, as in ``GridSearchCV`` without routing).
     groups : array-like, default=None

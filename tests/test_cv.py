@@ -1,4 +1,4 @@
-"""Cross-validation along the age path: `gaga.cv` (SelfPacedLassoCV, score_path, age_grid)."""
+"""Cross-validation along the age path: SelfPacedLassoCV, score_path, age_grid."""
 
 import time
 
@@ -76,7 +76,9 @@ def test_cv_shapes_refit_and_default_grid(data):
     assert isinstance(est.best_estimator_, SelfPacedLasso)
     assert est.best_estimator_.age_ == pytest.approx(est.age_)
     assert est.path_ is est.best_estimator_.path_
-    assert est.path_.age_min == pytest.approx(lo) and est.path_.age_max == pytest.approx(hi)
+    assert est.path_.age_min == pytest.approx(
+        lo
+    ) and est.path_.age_max == pytest.approx(hi)
     np.testing.assert_allclose(est.coef_, est.path_.coef(est.age_))
     np.testing.assert_allclose(est.predict(X), est.best_estimator_.predict(X))
     assert clone(est).get_params()["ages"] == 15
@@ -156,9 +158,12 @@ def test_cv_on_dask_cluster_matches_serial(data):
     kwargs = dict(alpha=[ALPHA, 0.3], ages=12, cv=3)
     t0 = time.perf_counter()
     serial = SelfPacedLassoCV(**kwargs).fit(X, y)
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster):
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
         with parallel_config(backend="dask"):
             par = SelfPacedLassoCV(**kwargs, n_jobs=-1).fit(X, y)
     assert time.perf_counter() - t0 < 60

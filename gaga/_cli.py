@@ -1,0 +1,605 @@
+"""The ``gaga`` command line: ``gaga path`` (also the default with no arguments).
+
+``gaga path`` loads a dataset (bundled or CSV), splits it, standardizes it on the
+training part, optionally injects noise into the training labels, follows the exact age
+path, chooses the age by cross-validation along the path, compares with the plain model
+and with ACS on a 100-age grid, prints a short table and writes ``age_path.png``,
+``breakpoints.csv`` and ``summary.json`` into ``--out``.
+"""
+
+import argparse
+import csv
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+__all__ = ["main", "build_parser"]
+
+_REGULARIZERS = ("hard", "linear", "log", "mixture", "polynomial")
+
+
+class _CLIError(Exception):
+    """An error reported as one line on stderr with exit code 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line on stderr, exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be in [0, 1)")
+    return value
+
+
+def _int_at_least(low):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text!r} must be >= {low}")
+        return value
+
+    return parse
+
+
+def _scorer_name(text):
+    from sklearn.metrics import get_scorer_names
+
+    if text not in get_scorer_names():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a scikit-learn scorer name (e.g. r2, "
+            "neg_median_absolute_error, accuracy)"
+        )
+    return text
+
+
+def build_parser():
+    """The argument parser of the ``gaga`` command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    from gaga import __version__
+
+    parser = _Parser(
+        prog="gaga",
+        description="Exact age paths of self-paced learning (GAGA). "
+        "Without a command, runs `gaga path` with its defaults.",
+    )
+    parser.add_argument("--version", action="version", version=f"gaga {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser(
+        "path",
+        help="fit an age path, choose the age by CV, write a plot and the breakpoints",
+        description="Fit the exact age path of a self-paced model, choose the age by "
+        "cross-validation along the path, compare with the plain model and with an "
+        "ACS grid, and write age_path.png, breakpoints.csv and summary.json.",
+    )
+    p.add_argument("--model", choices=("lasso", "svm"), default="lasso")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="bundled dataset (diabetes, breast_cancer) or a CSV file with a header; "
+        "default: diabetes for lasso, breast_cancer for svm",
+    )
+    p.add_argument("--label", default=None, help="label column of a CSV file")
+    p.add_argument("--regularizer", choices=_REGULARIZERS, default="linear")
+    p.add_argument(
+        "--alpha",
+        type=_positive_float,
+        default=0.01,
+        help="Lasso penalty on standardized data (default 0.01)",
+    )
+    p.add_argument(
+        "--C",
+        dest="C",
+        type=_positive_float,
+        default=1.0,
+        help="SVM penalty (default 1.0)",
+    )
+    p.add_argument("--kernel", default="rbf", help="SVM kernel (default rbf)")
+    p.add_argument(
+        "--noise",
+        type=_fraction,
+        default=0.0,
+        help="fraction of noisy training labels: outliers (lasso) or label flips "
+        "near the boundary (svm); default 0",
+    )
+    p.add_argument(
+        "--test-size", type=_fraction, default=0.25, help="test fraction (default 0.25)"
+    )
+    p.add_argument(
+        "--cv", type=_int_at_least(2), default=5, help="CV folds (default 5)"
+    )
+    p.add_argument(
+        "--scoring",
+        type=_scorer_name,
+        default=None,
+        help="scikit-learn scorer of the CV (default: R^2 / accuracy)",
+    )
+    p.add_argument(
+        "--n-ages",
+        type=_int_at_least(2),
+        default=100,
+        help="ages of the CV grid and of the ACS comparison (default 100)",
+    )
+    p.add_argument(
+        "--n-jobs", type=int, default=None, help="joblib jobs for the CV folds"
+    )
+    p.add_argument("--out", default="gaga-output", help="output directory")
+    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more output (-v stages, -vv path details)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+# --------------------------------------------------------------------------------------
+# Progress: verbose lines on stdout, a bar on stderr only when it is a terminal
+# --------------------------------------------------------------------------------------
+class _Progress:
+    def __init__(self, stages, *, verbose, bar):
+        self.verbose = verbose
+        self.t0 = time.perf_counter()
+        self.stages = stages
+        self.k = 0
+        self._bar = None
+        self._plain = False
+        if bar:
+            try:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=len(stages), file=sys.stderr, leave=False)
+            except ImportError:
+                self._plain = True
+
+    def stage(self, name):
+        if self.verbose:
+            print(f"[gaga] {time.perf_counter() - self.t0:7.2f}s  {name}", flush=True)
+        if self._bar is not None:
+            self._bar.set_description(name)
+            self._bar.update(1 if self.k else 0)
+        elif self._plain:
+            done = int(20 * self.k / len(self.stages))
+            sys.stderr.write(f"\r[{'#' * done}{'.' * (20 - done)}] {name[:50]:<50}")
+            sys.stderr.flush()
+        self.k += 1
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+        elif self._plain:
+            sys.stderr.write("\r" + " " * 75 + "\r")
+            sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------------------
+# gaga path
+# --------------------------------------------------------------------------------------
+def _svm_available():
+    import gaga
+
+    return getattr(gaga, "age_path_svm", None) is not None
+
+
+def _prepare(args):
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    from gaga.datasets import inject_noise, load_data
+
+    data = args.data or ("diabetes" if args.model == "lasso" else "breast_cancer")
+    X, y, names = load_data(data, label=args.label)
+    task = "regression" if args.model == "lasso" else "classification"
+    if task == "regression":
+        if y.dtype.kind not in "fiu":
+            raise _CLIError(
+                f"--model lasso needs a numeric label; {data!r} has strings."
+            )
+        y = y.astype(float)
+    elif np.unique(y).size != 2:
+        raise _CLIError(
+            f"--model svm needs exactly two classes; {data!r} has {np.unique(y).size}."
+        )
+    if X.shape[0] < 4 * args.cv:
+        raise _CLIError(
+            f"{data!r} has {X.shape[0]} samples: too few for --cv {args.cv}."
+        )
+    Xtr, Xte, ytr, yte = train_test_split(
+        X,
+        y,
+        test_size=args.test_size if args.test_size > 0 else 0.25,
+        random_state=args.random_state,
+        stratify=y if task == "classification" else None,
+    )
+    scaler = StandardScaler().fit(Xtr)
+    Xtr, Xte = scaler.transform(Xtr), scaler.transform(Xte)
+    if task == "regression":
+        mu, sd = ytr.mean(), ytr.std() or 1.0
+        ytr, yte = (ytr - mu) / sd, (yte - mu) / sd
+    noisy = np.zeros(ytr.shape[0], dtype=bool)
+    if args.noise > 0:
+        ytr, noisy = inject_noise(
+            Xtr, ytr, args.noise, task=task, random_state=args.random_state
+        )
+    return data, names, task, Xtr, Xte, ytr, yte, noisy
+
+
+def _warmup(small_path):
+    """Compile or load the numba kernels before timing (errors are irrelevant here)."""
+    import warnings
+
+    from gaga.problems import warmup
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            warmup()
+            small_path()
+        except Exception:  # noqa: BLE001 - a failed warm-up only affects timings
+            pass
+
+
+def _fit_lasso(args, Xtr, ytr, Xte, yte, progress):
+    from sklearn.linear_model import Lasso
+    from sklearn.model_selection import KFold
+
+    from gaga import age_path_lasso
+    from gaga.cv import SelfPacedLassoCV
+
+    progress.stage("warming up the numba kernels")
+    _warmup(lambda: age_path_lasso(Xtr[:40], ytr[:40], alpha=args.alpha))
+    progress.stage("age path on the training set")
+    t0 = time.perf_counter()
+    path = age_path_lasso(
+        Xtr,
+        ytr,
+        alpha=args.alpha,
+        regularizer=args.regularizer,
+        verbose=max(0, args.verbose - 1),
+    )
+    path_time = time.perf_counter() - t0
+    progress.stage(f"choosing the age by {args.cv}-fold CV along the path")
+    t0 = time.perf_counter()
+    est = SelfPacedLassoCV(
+        alpha=args.alpha,
+        regularizer=args.regularizer,
+        ages=args.n_ages,
+        age_min=path.age_min,
+        age_max=path.age_max,
+        cv=KFold(args.cv, shuffle=True, random_state=args.random_state),
+        scoring=args.scoring,
+        n_jobs=args.n_jobs,
+        verbose=max(0, args.verbose - 1),
+    ).fit(Xtr, ytr)
+    cv_time = time.perf_counter() - t0
+    progress.stage("plain Lasso")
+    plain = Lasso(alpha=args.alpha).fit(Xtr, ytr)
+    return {
+        "path": path,
+        "estimator": est,
+        "age": est.age_,
+        "path_time": path_time,
+        "cv_time": cv_time,
+        "score_name": "R^2",
+        "test_score": float(est.score(Xte, yte)),
+        "plain_name": "Lasso",
+        "plain_score": float(plain.score(Xte, yte)),
+    }
+
+
+def _fit_svm(args, Xtr, ytr, Xte, yte, progress):  # pragma: no cover - needs issue 4
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.svm import SVC
+
+    from gaga._cv import _SVMPathModel, cv_age_path, score_path
+
+    model = _SVMPathModel()
+    params = {
+        "C": args.C,
+        "regularizer": args.regularizer,
+        "kernel": args.kernel,
+        "age_min": None,
+        "age_max": None,
+        "verbose": max(0, args.verbose - 1),
+    }
+    progress.stage("warming up the numba kernels")
+    _warmup(lambda: model.fit_path(Xtr[:40], ytr[:40], None, params, None, None))
+    progress.stage("age path on the training set")
+    t0 = time.perf_counter()
+    path = model.fit_path(Xtr, ytr, None, params, None, None)
+    path_time = time.perf_counter() - t0
+    progress.stage(f"choosing the age by {args.cv}-fold CV along the path")
+    t0 = time.perf_counter()
+    params.update(age_min=path.age_min, age_max=path.age_max)
+    res = cv_age_path(
+        model,
+        Xtr,
+        ytr,
+        params,
+        ages=args.n_ages,
+        cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state),
+        scoring=args.scoring,
+        n_jobs=args.n_jobs,
+        verbose=max(0, args.verbose - 1),
+    )
+    cv_time = time.perf_counter() - t0
+    progress.stage("plain SVC")
+    plain = SVC(C=args.C, kernel=args.kernel).fit(Xtr, ytr)
+    return {
+        "path": path,
+        "estimator": None,
+        "age": res["age"],
+        "cv_result": res,
+        "path_time": path_time,
+        "cv_time": cv_time,
+        "score_name": "accuracy",
+        "test_score": float(score_path(path, Xte, yte, res["age"])),
+        "plain_name": "SVC",
+        "plain_score": float(plain.score(Xte, yte)),
+    }
+
+
+def _acs_time(args, Xtr, ytr, path):
+    from gaga.baselines import acs_path
+    from gaga.problems import LassoProblem, SVMProblem
+
+    if args.model == "lasso":
+        problem = LassoProblem(Xtr, ytr, alpha=args.alpha)
+    else:  # pragma: no cover - needs issue 4
+        problem = SVMProblem(Xtr, ytr, C=args.C, kernel=args.kernel)
+    lo, hi = path.age_min, path.age_max
+    ages = np.geomspace(lo, hi, 100) if lo > 0 else np.linspace(lo, hi, 100)
+    t0 = time.perf_counter()
+    acs_path(problem, args.regularizer, ages, tol=1e-8)
+    return time.perf_counter() - t0
+
+
+def _write_breakpoints(path, filename):
+    with open(filename, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(
+            ["age", "kind", "index", "from_set", "to_set", "jump", "reason", "size"]
+        )
+        for e in path.events:
+            w.writerow(
+                [
+                    repr(float(e.age)),
+                    e.kind,
+                    int(e.index),
+                    e.from_set,
+                    e.to_set,
+                    int(bool(e.jump)),
+                    e.reason,
+                    repr(float(e.size)),
+                ]
+            )
+
+
+def _write_plot(fit, args, filename):
+    """age_path.png: the path (top) and the CV score along the age (bottom)."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return "matplotlib is not installed (pip install gaga[plot]); no PNG written"
+    from gaga.plotting import AgePathDisplay, CVAgeDisplay
+
+    fig = Figure(figsize=(8, 7.5), layout="constrained")
+    ax_path, ax_cv = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    kind = "coef" if args.model == "lasso" else "weights"
+    AgePathDisplay.from_path(fit["path"], kind=kind, age=fit["age"], ax=ax_path)
+    ax_path.set_title(
+        f"{args.model} age path ({args.regularizer} regularizer, noise {args.noise:g})"
+    )
+    if fit.get("estimator") is not None:
+        CVAgeDisplay.from_estimator(
+            fit["estimator"], score_name=f"CV {args.scoring or 'R^2'}", ax=ax_cv
+        )
+    else:  # pragma: no cover - needs issue 4
+        res = fit["cv_result"]
+        CVAgeDisplay(
+            res["ages"],
+            res["scores_path"],
+            age=fit["age"],
+            score_name=f"CV {args.scoring or 'accuracy'}",
+        ).plot(ax=ax_cv)
+    fig.savefig(filename, dpi=110)
+    return None
+
+
+def _table(rows):
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _run_path(args):
+    if args.model == "svm" and not _svm_available():
+        raise _CLIError(
+            "the SVM age path is not available yet in this version of gaga "
+            "(gaga.age_path_svm is missing); use --model lasso"
+        )
+    if args.data is None and args.label is not None:
+        raise _CLIError("--label needs --data with a CSV file")
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as exc:
+        raise _CLIError(f"cannot create --out {args.out!r}: {exc.strerror}") from None
+    show_bar = (not args.no_progress) and sys.stderr.isatty()
+    stages = ["data", "warm-up", "path", "CV", "plain", "ACS grid", "files"]
+    progress = _Progress(stages, verbose=args.verbose, bar=show_bar)
+    try:
+        progress.stage("loading, splitting, standardizing, injecting noise")
+        data, names, task, Xtr, Xte, ytr, yte, noisy = _prepare(args)
+        fit = (_fit_lasso if args.model == "lasso" else _fit_svm)(
+            args, Xtr, ytr, Xte, yte, progress
+        )
+        progress.stage("ACS on a 100-age grid (baseline timing)")
+        acs_time = _acs_time(args, Xtr, ytr, fit["path"])
+        progress.stage("writing files")
+        path = fit["path"]
+        _write_breakpoints(path, os.path.join(args.out, "breakpoints.csv"))
+        note = _write_plot(fit, args, os.path.join(args.out, "age_path.png"))
+    finally:
+        progress.close()
+    est = fit["estimator"]
+    summary = {
+        "command": "gaga path",
+        "model": args.model,
+        "data": data,
+        "n_train": int(Xtr.shape[0]),
+        "n_test": int(Xte.shape[0]),
+        "n_features": int(Xtr.shape[1]),
+        "regularizer": args.regularizer,
+        "alpha": args.alpha if args.model == "lasso" else None,
+        "C": args.C if args.model == "svm" else None,
+        "noise": args.noise,
+        "n_noisy_train": int(noisy.sum()),
+        "random_state": args.random_state,
+        "age_min": path.age_min,
+        "age_max": path.age_max,
+        "n_events": int(path.n_events),
+        "n_jumps": len(path.jumps),
+        "chosen_age": fit["age"],
+        "cv_folds": args.cv,
+        "cv_n_ages": args.n_ages,
+        "cv_scoring": args.scoring,
+        "cv_best_score": None if est is None else est.best_score_,
+        "score": fit["score_name"],
+        "test_score_self_paced": fit["test_score"],
+        f"test_score_{fit['plain_name'].lower()}": fit["plain_score"],
+        "path_time_s": fit["path_time"],
+        "acs_100_ages_time_s": acs_time,
+        "cv_time_s": fit["cv_time"],
+        "v_zero_noisy": None,
+        "versions": {"python": platform.python_version()},
+    }
+    if est is not None:
+        v = est.spl_weights_
+        summary["v_zero_noisy"] = int(np.sum((v == 0) & noisy))
+        summary["v_zero_clean"] = int(np.sum((v == 0) & ~noisy))
+    import sklearn
+
+    import gaga
+
+    summary["versions"].update(gaga=gaga.__version__, sklearn=sklearn.__version__)
+    with open(os.path.join(args.out, "summary.json"), "w") as fh:
+        json.dump(summary, fh, indent=2)
+    rows = [
+        (
+            "data",
+            f"{data} ({Xtr.shape[0]} train / {Xte.shape[0]} test, "
+            f"{Xtr.shape[1]} features, {int(noisy.sum())} noisy train labels)",
+        ),
+        (
+            "model",
+            f"{args.model}, {args.regularizer} regularizer, "
+            + (f"alpha={args.alpha:g}" if args.model == "lasso" else f"C={args.C:g}"),
+        ),
+        ("age range", f"[{path.age_min:.4g}, {path.age_max:.4g}]"),
+        ("events", f"{path.n_events}"),
+        ("jumps", f"{len(path.jumps)}"),
+        ("chosen age (CV)", f"{fit['age']:.4g}  ({args.cv} folds, {args.n_ages} ages)"),
+        (
+            f"test {fit['score_name']}",
+            f"self-paced {fit['test_score']:.4f}  vs  "
+            f"{fit['plain_name']} {fit['plain_score']:.4f}",
+        ),
+        (
+            "path time",
+            f"{fit['path_time']:.3f} s  vs  ACS 100-age grid "
+            f"{acs_time:.3f} s  ({acs_time / max(fit['path_time'], 1e-12):.2f}x)",
+        ),
+        ("CV time", f"{fit['cv_time']:.3f} s"),
+    ]
+    if est is not None and noisy.any():
+        rows.insert(
+            6,
+            (
+                "v=0 at chosen age",
+                f"{summary['v_zero_noisy']} of "
+                f"{int(noisy.sum())} noisy, {summary['v_zero_clean']} clean",
+            ),
+        )
+    print(_table(rows))
+    files = ["age_path.png", "breakpoints.csv", "summary.json"]
+    if note:
+        files.remove("age_path.png")
+        print(f"note: {note}")
+    print(f"wrote {', '.join(files)} to {os.path.abspath(args.out)}")
+    return 0
+
+
+def main(argv=None):
+    """Entry point of the ``gaga`` command (and of ``python -m gaga``).
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments without the program name; None reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit code: 0 on success, 1 on a runtime error, 2 on bad arguments, 130 when
+        interrupted. Errors are reported as one line on stderr.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (
+        argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")
+    ):
+        argv = ["path", *argv]
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help, --version or a one-line error
+        return int(exc.code or 0)
+    try:
+        if args.command == "path":
+            return _run_path(args)
+        parser.print_help()
+        return 0
+    except KeyboardInterrupt:
+        print("gaga: interrupted", file=sys.stderr)
+        return 130
+    except (_CLIError, ValueError, TypeError, OSError, NotImplementedError) as exc:
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"gaga: error: {msg}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # never a traceback; -vv shows where it came from
+        if args.verbose >= 2:
+            import traceback
+
+            traceback.print_exc()
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"gaga: error: {type(exc).__name__}: {msg}", file=sys.stderr)
+        return 1
