@@ -12,6 +12,7 @@ from gaga.rebasin._activation import (
     activation_matching,
     similarity_matrix,
 )
+from gaga.rebasin._cosine import cosine_matching
 from gaga.rebasin._interp import (
     InterpolationCurve,
     barrier_max_minus_endpoint_mean,
@@ -73,6 +74,7 @@ __all__ = [
     "cnn_spec",
     "compose_permutations",
     "conv_axes",
+    "cosine_matching",
     "dense_axes",
     "flatten_dense_axes",
     "get_permuted_param",

@@ -509,3 +509,23 @@ def test_matched_barrier_falls_with_width(digits):
         assert barriers[h] < naive
     assert barriers[128] < 0.5 * barriers[8]
     assert barriers[128] < 0.2
+
+
+@pytest.mark.parametrize("layout", ["in_out", "out_in"])
+def test_cosine_matching_baseline(layout):
+    from gaga.rebasin import cosine_matching
+
+    rng = np.random.default_rng(0)
+    spec = mlp_spec([6, 15, 12, 3], layout=layout)
+    pa = random_params(spec, rng)
+    assert is_identity_permutation(cosine_matching(pa, pa, layout=layout))
+    planted = random_permutation(spec, random_state=1)
+    pb = apply_permutation(spec, planted, pa)
+    # scale B's units: cosine similarity is scale-invariant
+    pb = {k: v * 1.7 for k, v in pb.items()}
+    perm = cosine_matching(pa, pb, layout=layout)
+    inv = invert_permutation(planted)
+    for g in perm:
+        np.testing.assert_array_equal(perm[g], inv[g])
+    with pytest.raises(ValueError, match="hidden layer"):
+        cosine_matching({"W0": pa["W0"]}, pb, layout=layout)
