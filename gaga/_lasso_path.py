@@ -483,7 +483,12 @@ class _Follower:
         if dtheta is None:
             dc = np.zeros(d)
         else:
-            dc = sys.X.T @ (h * dr + sys.s * r * va) / sys.S
+            with np.errstate(invalid="ignore"):
+                # polynomial t > 2: infinite slopes exactly at a threshold (the stability
+                # test then fails and the path jumps); keep the derivatives finite
+                q = np.nan_to_num(h * dr + sys.s * r * va, nan=0.0, posinf=0.0,
+                                  neginf=0.0)
+            dc = sys.X.T @ q / sys.S
         active = sys.part.active
         nA = len(active)
         is_active = np.zeros(d, dtype=bool)
@@ -940,7 +945,7 @@ def _weighted_lower_median(values, weights):
     return float(values[order][np.searchsorted(cum, 0.5 * cum[-1])])
 
 
-def default_age_range(problem, reg, level=0.99, fraction=0.5):
+def default_age_range(problem, reg, level=0.99):
     """Data-driven default age range from the losses of the v = 1 fit.
 
     Only samples with positive sample weight count. ``age_max`` is the smallest age at which
@@ -948,7 +953,8 @@ def default_age_range(problem, reg, level=0.99, fraction=0.5):
     a discontinuous regularizer such as hard). Where ``v*`` of the largest loss stays below
     1 as the age grows (mixture with ``gamma**2`` below the largest loss: ``v*`` tends to
     ``gamma / sqrt(loss)``), ``level`` is taken relative to that limit. ``age_min`` is the
-    age at which a (weighted) ``fraction`` of the samples has ``v* > 0``. Both lie inside the
+    age at which the (weighted) median loss gets ``v* = 1/2`` (just ``v* = 1`` for a
+    discontinuous regularizer), so that about half of the samples are in. Both lie inside the
     regularizer's valid age interval. Note that the path's own branch of partial optima
     may still keep a sample out at ``age_max`` (partial optima are not unique): pass a
     larger ``age_max`` to follow it further.
@@ -989,8 +995,7 @@ def default_age_range(problem, reg, level=0.99, fraction=0.5):
                 f"weight under the {reg.name} regularizer within its age range "
                 f"{reg.age_bounds}; rescale y or pass age_min and age_max."
             )
-        age_min = smallest(lambda a: reg.loss_zero(a) > lmed, start, big)
-        return age_min, big
+        return _age_min_for(reg, lmed, start, big), big
     if not reg.continuous:
         target = v_sup
     else:
@@ -1003,10 +1008,52 @@ def default_age_range(problem, reg, level=0.99, fraction=0.5):
     age_max = smallest(lambda a: reg.v_star(lmax, a) >= target, start, hi_a)
     if not reg.continuous:
         age_max = min(age_max * (1 + 1e-9), cap_hi)
-    age_min = smallest(lambda a: reg.loss_zero(a) > lmed, start, age_max)
-    if not age_min < age_max:
-        age_min = start + 0.5 * (age_max - start)
+    age_min = _age_min_for(reg, lmed, start, age_max)
     return age_min, age_max
+
+
+def _age_min_for(reg, lmed, start, upper, fraction_weight=0.5):
+    """Age at which the median loss gets weight ``fraction_weight`` (discontinuous v*:
+    just includes it): a margin that keeps tied losses safely inside."""
+    med_sup = float(reg.v_star(lmed, upper))
+    if not reg.continuous or med_sup <= 0.0:
+        a, b = start, upper
+        for _ in range(200):
+            m = 0.5 * (a + b)
+            if reg.loss_zero(m) > lmed:
+                b = m
+            else:
+                a = m
+            if b - a <= 1e-12 * b:
+                break
+        return min(b * (1 + 1e-6), 0.5 * (b + upper))
+    target = min(fraction_weight, 0.5 * med_sup)
+    a, b = start, upper
+    for _ in range(200):
+        m = 0.5 * (a + b)
+        if reg.v_star(lmed, m) >= target:
+            b = m
+        else:
+            a = m
+        if b - a <= 1e-12 * b:
+            break
+    return b if b < upper else start + 0.5 * (upper - start)
+
+
+class _AllExcluded(Exception):
+    """ACS at the start age ends with every weight at zero."""
+
+
+def _start(fol, problem, reg, coef0, b0, age_min):
+    v0 = reg.v_star(problem.losses(coef0, b0), age_min)
+    if not np.any(problem.sample_weight * v0 > 0):
+        raise _AllExcluded
+    try:
+        return fol.acs_land(coef0, b0, age_min)
+    except ValueError as exc:
+        if "effective weights" in str(exc):
+            raise _AllExcluded from None
+        raise
 
 
 def age_path_lasso(
@@ -1074,6 +1121,7 @@ def age_path_lasso(
         )
     if not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol > 0):
         raise ValueError(f"tol={tol!r} must be a positive real number.")
+    user_min = age_min is not None
     if age_min is None or age_max is None:
         dmin, dmax = default_age_range(problem, reg)
         age_min = dmin if age_min is None else age_min
@@ -1083,15 +1131,21 @@ def age_path_lasso(
     if not age_min < age_max:
         raise ValueError(f"age_min={age_min!r} must be < age_max={age_max!r}.")
     system = _LassoSystem(problem, reg, tol)
-    fol = _Follower(system, age_min, age_max, max_events=max_events, verbose=verbose)
     coef0, b0, _ = problem.solve_weighted(np.ones(problem.n_samples))
-    v0 = reg.v_star(problem.losses(coef0, b0), age_min)
-    if not np.any(problem.sample_weight * v0 > 0):
-        raise ValueError(
-            f"All samples are excluded (v = 0) at age_min={age_min!r}; choose a larger "
-            "age_min."
-        )
-    theta = fol.acs_land(coef0, b0, age_min)
+    for attempt in range(60):
+        fol = _Follower(system, age_min, age_max, max_events=max_events, verbose=verbose)
+        try:
+            theta = _start(fol, problem, reg, coef0, b0, age_min)
+            break
+        except _AllExcluded:
+            if user_min or attempt == 59:
+                raise ValueError(
+                    f"All samples are excluded (v = 0) at age_min={age_min!r}: alternate "
+                    "convex search from the v = 1 fit ends with every weight at 0. "
+                    "Choose a larger age_min."
+                ) from None
+            # the default start collapsed: move it towards age_max
+            age_min = age_min + 0.25 * (age_max - age_min)
     fol.run(theta, age_min)
     if verbose:
         print(
