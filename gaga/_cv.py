@@ -69,8 +69,8 @@ def age_grid(breakpoints, age_min, age_max, n_ages=100):
 
     * ``n_ages - n_ages // 2`` ages spaced geometrically from ``age_min`` to ``age_max``
       (both ends included; linearly when ``age_min <= 0``). Ages of self-paced paths
-      span several decades (sample events happen where the age crosses the losses, which are
-      heavy tailed), hence the geometric spacing;
+      span several decades (sample events happen where the age crosses the losses,
+      which are heavy tailed), hence the geometric spacing;
     * ``n_ages // 2`` ages at evenly spaced quantiles of the breakpoints inside the
       range, so every region with events gets grid points in proportion to its number
       of events. A grid age placed exactly at a breakpoint reads the path's post-event

@@ -35,7 +35,8 @@ def add_outliers(y, noise, *, scale=5.0, random_state=None):
 
     ``round(noise * n_samples)`` samples drawn without replacement get
     ``y_i + s_i * u_i * scale * std(y)`` with a random sign ``s_i`` and ``u_i``
-    uniform in ``[1, 2]``, so every outlier lies at least ``scale`` standard deviations away.
+    uniform in ``[1, 2]``, so every outlier lies at least ``scale`` standard deviations
+    away.
 
     Parameters
     ----------
@@ -77,9 +78,9 @@ def flip_labels(X, y, noise, *, pool=2.0, random_state=None):
 
     A :class:`sklearn.svm.LinearSVC` is fitted on ``(X, y)``; samples are ranked by
     their margin (``|decision_function|`` for two classes; the gap between the two best
-    class scores otherwise). ``m = round(noise * n_samples)`` samples are drawn at random
-    among the ``ceil(pool * m)`` samples with the smallest margin, and each gets the other
-    class (for more than two classes: its runner-up class).
+    class scores otherwise). ``m = round(noise * n_samples)`` samples are drawn at
+    random among the ``ceil(pool * m)`` samples with the smallest margin, and each gets
+    the other class (for more than two classes: its runner-up class).
 
     Parameters
     ----------
