@@ -7,8 +7,10 @@ __version__ = "0.1.0.dev0"
 logging.getLogger("gaga").addHandler(logging.NullHandler())
 
 from gaga._lasso_path import age_path_lasso  # noqa: E402
+from gaga.baselines import ACSPathResult, ACSResult, acs, acs_path  # noqa: E402
 from gaga._path import AgePath, PathEvent  # noqa: E402
 from gaga.lasso import SelfPacedLasso  # noqa: E402
+from gaga.problems import LassoProblem, SVMProblem  # noqa: E402
 from gaga.regularizers import (  # noqa: E402
     CustomRegularizer,
     Hard,
@@ -19,9 +21,19 @@ from gaga.regularizers import (  # noqa: E402
     Regularizer,
     get_regularizer,
 )
+from gaga.verify import Certificate, certify, certify_many  # noqa: E402
 
 __all__ = [
     "__version__",
+    "ACSPathResult",
+    "ACSResult",
+    "Certificate",
+    "LassoProblem",
+    "SVMProblem",
+    "acs",
+    "acs_path",
+    "certify",
+    "certify_many",
     "AgePath",
     "PathEvent",
     "SelfPacedLasso",
