@@ -83,6 +83,7 @@ def build_parser():
     Returns
     -------
     argparse.ArgumentParser
+        The parser with the ``path`` subcommand.
     """
     from gaga import __version__
 

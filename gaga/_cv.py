@@ -178,7 +178,9 @@ def score_path(path, X, y, ages, scoring=None):
     path : AgePath
         A path returned by :func:`gaga.age_path_lasso` (or an SVM age path).
     X : array-like of shape (n_samples, n_features)
+        Held-out samples.
     y : array-like of shape (n_samples,)
+        Held-out targets or labels.
     ages : float or array-like of shape (n_ages,)
         Ages inside ``[path.age_min, path.age_max]``.
     scoring : str, callable or None, default=None
@@ -373,8 +375,11 @@ def cv_age_path(
     Parameters
     ----------
     model : _PathModel
+        The estimator family (path function, default range, refit estimator).
     X : ndarray of shape (n_samples, n_features)
+        Training data.
     y : ndarray of shape (n_samples,)
+        Targets or labels.
     params : dict
         Parameters of the base estimator; entries named in ``model.grid_params`` may be
         lists (a grid, run in the same :class:`joblib.Parallel` call as the folds).
@@ -392,6 +397,7 @@ def cv_age_path(
     groups : array-like, default=None
         Group labels for the splitter.
     verbose : int, default=0
+        0 silent, 1 one line per setting, 2 also joblib's and the paths' output.
 
     Returns
     -------
@@ -516,12 +522,15 @@ class SelfPacedLassoCV(RegressorMixin, BaseEstimator):
         default of :func:`gaga._lasso_path.default_age_range` on the full data. Explicit
         ``ages`` must lie inside it.
     fit_intercept : bool, default=True
+        Whether to fit an intercept.
     tol : float, default=1e-8
+        Tolerance of the paths' start points and jump landings.
     max_events : int, default=None
+        Bound on the number of events of each path.
     cv : int, cross-validation generator or iterable, default=None
         Splitter as in :func:`sklearn.model_selection.check_cv` (None: 5-fold).
     scoring : str, callable or None, default=None
-        scikit-learn scorer (greater is better); None is R^2.
+        A scikit-learn scorer (greater is better); None is R^2.
     n_jobs : int, default=None
         Number of jobs over (setting, fold) paths, run through :mod:`joblib` (an active
         ``joblib.parallel_config(backend="dask")`` runs them on a dask cluster).
@@ -561,8 +570,8 @@ class SelfPacedLassoCV(RegressorMixin, BaseEstimator):
 
     See Also
     --------
-    gaga.SelfPacedLasso : the estimator at a fixed age.
-    gaga.cv.score_path : score one path on a held-out set.
+    gaga.SelfPacedLasso : The estimator at a fixed age.
+    gaga.cv.score_path : Score one path on a held-out set.
 
     Examples
     --------
@@ -638,7 +647,9 @@ class SelfPacedLassoCV(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training data.
         y : array-like of shape (n_samples,)
+            Targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the fits (the scorer is unweighted).
         groups : array-like of shape (n_samples,), default=None
@@ -647,6 +658,7 @@ class SelfPacedLassoCV(RegressorMixin, BaseEstimator):
         Returns
         -------
         self : SelfPacedLassoCV
+            The fitted estimator.
         """
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
         if sample_weight is not None:
@@ -699,10 +711,12 @@ class SelfPacedLassoCV(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------
         ndarray of shape (n_samples,)
+            Predictions.
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)

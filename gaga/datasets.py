@@ -47,10 +47,12 @@ def add_outliers(y, noise, *, scale=5.0, random_state=None):
     scale : float, default=5.0
         Minimal size of an outlier in standard deviations of ``y``.
     random_state : int, RandomState instance or None, default=None
+        Seed or generator of the random choices.
 
     Returns
     -------
     y_noisy : ndarray of shape (n_samples,)
+        The noisy targets or labels.
     noisy : ndarray of shape (n_samples,) of bool
         Which samples were changed.
     """
@@ -85,6 +87,7 @@ def flip_labels(X, y, noise, *, pool=2.0, random_state=None):
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
+        Features (for the linear SVM's margins).
     y : array-like of shape (n_samples,)
         Class labels (at least two classes).
     noise : float in [0, 1)
@@ -92,10 +95,12 @@ def flip_labels(X, y, noise, *, pool=2.0, random_state=None):
     pool : float, default=2.0
         Size of the candidate pool relative to the number of flips (>= 1).
     random_state : int, RandomState instance or None, default=None
+        Seed or generator of the random choices.
 
     Returns
     -------
     y_noisy : ndarray of shape (n_samples,)
+        The noisy targets or labels.
     noisy : ndarray of shape (n_samples,) of bool
         Which labels were flipped.
     """
@@ -146,18 +151,23 @@ def inject_noise(X, y, noise, *, task, random_state=None):
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
+        Features.
     y : array-like of shape (n_samples,)
+        Targets or labels.
     noise : float in [0, 1)
         Fraction of noisy samples.
     task : {"regression", "classification"}
         ``"regression"``: :func:`add_outliers`; ``"classification"``:
         :func:`flip_labels`.
     random_state : int, RandomState instance or None, default=None
+        Seed or generator of the random choices.
 
     Returns
     -------
     y_noisy : ndarray of shape (n_samples,)
+        The noisy targets or labels.
     noisy : ndarray of shape (n_samples,) of bool
+        Which samples were changed.
     """
     if task == "regression":
         return add_outliers(y, noise, random_state=random_state)
@@ -181,8 +191,11 @@ def load_data(data, *, label=None):
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
+        Features.
     y : ndarray of shape (n_samples,)
+        Targets (float) or labels (float or str).
     feature_names : list of str
+        Names of the feature columns.
     """
     if data in BUNDLED:
         if label is not None:

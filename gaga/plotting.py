@@ -130,6 +130,7 @@ class AgePathDisplay:
         Parameters
         ----------
         path : AgePath
+            The path to draw.
         kind : {"coef", "weights", "objective"}, default="coef"
             Coefficients (one curve per feature), self-paced weights (one curve per
             sample) or the objective value.
@@ -177,11 +178,15 @@ class AgePathDisplay:
 
         Parameters
         ----------
-        estimator : fitted SelfPacedLasso, SelfPacedLassoCV or any estimator with
-            ``path_`` and ``age_``
+        estimator : estimator
+            A fitted SelfPacedLasso, SelfPacedLassoCV or any estimator with
+            ``path_`` and ``age_``.
         kind : {"coef", "weights", "objective"}, default="coef"
+            What to draw, see :meth:`from_path`.
         n_points : int, default=400
+            Number of geometrically spaced ages added to the knots.
         ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created when None.
         **kwargs
             Passed to :meth:`plot`.
 
@@ -221,6 +226,7 @@ class AgePathDisplay:
         Returns
         -------
         display : AgePathDisplay
+            The display, with ``ax_``, ``figure_`` and ``lines_`` set.
         """
         plt = _check_matplotlib(f"{type(self).__name__}.plot")
         if ax is None:
@@ -306,11 +312,13 @@ class CVAgeDisplay:
     Parameters
     ----------
     ages : ndarray of shape (n_ages,)
+        Ages of the scores.
     scores : ndarray of shape (n_ages, n_folds)
         Held-out scores (e.g. ``SelfPacedLassoCV.scores_path_``).
     age : float, default=None
         Chosen age (marked by a vertical line).
     score_name : str, default="score"
+        Label of the y axis.
 
     Attributes
     ----------
@@ -335,10 +343,12 @@ class CVAgeDisplay:
 
         Parameters
         ----------
-        estimator : fitted estimator with ``ages_``, ``scores_path_`` and ``age_``
+        estimator : estimator
+            A fitted CV estimator with ``ages_``, ``scores_path_`` and ``age_``.
         score_name : str, default=None
             Y label; defaults to the estimator's ``scoring`` or "score".
         ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created when None.
         **kwargs
             Passed to :meth:`plot`.
 
@@ -369,6 +379,7 @@ class CVAgeDisplay:
         Parameters
         ----------
         ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created when None.
         show_folds : bool, default=False
             Also draw one thin line per fold.
         xscale : {"auto", "linear", "log"}, default="auto"
@@ -376,6 +387,7 @@ class CVAgeDisplay:
         Returns
         -------
         display : CVAgeDisplay
+            The display, with ``ax_``, ``figure_``, ``lines_`` and ``fill_between_``.
         """
         plt = _check_matplotlib(f"{type(self).__name__}.plot")
         if ax is None:
