@@ -1,4 +1,4 @@
-"""gaga: exact age paths of self-paced learning, and permutation matching of networks."""
+"""gaga: exact age paths of self-paced learning, and permutation matching."""
 
 import logging
 
@@ -7,8 +7,8 @@ __version__ = "0.1.0.dev0"
 logging.getLogger("gaga").addHandler(logging.NullHandler())
 
 from gaga._lasso_path import age_path_lasso  # noqa: E402
-from gaga.baselines import ACSPathResult, ACSResult, acs, acs_path  # noqa: E402
 from gaga._path import AgePath, PathEvent  # noqa: E402
+from gaga.baselines import ACSPathResult, ACSResult, acs, acs_path  # noqa: E402
 from gaga.lasso import SelfPacedLasso  # noqa: E402
 from gaga.problems import LassoProblem, SVMProblem  # noqa: E402
 from gaga.regularizers import (  # noqa: E402

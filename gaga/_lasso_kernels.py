@@ -115,7 +115,8 @@ def lasso_G(XA, y, s, theta, fit_intercept, region, kind, p, age, r, v, h, va, g
     """Fused evaluation of the restricted optimality system G at (theta, age).
 
     One pass over the samples: residuals r, sample terms (v, h, dv/dage) and the
-    unscaled sums g = sum_i s_i v_i r_i z_i with z_i = (x_iA, 1). The caller divides by S
+    unscaled sums g = sum_i s_i v_i r_i z_i with z_i = (x_iA, 1). The caller divides by
+    S
     and adds the penalty term.
     """
     n, nA = XA.shape

@@ -1,11 +1,12 @@
-"""The exact age path of the self-paced Lasso (GAGA): predictor-corrector with set control.
+"""Exact age path of the self-paced Lasso (GAGA): predictor-corrector, set control.
 
 Conventions: ``age-path-spec.md`` sections 1, 4, 6-9; implementation details:
 ``age-path-notes.md`` sections 4-5. The problem is
 
     min_{w, b, v} (1/S) sum_i s_i [v_i l_i(w, b) + f(v_i, age)] + alpha ||w||_1,
 
-with l_i = (y_i - x_i.w - b)^2 / 2. On a segment (fixed partition: active features A with
+with l_i = (y_i - x_i.w - b)^2 / 2. On a segment (fixed partition: active features A
+with
 signs, samples in v = 1 / middle / v = 0) the unknowns theta = (w_A, b) solve G = 0 with
 
     G = -(1/S) sum_i s_i v_i r_i z_i + alpha (sign_A, 0),
@@ -100,7 +101,8 @@ class _LassoSystem:
         self.h = np.empty(self.n)
         self.va = np.empty(self.n)
 
-    # -- coordinates ----------------------------------------------------------------------
+    # -- coordinates
+    # ----------------------------------------------------------------------
     def set_partition(self, part):
         self.part = part
         self.XA = np.ascontiguousarray(self.X[:, part.active])
@@ -128,7 +130,8 @@ class _LassoSystem:
         full = np.atleast_2d(full)
         return full[:, : self.d].copy(), full[:, self.d].copy()
 
-    # -- evaluations ----------------------------------------------------------------------
+    # -- evaluations
+    # ----------------------------------------------------------------------
     def residual(self, theta):
         nA = len(self.part.active)
         r = self.y - self.XA @ theta[:nA] if nA else self.y.copy()
@@ -180,8 +183,20 @@ class _LassoSystem:
             r = np.empty(self.n)
             g = np.empty(self.k())
             _lk.lasso_G(
-                self.XA, self.y, self.s, theta, self.fit_intercept, self.part.region,
-                self.kind, self.param, age, r, self.v, self.h, self.va, g,
+                self.XA,
+                self.y,
+                self.s,
+                theta,
+                self.fit_intercept,
+                self.part.region,
+                self.kind,
+                self.param,
+                age,
+                r,
+                self.v,
+                self.h,
+                self.va,
+                g,
             )
             g /= -self.S
         else:
@@ -243,7 +258,8 @@ class _LassoSystem:
     def correlations(self, r, v):
         return self.X.T @ (self.s * v * r) / self.S
 
-    # -- objects for AgePath -----------------------------------------------------------------
+    # -- objects for AgePath
+    # -----------------------------------------------------------------
     def check_X(self, X):
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.d:
@@ -279,7 +295,7 @@ class _LassoSystem:
         )
 
     def polish_full(self, x, age, part):
-        """Newton on G at ``age`` with the partition ``part`` from full coordinates x."""
+        """Newton on G at ``age`` with partition ``part`` from full coordinates."""
         saved = getattr(self, "part", None), getattr(self, "XA", None)
         self.set_partition(part)
         theta = self.from_full(x)
@@ -327,7 +343,8 @@ class _Follower:
         # hard regularizer: G does not depend on the age between events
         self.static = system.kind == 0
 
-    # -- linear algebra ---------------------------------------------------------------------
+    # -- linear algebra
+    # ---------------------------------------------------------------------
     def factor(self, r, age):
         """Assemble J exactly at the current point and Cholesky-factor it."""
         self.sys.terms(r, age)
@@ -412,8 +429,10 @@ class _Follower:
     def newton(self, theta, age, max_iter=12, chord=False):
         """Newton on G(., age) = 0 with the current partition.
 
-        With ``chord=True`` the factorization of the step's starting point is reused (chord
-        iterations, O(n |A|) each); it switches to exact Jacobians when the residual does
+        With ``chord=True`` the factorization of the step's starting point is reused
+        (chord
+        iterations, O(n |A|) each); it switches to exact Jacobians when the residual
+        does
         not contract by at least 4x per iteration.
         """
         sys = self.sys
@@ -447,9 +466,10 @@ class _Follower:
             gn = gn_new
         return theta, r, gn <= sys.gtol, max_iter
 
-    # -- events -----------------------------------------------------------------------------
+    # -- events
+    # -----------------------------------------------------------------------------
     def event_values(self, theta, r, age, dtheta=None):
-        """All event functions (samples then features), their derivatives and targets."""
+        """Event functions (samples, then features), derivatives and targets."""
         sys = self.sys
         reg = self.reg
         n, d = sys.n, sys.d
@@ -484,10 +504,12 @@ class _Follower:
             dc = np.zeros(d)
         else:
             with np.errstate(invalid="ignore"):
-                # polynomial t > 2: infinite slopes exactly at a threshold (the stability
+                # polynomial t > 2: infinite slopes exactly at a threshold (the
+                # stability
                 # test then fails and the path jumps); keep the derivatives finite
-                q = np.nan_to_num(h * dr + sys.s * r * va, nan=0.0, posinf=0.0,
-                                  neginf=0.0)
+                q = np.nan_to_num(
+                    h * dr + sys.s * r * va, nan=0.0, posinf=0.0, neginf=0.0
+                )
             dc = sys.X.T @ q / sys.S
         active = sys.part.active
         nA = len(active)
@@ -519,8 +541,19 @@ class _Follower:
             de = np.empty(1)
             tg = np.empty(1, dtype=np.int8)
             _lk.sample_events(
-                sys.part.region[k : k + 1], r[k : k + 1], np.zeros(1), lo, hi, 0.0, 0.0,
-                lo > 0.0, sys.discontinuous, sys.loss_scale, e, de, tg,
+                sys.part.region[k : k + 1],
+                r[k : k + 1],
+                np.zeros(1),
+                lo,
+                hi,
+                0.0,
+                0.0,
+                lo > 0.0,
+                sys.discontinuous,
+                sys.loss_scale,
+                e,
+                de,
+                tg,
             )
             return float(e[0])
         j = k - n
@@ -568,7 +601,7 @@ class _Follower:
         return corr / (move + 1e-9 * max(1.0, np.max(np.abs(base))))
 
     def _close(self, corrected, pred, base):
-        """Continuation safeguard: the corrector must stay close to the predictor (a large
+        """Continuation safeguard: the corrector stays close to the predictor (a large
         correction means Newton found another branch, e.g. past a fold)."""
         if corrected.shape[0] == 0:
             return True
@@ -576,7 +609,8 @@ class _Follower:
         move = np.max(np.abs(pred - base))
         return corr <= 0.3 * move + 1e-9 * max(1.0, np.max(np.abs(base)))
 
-    # -- transitions ------------------------------------------------------------------------
+    # -- transitions
+    # ------------------------------------------------------------------------
     def apply(self, k, target, theta, age, c):
         """Apply event k; returns the new theta (same point in full coordinates)."""
         sys = self.sys
@@ -608,7 +642,8 @@ class _Follower:
         sys.set_partition(part)
         return sys.from_full(full), ev, changed
 
-    # -- main loop -------------------------------------------------------------------------
+    # -- main loop
+    # -------------------------------------------------------------------------
     def record_knot(self, theta, dtheta, age, seg):
         self.knots.append((age, self.sys.to_full(theta), self.sys.to_full(dtheta)))
         self.seg_of_knot.append(seg)
@@ -646,7 +681,8 @@ class _Follower:
         warnings.warn(
             f"Age path stopped at age={age:.6e} after {len(self.events)} events "
             f"(max_events={self.max_events}); the path covers [{self.age_min:.6e}, "
-            f"{age:.6e}] of [{self.age_min:.6e}, {self.age_max:.6e}]. Increase max_events.",
+            f"{age:.6e}] of [{self.age_min:.6e}, {self.age_max:.6e}]. "
+            "Increase max_events.",
             ConvergenceWarning,
             stacklevel=4,
         )
@@ -761,9 +797,11 @@ class _Follower:
     def locate(self, theta_a, age_a, e_a, theta_b, age_b, e_b):
         """Locate the earliest event crossing in (age_a, age_b] to tolerance.
 
-        Illinois (regula falsi) on the corrected event function of the index whose linearly
+        Illinois (regula falsi) on the corrected event function of the index whose
+        linearly
         interpolated crossing comes first; all events are re-checked at the root and an
-        earlier crossing is refined in turn. Returns (theta, age, k, c, target) or None when
+        earlier crossing is refined in turn. Returns (theta, age, k, c, target) or None
+        when
         the corrector fails inside the bracket.
         """
         lo_age, lo_theta, lo_e = age_a, theta_a, e_a
@@ -788,7 +826,9 @@ class _Follower:
                     return None
                 ex, _, tgx, cx = self.event_values(tx, rx, x)
                 fx = ex[k]
-                if abs(fx) <= self.ftol or (abs(fx) <= self.etol and b - a <= 1e-13 * x):
+                if abs(fx) <= self.ftol or (
+                    abs(fx) <= self.etol and b - a <= 1e-13 * x
+                ):
                     found = (x, tx, ex, tgx, cx)
                     break
                 if (b - a) <= 1e-14 * max(1.0, abs(x)):
@@ -819,11 +859,13 @@ class _Follower:
             hi_age, hi_theta, hi_e = x, tx, ex
         return tx, x, k, cx, tgx[k]
 
-    # -- jumps -----------------------------------------------------------------------------
+    # -- jumps
+    # -----------------------------------------------------------------------------
     def jump(self, theta, age, reason, seg, event=None):
-        """Leave the branch: warm-started ACS just past ``age``, then land on a partition.
+        """Leave the branch: warm-started ACS just past ``age``, then land.
 
-        Folds: kick along the Jacobian's eigenvector of smallest |eigenvalue| towards the
+        Folds: kick along the Jacobian's eigenvector of smallest |eigenvalue| towards
+        the
         descent side of the latent objective (``age-path-notes.md`` 4.8) before ACS.
         """
         sys = self.sys
@@ -864,7 +906,8 @@ class _Follower:
     def acs_land(self, coef, intercept, age, chunk=20, max_total=100000):
         """ACS in chunks of ``chunk`` weighted solves, trying to land after each chunk.
 
-        Landing: identify the partition of the ACS point, Newton-polish it, accept when the
+        Landing: identify the partition of the ACS point, Newton-polish it, accept when
+        the
         system is solved, every event function is >= -etol and the Jacobian is positive
         definite. Returns theta for the landed partition (set on the system).
         """
@@ -927,7 +970,7 @@ class _Follower:
         return theta, False
 
     def land(self, coef, intercept, age):
-        """Identify, polish and repair (up to 200 transitions) without a stability test."""
+        """Identify, polish and repair (up to 200 transitions); no stability test."""
         theta = self.identify(coef, intercept, age)
         for _ in range(200):
             theta, r, ok, _ = self.newton(theta, age)
@@ -948,13 +991,19 @@ def _weighted_lower_median(values, weights):
 def default_age_range(problem, reg, level=0.99):
     """Data-driven default age range from the losses of the v = 1 fit.
 
-    Only samples with positive sample weight count. ``age_max`` is the smallest age at which
-    every sample has ``v* >= level`` at the v = 1 solution's losses (``v* = 1`` exactly for
-    a discontinuous regularizer such as hard). Where ``v*`` of the largest loss stays below
-    1 as the age grows (mixture with ``gamma**2`` below the largest loss: ``v*`` tends to
-    ``gamma / sqrt(loss)``), ``level`` is taken relative to that limit. ``age_min`` is the
+    Only samples with positive sample weight count. ``age_max`` is the smallest age at
+    which
+    every sample has ``v* >= level`` at the v = 1 solution's losses (``v* = 1`` exactly
+    for
+    a discontinuous regularizer such as hard). Where ``v*`` of the largest loss stays
+    below
+    1 as the age grows (mixture with ``gamma**2`` below the largest loss: ``v*`` tends
+    to
+    ``gamma / sqrt(loss)``), ``level`` is taken relative to that limit. ``age_min`` is
+    the
     age at which the (weighted) median loss gets ``v* = 1/2`` (just ``v* = 1`` for a
-    discontinuous regularizer), so that about half of the samples are in. Both lie inside the
+    discontinuous regularizer), so that about half of the samples are in. Both lie
+    inside the
     regularizer's valid age interval. Note that the path's own branch of partial optima
     may still keep a sample out at ``age_max`` (partial optima are not unique): pass a
     larger ``age_max`` to follow it further.
@@ -988,7 +1037,8 @@ def default_age_range(problem, reg, level=0.99):
     big = cap_hi if np.isfinite(cap_hi) else 1e12 * max(1.0, lmax)
     v_sup = float(reg.v_star(lmax, big))
     if v_sup <= 0.0:
-        # e.g. the logarithmic regularizer: losses >= 1 never enter; go as far as possible
+        # e.g. the logarithmic regularizer: losses >= 1 never enter; go as far as
+        # possible
         if reg.loss_zero(big) <= lmed:
             raise ValueError(
                 f"The median loss of the v = 1 fit ({lmed:.6g}) never gets a positive "
@@ -1095,7 +1145,8 @@ def age_path_lasso(
     tol : float, default=1e-8
         Tolerance of the start point (ACS) and of the landing after jumps.
     max_events : int, default=None
-        Bound on the number of events (None: 50 * (n_samples + n_features)). When reached
+        Bound on the number of events (None: 50 * (n_samples + n_features)). When
+        reached
         the path stops with a ``ConvergenceWarning`` stating the age reached.
     verbose : int, default=0
 
@@ -1133,14 +1184,17 @@ def age_path_lasso(
     system = _LassoSystem(problem, reg, tol)
     coef0, b0, _ = problem.solve_weighted(np.ones(problem.n_samples))
     for attempt in range(60):
-        fol = _Follower(system, age_min, age_max, max_events=max_events, verbose=verbose)
+        fol = _Follower(
+            system, age_min, age_max, max_events=max_events, verbose=verbose
+        )
         try:
             theta = _start(fol, problem, reg, coef0, b0, age_min)
             break
         except _AllExcluded:
             if user_min or attempt == 59:
                 raise ValueError(
-                    f"All samples are excluded (v = 0) at age_min={age_min!r}: alternate "
+                    f"All samples are excluded (v = 0) at age_min={age_min!r}: "
+                    "alternate "
                     "convex search from the v = 1 fit ends with every weight at 0. "
                     "Choose a larger age_min."
                 ) from None

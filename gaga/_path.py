@@ -17,17 +17,20 @@ class PathEvent:
     age : float
         Age at which the event happens.
     kind : str
-        ``"sample"`` (a sample changes region), ``"feature"`` (a feature enters or leaves the
+        ``"sample"`` (a sample changes region), ``"feature"`` (a feature enters or
+        leaves the
         active set), ``"margin"`` (SVM margin set change) or ``"jump"``.
     index : int
         Index of the sample or feature (-1 for a jump).
     from_set, to_set : str
-        Sets before and after: for samples ``"v=0"``, ``"v=1"``, ``"middle"``; for features
+        Sets before and after: for samples ``"v=0"``, ``"v=1"``, ``"middle"``; for
+        features
         ``"inactive"``, ``"active"``; for jumps ``"branch"``.
     jump : bool
         Whether the solution jumps at this age.
     reason : str
-        Why a jump happened (``"fold"``, ``"discontinuous"``, ``"non-smooth fold"``), or "".
+        Why a jump happened (``"fold"``, ``"discontinuous"``, ``"non-smooth fold"``), or
+        "".
     size : float
         Max-norm of the jump of the coefficients (0 for continuous events).
     """
@@ -45,8 +48,10 @@ class PathEvent:
 class AgePath:
     """Exact solution path of a self-paced learning problem over the age.
 
-    Returned by :func:`gaga.age_path_lasso`. Between knots the path is smooth; values at any
-    age in ``[age_min, age_max]`` come from a quadratic Hermite predictor from the nearest
+    Returned by :func:`gaga.age_path_lasso`. Between knots the path is smooth; values at
+    any
+    age in ``[age_min, age_max]`` come from a quadratic Hermite predictor from the
+    nearest
     knot corrected by Newton's method on the optimality system of that segment (never a
     linear interpolation). At a jump age the path takes the post-jump value.
 
@@ -100,7 +105,8 @@ class AgePath:
         self._dfull = np.array([k[2] for k in knots])
         self.coef_knots, self.intercept_knots = system.split_full(full)
 
-    # -- basic information ----------------------------------------------------------------
+    # -- basic information
+    # ----------------------------------------------------------------
     @property
     def breakpoints(self):
         """Sorted ages of the events, shape (n_events,)."""
@@ -123,7 +129,8 @@ class AgePath:
             f"n_knots={len(self.knots)})"
         )
 
-    # -- evaluation -----------------------------------------------------------------------
+    # -- evaluation
+    # -----------------------------------------------------------------------
     def _check_ages(self, age):
         ages = np.asarray(age, dtype=float)
         if not np.all(np.isfinite(ages)):
@@ -170,7 +177,7 @@ class AgePath:
         return np.stack(outs)
 
     def coef(self, age):
-        """Coefficients at ``age`` (scalar: shape (n_features,); array: (n_ages, n_features))."""
+        """Coefficients: shape (n_features,), or (n_ages, n_features) for an array."""
         return self._map(age, lambda x, seg, a: self._system.split_full(x[None])[0][0])
 
     def intercept(self, age):
@@ -178,7 +185,7 @@ class AgePath:
         return self._map(age, lambda x, seg, a: self._system.split_full(x[None])[1][0])
 
     def weights(self, age):
-        """Self-paced weights v at ``age``: shape (n_samples,) or (n_ages, n_samples)."""
+        """Self-paced weights v: shape (n_samples,) or (n_ages, n_samples)."""
         return self._map(
             age, lambda x, seg, a: self._system.weights_full(x, a, self._segments[seg])
         )
@@ -192,7 +199,8 @@ class AgePath:
 
         Returns
         -------
-        ndarray of shape (n_samples,) for a scalar age, (n_ages, n_samples) for an array.
+        ndarray of shape (n_samples,) for a scalar age, (n_ages, n_samples) for an
+        array.
         """
         X = self._system.check_X(X)
         return self._map(age, lambda x, seg, a: self._system.predict_full(X, x))

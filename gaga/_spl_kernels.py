@@ -2,10 +2,12 @@
 
 Every kernel takes an integer ``kind`` code and one float parameter ``p`` (gamma for the
 mixture, t for the polynomial, unused otherwise), so that the cached machine code never
-depends on a Python object (see ``style.md`` section 6.2). Scalar functions are used by the
+depends on a Python object (see ``style.md`` section 6.2). Scalar functions are used by
+the
 path follower's kernels; the ``*_vec`` functions back the public vectorized methods.
 
-The *middle branch* ``phi`` is the analytic formula of v* between the two thresholds. It is
+The *middle branch* ``phi`` is the analytic formula of v* between the two thresholds. It
+is
 evaluated unclipped so that Newton iterates may step slightly outside the region.
 """
 

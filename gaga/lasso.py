@@ -20,7 +20,7 @@ _REG_NAMES = {"hard", "linear", "log", "mixture", "polynomial"}
 
 
 def _age_at(path, age, name="age"):
-    """The age used by an estimator: the end of the path when None, validated otherwise."""
+    """The estimator's age: the path's end when None, validated otherwise."""
     if age is None:
         return path.age_max
     tol = 1e-12 * max(1.0, abs(path.age_max))

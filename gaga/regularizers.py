@@ -4,11 +4,14 @@ A self-paced regularizer f(v, age) defines, for every sample loss l, the optimal
 
     v*(l, age) = argmin over v in [0, 1] of  v * l + f(v, age),
 
-which is 1 for ``l <= loss_one(age)``, 0 for ``l >= loss_zero(age)`` and given by a smooth
-*middle branch* in between. The envelope ``latent(l, age) = min_v v*l + f(v, age)`` satisfies
+which is 1 for ``l <= loss_one(age)``, 0 for ``l >= loss_zero(age)`` and given by a
+smooth
+*middle branch* in between. The envelope ``latent(l, age) = min_v v*l + f(v, age)``
+satisfies
 d latent / d l = v*. Conventions and formulas: ``age-path-spec.md`` section 2.
 
-All methods are vectorized over the loss (or v) and take a scalar age. Losses are in the units
+All methods are vectorized over the loss (or v) and take a scalar age. Losses are in the
+units
 of the problem's loss (half squared residual for the Lasso, hinge for the SVM).
 """
 
@@ -46,13 +49,17 @@ def _restore(out, shape, scalar):
 class Regularizer:
     """Base class of self-paced regularizers.
 
-    Subclasses provide the closed-form minimizer and its derivatives. The public interface,
+    Subclasses provide the closed-form minimizer and its derivatives. The public
+    interface,
     shared by every regularizer and used by the path followers, ACS and ``gaga.verify``:
 
-    ``value(v, age)``, ``v_star(loss, age)``, ``dv_dloss(loss, age)``, ``dv_dage(loss, age)``,
+    ``value(v, age)``, ``v_star(loss, age)``, ``dv_dloss(loss, age)``, ``dv_dage(loss,
+    age)``,
     ``loss_one(age)``, ``loss_zero(age)``, ``dloss_one(age)``, ``dloss_zero(age)``,
-    ``latent(loss, age)``, ``continuous``, ``age_bounds``; plus the unclipped middle branch
-    ``middle(loss, age)``, ``middle_dloss`` and ``middle_dage`` used inside the path follower.
+    ``latent(loss, age)``, ``continuous``, ``age_bounds``; plus the unclipped middle
+    branch
+    ``middle(loss, age)``, ``middle_dloss`` and ``middle_dage`` used inside the path
+    follower.
 
     Attributes
     ----------
@@ -109,7 +116,8 @@ class Regularizer:
         """Derivative of :meth:`loss_zero` with respect to the age."""
         return float(_k.dloss_zero(self.kind, self.param, float(age)))
 
-    # -- vectorized values (built-ins use the numba kernels) ----------------------------
+    # -- vectorized values (built-ins use the numba kernels)
+    # ----------------------------
     def v_star(self, loss, age):
         """Closed-form optimal weight v*(loss, age) in [0, 1]."""
         flat, shape, scalar = _as_loss_array(loss)
@@ -117,13 +125,13 @@ class Regularizer:
         return _restore(out, shape, scalar)
 
     def dv_dloss(self, loss, age):
-        """Partial derivative of v* in the loss on the open middle region (0 elsewhere)."""
+        """Partial derivative of v* in the loss on the open middle region, else 0."""
         flat, shape, scalar = _as_loss_array(loss)
         out = _k.dv_dloss_vec(self.kind, self.param, flat, float(age))
         return _restore(out, shape, scalar)
 
     def dv_dage(self, loss, age):
-        """Partial derivative of v* in the age on the open middle region (0 elsewhere)."""
+        """Partial derivative of v* in the age on the open middle region, else 0."""
         flat, shape, scalar = _as_loss_array(loss)
         out = _k.dv_dage_vec(self.kind, self.param, flat, float(age))
         return _restore(out, shape, scalar)
@@ -149,13 +157,17 @@ class Regularizer:
     def middle_dloss(self, loss, age):
         """Derivative of the unclipped middle branch in the loss."""
         flat, shape, scalar = _as_loss_array(loss)
-        out = np.array([_k.phi_dloss(self.kind, self.param, x, float(age)) for x in flat])
+        out = np.array(
+            [_k.phi_dloss(self.kind, self.param, x, float(age)) for x in flat]
+        )
         return _restore(out, shape, scalar)
 
     def middle_dage(self, loss, age):
         """Derivative of the unclipped middle branch in the age."""
         flat, shape, scalar = _as_loss_array(loss)
-        out = np.array([_k.phi_dage(self.kind, self.param, x, float(age)) for x in flat])
+        out = np.array(
+            [_k.phi_dage(self.kind, self.param, x, float(age)) for x in flat]
+        )
         return _restore(out, shape, scalar)
 
     def __repr__(self):
@@ -193,7 +205,8 @@ class Logarithmic(Regularizer):
     """Logarithmic soft weighting (Jiang et al., 2014); valid for 0 < age < 1.
 
     With zeta = 1 - age: f(v, age) = zeta * v - zeta^v / log(zeta) and
-    v* = log(loss + zeta) / log(zeta) for loss < age, 0 beyond. Losses should be scaled so
+    v* = log(loss + zeta) / log(zeta) for loss < age, 0 beyond. Losses should be scaled
+    so
     that the interesting ones lie below 1.
     """
 
@@ -270,35 +283,44 @@ def _central_diff(fun, x, h):
 class CustomRegularizer(Regularizer):
     """A self-paced regularizer built from user callables.
 
-    The user supplies the middle branch of v* with its two partial derivatives and the two
-    thresholds; v* is 1 at or below ``loss_one(age)``, 0 at or above ``loss_zero(age)`` and
+    The user supplies the middle branch of v* with its two partial derivatives and the
+    two
+    thresholds; v* is 1 at or below ``loss_one(age)``, 0 at or above ``loss_zero(age)``
+    and
     ``v_star(loss, age)`` in between. Inside the path follower the middle branch may be
-    evaluated slightly outside its region (Newton iterates), so it should be a smooth formula
+    evaluated slightly outside its region (Newton iterates), so it should be a smooth
+    formula
     there. The derivatives are checked once against central finite differences at
     construction; an inconsistent regularizer raises a ``ValueError``.
 
     Parameters
     ----------
     v_star : callable
-        ``v_star(loss, age) -> array``: the middle branch of the minimizer, vectorized over
+        ``v_star(loss, age) -> array``: the middle branch of the minimizer, vectorized
+        over
         a float array of losses and a scalar age.
     dv_dloss, dv_dage : callable
         Its partial derivatives, same signature.
     loss_one, loss_zero : callable
-        ``loss_one(age) -> float`` and ``loss_zero(age) -> float``, 0 <= loss_one <= loss_zero.
+        ``loss_one(age) -> float`` and ``loss_zero(age) -> float``, 0 <= loss_one <=
+        loss_zero.
     dloss_one, dloss_zero : callable, default=None
         Their derivatives in the age; central differences when omitted.
     value : callable, default=None
-        ``value(v, age)``: f itself, used for objective values. When omitted, the envelope
-        is integrated from v* with the convention ``latent(0, age) = 0`` and ``value`` is
+        ``value(v, age)``: f itself, used for objective values. When omitted, the
+        envelope
+        is integrated from v* with the convention ``latent(0, age) = 0`` and ``value``
+        is
         unavailable.
     continuous : bool, default=None
-        Whether v* is continuous; detected from the middle branch at the thresholds when None.
+        Whether v* is continuous; detected from the middle branch at the thresholds when
+        None.
     age_bounds : tuple of float, default=(0, inf)
         Open interval of valid ages.
     name : str, default="custom"
     check_ages : array-like, default=None
-        Ages at which to check the derivatives; three interior ages of ``age_bounds`` when None.
+        Ages at which to check the derivatives; three interior ages of ``age_bounds``
+        when None.
     rtol : float, default=1e-4
         Relative tolerance of the finite-difference checks.
     """
@@ -351,7 +373,8 @@ class CustomRegularizer(Regularizer):
         self.name = str(name)
         self._check(check_ages, rtol, continuous)
 
-    # evaluation -------------------------------------------------------------------------
+    # evaluation
+    # -------------------------------------------------------------------------
     def _call(self, fun, loss, age):
         flat, shape, scalar = _as_loss_array(loss)
         out = np.asarray(fun(flat, float(age)), dtype=np.float64)
@@ -430,7 +453,8 @@ class CustomRegularizer(Regularizer):
     def latent(self, loss, age):
         """Envelope min_v v*loss + f(v, age), by Gauss-Legendre integration of v*.
 
-        F(l) = F(0) + integral of v* from 0 to l, with F(0) = f(1, age) when ``value`` is
+        F(l) = F(0) + integral of v* from 0 to l, with F(0) = f(1, age) when ``value``
+        is
         given, else 0.
         """
         flat, shape, scalar = _as_loss_array(loss)
@@ -445,13 +469,16 @@ class CustomRegularizer(Regularizer):
             b = min(l, hi)
             if b > lo:
                 x = 0.5 * (b - lo) * nodes + 0.5 * (b + lo)
-                total += 0.5 * (b - lo) * float(
-                    np.dot(weights, np.clip(self._phi(x, age), 0.0, 1.0))
+                total += (
+                    0.5
+                    * (b - lo)
+                    * float(np.dot(weights, np.clip(self._phi(x, age), 0.0, 1.0)))
                 )
             out[i] = base + total
         return _restore(out, shape, scalar)
 
-    # construction check -----------------------------------------------------------------
+    # construction check
+    # -----------------------------------------------------------------
     def _check(self, check_ages, rtol, continuous):
         low, high = self.age_bounds
         if check_ages is None:
@@ -492,11 +519,13 @@ class CustomRegularizer(Regularizer):
             v = np.asarray(self._phi(ls, age), dtype=float)
             if np.any(v < -1e-12) or np.any(v > 1 + 1e-12):
                 raise ValueError(
-                    f"v_star of {self.name} leaves [0, 1] on the middle region at age={age}."
+                    f"v_star of {self.name} leaves [0, 1] on the middle region "
+                    f"at age={age}."
                 )
             if np.any(np.diff(v) > 1e-12):
                 raise ValueError(
-                    f"v_star of {self.name} is not non-increasing in the loss at age={age}."
+                    f"v_star of {self.name} is not non-increasing in the loss "
+                    f"at age={age}."
                 )
             hl = 1e-6 * max(1.0, np.max(np.abs(ls)))
             ha = 1e-6 * max(1.0, abs(age))
@@ -514,11 +543,14 @@ class CustomRegularizer(Regularizer):
                 if np.any(~np.isfinite(an)) or np.any(err > rtol * scale):
                     k = int(np.nanargmax(err / scale))
                     raise ValueError(
-                        f"{dname} of the {self.name} regularizer disagrees with central "
+                        f"{dname} of the {self.name} regularizer disagrees with "
+                        "central "
                         f"finite differences at loss={ls[k]:.6g}, age={age}: analytic "
                         f"{an[k]:.6g} vs numerical {fd[k]:.6g}."
                     )
-            at_lo = float(np.asarray(self._phi(np.array([lo + 1e-9 * max(1, lo)]), age))[0])
+            at_lo = float(
+                np.asarray(self._phi(np.array([lo + 1e-9 * max(1, lo)]), age))[0]
+            )
             jump = abs(at_lo - 1.0) > 1e-5
             if np.isfinite(hi):
                 at_hi = float(
@@ -531,21 +563,30 @@ class CustomRegularizer(Regularizer):
                 # F' = v*: check the envelope slope at a middle loss
                 lm = float(ls[4])
                 hF = 1e-5 * max(1.0, lm)
-                slope = (self.latent(lm + hF, age) - self.latent(lm - hF, age)) / (2 * hF)
+                slope = (self.latent(lm + hF, age) - self.latent(lm - hF, age)) / (
+                    2 * hF
+                )
                 if abs(slope - self.v_star(lm, age)) > 1e-4:
                     raise ValueError(
-                        f"value= is inconsistent with v_star for {self.name}: the envelope "
-                        f"slope {slope:.6g} != v* {self.v_star(lm, age):.6g} at age={age}."
+                        f"value= is inconsistent with v_star for {self.name}: "
+                        "the envelope "
+                        f"slope {slope:.6g} != v* {self.v_star(lm, age):.6g} "
+                        f"at age={age}."
                     )
                 vv = float(self.v_star(lm, age))
                 grid = np.linspace(0.0, 1.0, 2001)
                 brute = np.min(grid * lm + np.asarray(self.value(grid, age)))
-                if vv * lm + float(self.value(vv, age)) > brute + 1e-6 * max(1, abs(brute)):
+                if vv * lm + float(self.value(vv, age)) > brute + 1e-6 * max(
+                    1, abs(brute)
+                ):
                     raise ValueError(
-                        f"v_star of {self.name} is not the minimizer of v*loss + value(v, "
+                        f"v_star of {self.name} is not the minimizer of "
+                        "v*loss + value(v, "
                         f"age) at loss={lm:.6g}, age={age}."
                     )
-        self.continuous = detected_continuous if continuous is None else bool(continuous)
+        self.continuous = (
+            detected_continuous if continuous is None else bool(continuous)
+        )
 
     def __repr__(self):
         return f"CustomRegularizer(name={self.name!r})"
@@ -588,4 +629,3 @@ def get_regularizer(regularizer):
         f"regularizer={regularizer!r} is not a Regularizer instance nor one of "
         f"{sorted(set(_NAMES) - {'logarithmic'})}."
     )
-

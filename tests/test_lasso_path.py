@@ -86,7 +86,9 @@ def _check_certificates(path, n_random=50, seed=0, use_cvxpy=True, cvxpy_every=1
         full = path.certify(ages=sub, include_breakpoints=False)
         gap = max(abs(c.cvxpy_gap) for c in full)
         assert gap <= 1e-6, gap
-        assert all(c.certified for c in full), [c.summary() for c in full if not c.certified]
+        assert all(c.certified for c in full), [
+            c.summary() for c in full if not c.certified
+        ]
     return certs
 
 
@@ -153,13 +155,27 @@ def test_agrees_with_acs_from_the_path(diabetes):
     differ = 0
     for a in ages:
         w, b = path.coef(a), path.intercept(a)
-        res = acs(path.problem, reg, a, coef_init=w, intercept_init=b, tol=1e-12,
-                  max_iter=5000)
+        res = acs(
+            path.problem,
+            reg,
+            a,
+            coef_init=w,
+            intercept_init=b,
+            tol=1e-12,
+            max_iter=5000,
+        )
         np.testing.assert_allclose(res.coef, w, atol=1e-8)
         # from a perturbed start in the neighbourhood
         w0 = w + 1e-3 * rng.standard_normal(w.shape)
-        res2 = acs(path.problem, reg, a, coef_init=w0, intercept_init=b, tol=1e-12,
-                   max_iter=20000)
+        res2 = acs(
+            path.problem,
+            reg,
+            a,
+            coef_init=w0,
+            intercept_init=b,
+            tol=1e-12,
+            max_iter=20000,
+        )
         obj_path = path.objective(a)
         assert obj_path <= res2.latent_objective + 1e-10
         if np.max(np.abs(res2.coef - w)) > 1e-6:
@@ -168,7 +184,7 @@ def test_agrees_with_acs_from_the_path(diabetes):
 
 
 def test_acs_grid_same_branch_count(diabetes):
-    """Warm-started ACS on a grid (what a user would write) lands on the path's branch at
+    """Warm-started ACS on a grid (what a user would write) lands on the path's branch
     most ages; the others are partial optima with an objective we count, not hide."""
     from gaga.baselines import acs_path
 
@@ -267,7 +283,8 @@ def test_events_records(diabetes):
     assert path.predict(X[:4], ages).shape == (7, 4)
     assert path.predict(X[:4], ages[2]).shape == (4,)
     np.testing.assert_allclose(
-        path.predict(X[:4], ages[2]), X[:4] @ path.coef(ages[2]) + path.intercept(ages[2])
+        path.predict(X[:4], ages[2]),
+        X[:4] @ path.coef(ages[2]) + path.intercept(ages[2]),
     )
 
 

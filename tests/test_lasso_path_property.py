@@ -16,8 +16,15 @@ from gaga.regularizers import (  # noqa: E402
     Polynomial,
 )
 
-REGS = [Hard(), Linear(), Logarithmic(), Mixture(0.5), Mixture(2.0), Polynomial(1.5),
-        Polynomial(3.0)]
+REGS = [
+    Hard(),
+    Linear(),
+    Logarithmic(),
+    Mixture(0.5),
+    Mixture(2.0),
+    Polynomial(1.5),
+    Polynomial(3.0),
+]
 
 
 @st.composite
@@ -45,14 +52,23 @@ def problems(draw):
     return X, y, sw, reg, alpha, fit_intercept
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(problems())
 def test_random_paths_certified_bounded_reproducible(prob):
     X, y, sw, reg, alpha, fit_intercept = prob
     max_events = 50 * (X.shape[0] + X.shape[1])
-    kw = dict(regularizer=reg, alpha=alpha, sample_weight=sw,
-              fit_intercept=fit_intercept, max_events=max_events)
+    kw = dict(
+        regularizer=reg,
+        alpha=alpha,
+        sample_weight=sw,
+        fit_intercept=fit_intercept,
+        max_events=max_events,
+    )
     try:
         p1 = age_path_lasso(X, y, **kw)
     except ValueError as exc:  # a documented, clear refusal is acceptable

@@ -105,8 +105,9 @@ def test_envelope_slope_is_v_star(reg):
         np.testing.assert_allclose(slope[ok], reg.v_star(ls[ok], age), atol=1e-6)
         # latent equals v* l + f(v*) (it is the minimum)
         v = reg.v_star(ls, age)
-        np.testing.assert_allclose(reg.latent(ls, age), v * ls + reg.value(v, age),
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            reg.latent(ls, age), v * ls + reg.value(v, age), atol=1e-12
+        )
 
 
 def test_monotone_in_loss_and_age():
