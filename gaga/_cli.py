@@ -280,34 +280,35 @@ def _fit_lasso(args, Xtr, ytr, Xte, yte, progress):
 
     progress.stage("warming up the numba kernels")
     _warmup(lambda: age_path_lasso(Xtr[:40], ytr[:40], alpha=args.alpha))
-    progress.stage("age path on the training set")
-    t0 = time.perf_counter()
-    path = age_path_lasso(
-        Xtr,
-        ytr,
-        alpha=args.alpha,
-        regularizer=args.regularizer,
-        verbose=max(0, args.verbose - 1),
-    )
-    path_time = time.perf_counter() - t0
     progress.stage(f"choosing the age by {args.cv}-fold CV along the path")
     t0 = time.perf_counter()
     est = SelfPacedLassoCV(
         alpha=args.alpha,
         regularizer=args.regularizer,
         ages=args.n_ages,
-        age_min=path.age_min,
-        age_max=path.age_max,
         cv=KFold(args.cv, shuffle=True, random_state=args.random_state),
         scoring=args.scoring,
         n_jobs=args.n_jobs,
         verbose=max(0, args.verbose - 1),
     ).fit(Xtr, ytr)
     cv_time = time.perf_counter() - t0
+    progress.stage("timing the age path on the training set")
+    lo, hi = est.age_range_
+    t0 = time.perf_counter()
+    age_path_lasso(
+        Xtr,
+        ytr,
+        alpha=args.alpha,
+        regularizer=args.regularizer,
+        age_min=lo,
+        age_max=hi,
+        verbose=max(0, args.verbose - 1),
+    )
+    path_time = time.perf_counter() - t0
     progress.stage("plain Lasso")
     plain = Lasso(alpha=args.alpha).fit(Xtr, ytr)
     return {
-        "path": path,
+        "path": est.path_,  # the refit's path: same data, same range
         "estimator": est,
         "age": est.age_,
         "path_time": path_time,
@@ -336,13 +337,8 @@ def _fit_svm(args, Xtr, ytr, Xte, yte, progress):  # pragma: no cover - needs is
     }
     progress.stage("warming up the numba kernels")
     _warmup(lambda: model.fit_path(Xtr[:40], ytr[:40], None, params, None, None))
-    progress.stage("age path on the training set")
-    t0 = time.perf_counter()
-    path = model.fit_path(Xtr, ytr, None, params, None, None)
-    path_time = time.perf_counter() - t0
     progress.stage(f"choosing the age by {args.cv}-fold CV along the path")
     t0 = time.perf_counter()
-    params.update(age_min=path.age_min, age_max=path.age_max)
     res = cv_age_path(
         model,
         Xtr,
@@ -355,6 +351,11 @@ def _fit_svm(args, Xtr, ytr, Xte, yte, progress):  # pragma: no cover - needs is
         verbose=max(0, args.verbose - 1),
     )
     cv_time = time.perf_counter() - t0
+    progress.stage("age path on the training set")
+    lo, hi = res["age_range"]
+    t0 = time.perf_counter()
+    path = model.fit_path(Xtr, ytr, None, params, lo, hi)
+    path_time = time.perf_counter() - t0
     progress.stage("plain SVC")
     plain = SVC(C=args.C, kernel=args.kernel).fit(Xtr, ytr)
     return {
@@ -456,7 +457,7 @@ def _run_path(args):
     except OSError as exc:
         raise _CLIError(f"cannot create --out {args.out!r}: {exc.strerror}") from None
     show_bar = (not args.no_progress) and sys.stderr.isatty()
-    stages = ["data", "warm-up", "path", "CV", "plain", "ACS grid", "files"]
+    stages = ["data", "warm-up", "CV", "path", "plain", "ACS grid", "files"]
     progress = _Progress(stages, verbose=args.verbose, bar=show_bar)
     try:
         progress.stage("loading, splitting, standardizing, injecting noise")

@@ -234,6 +234,32 @@ class _PathModel:
 
     grid_params = ()
     is_classifier = False
+    cheap_default_range = False
+
+    def common_range(self, X, y, sample_weight, params, folds):
+        """Age range shared by every fold path and the refit.
+
+        Explicit ``age_min``/``age_max`` are used as given. Otherwise the defaults of
+        the full data are used and, when ``cheap_default_range``, also those of every
+        training fold: the largest ``age_min`` (every fold path must start with some
+        samples in) and the largest ``age_max``.
+        """
+        a0, a1 = params.get("age_min"), params.get("age_max")
+        if a0 is not None and a1 is not None:
+            return float(a0), float(a1)
+        ranges = [self.default_range(X, y, sample_weight, params)]
+        if self.cheap_default_range:
+            for train, _ in folds:
+                sw = None if sample_weight is None else sample_weight[train]
+                ranges.append(self.default_range(X[train], y[train], sw, params))
+        lo = max(r[0] for r in ranges) if a0 is None else a0
+        hi = max(r[1] for r in ranges) if a1 is None else a1
+        if not lo < hi:
+            raise ValueError(
+                f"The common age range of the folds is empty (age_min={lo:.6g} >= "
+                f"age_max={hi:.6g}); pass age_min and age_max."
+            )
+        return float(lo), float(hi)
 
     def estimator(self, params):
         """Unfitted base estimator for ``params``."""
@@ -256,6 +282,7 @@ class _LassoPathModel(_PathModel):
     """Self-paced Lasso (:func:`gaga.age_path_lasso`)."""
 
     grid_params = ("alpha", "regularizer")
+    cheap_default_range = True
 
     def estimator(self, params):
         return SelfPacedLasso(**params)
@@ -411,7 +438,7 @@ def cv_age_path(
         settings = [{**s, name: v} for s in settings for v in grids[name]]
     cv = check_cv(cv, y, classifier=model.is_classifier)
     folds = list(cv.split(X, y, groups))
-    ranges = [model.default_range(X, y, sample_weight, s) for s in settings]
+    ranges = [model.common_range(X, y, sample_weight, s, folds) for s in settings]
     if verbose:
         print(
             f"[gaga] CV: {len(settings)} setting(s) x {len(folds)} folds = "
@@ -518,9 +545,10 @@ class SelfPacedLassoCV(RegressorMixin, BaseEstimator):
         events gets ages in proportion to its events and event-free stretches are still
         covered.
     age_min, age_max : float, default=None
-        Common range of every fold path and of the refit; None takes the data-driven
-        default of :func:`gaga._lasso_path.default_age_range` on the full data. Explicit
-        ``ages`` must lie inside it.
+        Common range of every fold path and of the refit. None takes the largest of
+        the data-driven defaults (:func:`gaga._lasso_path.default_age_range`) of the
+        full data and of every training fold, so that every fold path starts with
+        samples in. Explicit ``ages`` must lie inside the range.
     fit_intercept : bool, default=True
         Whether to fit an intercept.
     tol : float, default=1e-8
