@@ -237,29 +237,29 @@ class _PathModel:
     cheap_default_range = False
 
     def common_range(self, X, y, sample_weight, params, folds):
-        """Age range shared by every fold path and the refit.
+        """End of the age range shared by every fold path, and the user's start.
 
-        Explicit ``age_min``/``age_max`` are used as given. Otherwise the defaults of
-        the full data are used and, when ``cheap_default_range``, also those of every
-        training fold: the largest ``age_min`` (every fold path must start with some
-        samples in) and the largest ``age_max``.
+        An explicit ``age_max`` is used as given; otherwise the largest default
+        ``age_max`` of the full data and (when ``cheap_default_range``) of every
+        training fold. The start is the user's ``age_min`` or None: each fold path then
+        starts at its own (robust) default and the common range starts at the largest
+        of them.
+
+        Returns
+        -------
+        age_min : float or None
+        age_max : float
         """
         a0, a1 = params.get("age_min"), params.get("age_max")
-        if a0 is not None and a1 is not None:
-            return float(a0), float(a1)
+        if a1 is not None:
+            return (None if a0 is None else float(a0)), float(a1)
         ranges = [self.default_range(X, y, sample_weight, params)]
         if self.cheap_default_range:
             for train, _ in folds:
                 sw = None if sample_weight is None else sample_weight[train]
                 ranges.append(self.default_range(X[train], y[train], sw, params))
-        lo = max(r[0] for r in ranges) if a0 is None else a0
-        hi = max(r[1] for r in ranges) if a1 is None else a1
-        if not lo < hi:
-            raise ValueError(
-                f"The common age range of the folds is empty (age_min={lo:.6g} >= "
-                f"age_max={hi:.6g}); pass age_min and age_max."
-            )
-        return float(lo), float(hi)
+        hi = max(r[1] for r in ranges)
+        return (None if a0 is None else float(a0)), float(hi)
 
     def estimator(self, params):
         """Unfitted base estimator for ``params``."""
@@ -454,6 +454,13 @@ def cv_age_path(
     results = []
     for si, (s, (lo, hi)) in enumerate(zip(settings, ranges)):
         paths = [p for p, _ in out[si * len(folds) : (si + 1) * len(folds)]]
+        if lo is None:  # each fold started at its own default: take the latest start
+            lo = max(p.age_min for p in paths)
+        if not lo < hi:
+            raise ValueError(
+                f"The common age range of the fold paths is empty ([{lo:.6g}, "
+                f"{hi:.6g}]); pass age_min and age_max."
+            )
         if explicit:
             grid = np.sort(np.asarray(ages, dtype=float).ravel())
             tol = 1e-12 * max(1.0, abs(hi))
@@ -545,10 +552,11 @@ class SelfPacedLassoCV(RegressorMixin, BaseEstimator):
         events gets ages in proportion to its events and event-free stretches are still
         covered.
     age_min, age_max : float, default=None
-        Common range of every fold path and of the refit. None takes the largest of
-        the data-driven defaults (:func:`gaga._lasso_path.default_age_range`) of the
-        full data and of every training fold, so that every fold path starts with
-        samples in. Explicit ``ages`` must lie inside the range.
+        Common range of every fold path and of the refit. ``age_max=None`` takes the
+        largest data-driven default (:func:`gaga._lasso_path.default_age_range`) of
+        the full data and of the training folds; ``age_min=None`` lets each fold path
+        start at its own default and takes the latest of these starts. Explicit
+        ``ages`` must lie inside the range.
     fit_intercept : bool, default=True
         Whether to fit an intercept.
     tol : float, default=1e-8
@@ -724,7 +732,30 @@ class SelfPacedLassoCV(RegressorMixin, BaseEstimator):
         refit = {**best, "age": self.age_, "age_min": lo, "age_max": hi}
         if self.verbose:
             print(f"[gaga] refit on all data at age={self.age_:.6g}")
-        est = clone(self._model.estimator(refit)).fit(X, y, sample_weight=sample_weight)
+        try:
+            est = clone(self._model.estimator(refit)).fit(
+                X, y, sample_weight=sample_weight
+            )
+        except ValueError:
+            if self.age_min is not None:
+                raise
+            # The full data's start collapsed at the folds' common start (degenerate
+            # data): let the path choose its own robust start and choose the age
+            # again among the grid ages that this path covers.
+            probe = clone(
+                self._model.estimator({**refit, "age_min": None, "age": None})
+            ).fit(X, y, sample_weight=sample_weight)
+            start = probe.path_.age_min
+            mean = self.scores_path_.mean(axis=1)
+            ok = np.isfinite(mean) & (self.ages_ >= start)
+            if not ok.any():
+                raise ValueError(
+                    f"The refit's age path starts at {start:.6g}, after every age of "
+                    "the grid; pass age_min and age_max."
+                ) from None
+            k = int(np.flatnonzero(ok)[np.argmax(mean[ok])])
+            self.age_, self.best_score_ = float(self.ages_[k]), float(mean[k])
+            est = probe.set_params(age=self.age_).fit(X, y, sample_weight=sample_weight)
         self.best_estimator_ = est
         self.path_ = est.path_
         self.coef_ = est.coef_

@@ -7,6 +7,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import mean_absolute_error, r2_score
 from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from gaga import SelfPacedLasso, age_path_lasso
 from gaga.cv import SelfPacedLassoCV, age_grid, score_path
@@ -172,3 +173,9 @@ def test_cv_on_dask_cluster_matches_serial(data):
     np.testing.assert_array_equal(par.ages_, serial.ages_)
     np.testing.assert_array_equal(par.scores_path_, serial.scores_path_)
     np.testing.assert_array_equal(par.coef_, serial.coef_)
+
+
+@pytest.mark.slow
+@parametrize_with_checks([SelfPacedLassoCV(alpha=0.1, ages=4, cv=2, max_events=200)])
+def test_sklearn_common_checks(estimator, check):
+    check(estimator)
