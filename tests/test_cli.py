@@ -152,3 +152,22 @@ def test_python_dash_m_bad_argument(tmp_path):
     )
     assert bad.returncode == 2
     assert "--alpha" in _one_line_error(bad.stderr)
+
+
+@pytest.mark.parametrize("has_tqdm", [True, False])
+def test_progress_bar_only_when_asked(monkeypatch, capsys, has_tqdm):
+    from gaga._cli import _Progress
+
+    if not has_tqdm:
+        monkeypatch.setitem(sys.modules, "tqdm", None)
+    bar = _Progress(["a", "b"], verbose=0, bar=True)
+    bar.stage("first")
+    bar.stage("second")
+    bar.close()
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err != ""
+    quiet = _Progress(["a"], verbose=1, bar=False)
+    quiet.stage("only")
+    quiet.close()
+    captured = capsys.readouterr()
+    assert captured.err == "" and "[gaga]" in captured.out and "only" in captured.out
