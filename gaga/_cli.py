@@ -416,10 +416,12 @@ def _write_plot(fit, args, filename):
         return "matplotlib is not installed (pip install gaga[plot]); no PNG written"
     from gaga.plotting import AgePathDisplay, CVAgeDisplay
 
-    fig = Figure(figsize=(8, 7.5), layout="constrained")
+    fig = Figure(figsize=(9.5, 7.5), layout="constrained")
     ax_path, ax_cv = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     kind = "coef" if args.model == "lasso" else "weights"
     AgePathDisplay.from_path(fit["path"], kind=kind, age=fit["age"], ax=ax_path)
+    if ax_path.get_legend() is not None:  # outside the axes: never over the curves
+        ax_path.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     ax_path.set_title(
         f"{args.model} age path ({args.regularizer} regularizer, noise {args.noise:g})"
     )

@@ -528,7 +528,78 @@ def _scoring_constraint():
     return [StrOptions(set(get_scorer_names())), callable, None]
 
 
-class SelfPacedLassoCV(RegressorMixin, BaseEstimator):
+class _SelfPacedCVMixin:
+    """Shared ``fit`` logic of the ``SelfPaced*CV`` estimators.
+
+    A subclass sets ``_model`` (a :class:`_PathModel`), implements ``_base_params()``
+    (the base estimator's parameters, grid parameters possibly as lists) and lists in
+    ``_fitted_attrs`` the attributes copied from the refitted ``best_estimator_``. It
+    validates the data in ``fit`` and then calls ``_fit_cv``. A ``SelfPacedSVMCV`` is
+    ``_SelfPacedCVMixin, ClassifierMixin, BaseEstimator`` with ``_model =
+    _SVMPathModel()``, ``classes_`` set before ``_fit_cv`` and ``decision_function``
+    delegated to ``best_estimator_``.
+    """
+
+    _fitted_attrs = ("path_", "coef_", "intercept_", "spl_weights_", "n_events_")
+
+    def _fit_cv(self, X, y, sample_weight, groups):
+        res = cv_age_path(
+            self._model,
+            X,
+            y,
+            self._base_params(),
+            ages=self.ages,
+            cv=self.cv,
+            scoring=self.scoring,
+            n_jobs=self.n_jobs,
+            sample_weight=sample_weight,
+            groups=groups,
+            verbose=self.verbose,
+        )
+        best = res["best_params"]
+        lo, hi = res["age_range"]
+        self.age_ = res["age"]
+        self.ages_ = res["ages"]
+        self.scores_path_ = res["scores_path"]
+        for name in self._model.grid_params:
+            setattr(self, f"{name}_", best[name])
+        self.age_range_ = (lo, hi)
+        self.cv_results_ = res["results"]
+        self.best_score_ = res["best_score"]
+        refit = {**best, "age": self.age_, "age_min": lo, "age_max": hi}
+        if self.verbose:
+            print(f"[gaga] refit on all data at age={self.age_:.6g}")
+        try:
+            est = clone(self._model.estimator(refit)).fit(
+                X, y, sample_weight=sample_weight
+            )
+        except ValueError:
+            if self.age_min is not None:
+                raise
+            # The full data's start collapsed at the folds' common start (degenerate
+            # data): let the path choose its own robust start and choose the age
+            # again among the grid ages that this path covers.
+            probe = clone(
+                self._model.estimator({**refit, "age_min": None, "age": None})
+            ).fit(X, y, sample_weight=sample_weight)
+            start = probe.path_.age_min
+            mean = self.scores_path_.mean(axis=1)
+            ok = np.isfinite(mean) & (self.ages_ >= start)
+            if not ok.any():
+                raise ValueError(
+                    f"The refit's age path starts at {start:.6g}, after every age of "
+                    "the grid; pass age_min and age_max."
+                ) from None
+            k = int(np.flatnonzero(ok)[np.argmax(mean[ok])])
+            self.age_, self.best_score_ = float(self.ages_[k]), float(mean[k])
+            est = probe.set_params(age=self.age_).fit(X, y, sample_weight=sample_weight)
+        self.best_estimator_ = est
+        for name in self._fitted_attrs:
+            setattr(self, name, getattr(est, name))
+        return self
+
+
+class SelfPacedLassoCV(_SelfPacedCVMixin, RegressorMixin, BaseEstimator):
     """Self-paced Lasso with the age chosen by cross-validation along exact age paths.
 
     For each fold one age path is computed on the training part (no warm start across
@@ -706,63 +777,7 @@ class SelfPacedLassoCV(RegressorMixin, BaseEstimator):
             grid = np.asarray(self.ages, dtype=float).ravel()
             if grid.size == 0 or not np.all(np.isfinite(grid)):
                 raise ValueError("ages must be a non-empty array of finite ages.")
-        res = cv_age_path(
-            self._model,
-            X,
-            y,
-            self._base_params(),
-            ages=self.ages,
-            cv=self.cv,
-            scoring=self.scoring,
-            n_jobs=self.n_jobs,
-            sample_weight=sample_weight,
-            groups=groups,
-            verbose=self.verbose,
-        )
-        best = res["best_params"]
-        lo, hi = res["age_range"]
-        self.age_ = res["age"]
-        self.ages_ = res["ages"]
-        self.scores_path_ = res["scores_path"]
-        self.alpha_ = best["alpha"]
-        self.regularizer_ = best["regularizer"]
-        self.age_range_ = (lo, hi)
-        self.cv_results_ = res["results"]
-        self.best_score_ = res["best_score"]
-        refit = {**best, "age": self.age_, "age_min": lo, "age_max": hi}
-        if self.verbose:
-            print(f"[gaga] refit on all data at age={self.age_:.6g}")
-        try:
-            est = clone(self._model.estimator(refit)).fit(
-                X, y, sample_weight=sample_weight
-            )
-        except ValueError:
-            if self.age_min is not None:
-                raise
-            # The full data's start collapsed at the folds' common start (degenerate
-            # data): let the path choose its own robust start and choose the age
-            # again among the grid ages that this path covers.
-            probe = clone(
-                self._model.estimator({**refit, "age_min": None, "age": None})
-            ).fit(X, y, sample_weight=sample_weight)
-            start = probe.path_.age_min
-            mean = self.scores_path_.mean(axis=1)
-            ok = np.isfinite(mean) & (self.ages_ >= start)
-            if not ok.any():
-                raise ValueError(
-                    f"The refit's age path starts at {start:.6g}, after every age of "
-                    "the grid; pass age_min and age_max."
-                ) from None
-            k = int(np.flatnonzero(ok)[np.argmax(mean[ok])])
-            self.age_, self.best_score_ = float(self.ages_[k]), float(mean[k])
-            est = probe.set_params(age=self.age_).fit(X, y, sample_weight=sample_weight)
-        self.best_estimator_ = est
-        self.path_ = est.path_
-        self.coef_ = est.coef_
-        self.intercept_ = est.intercept_
-        self.spl_weights_ = est.spl_weights_
-        self.n_events_ = est.n_events_
-        return self
+        return self._fit_cv(X, y, sample_weight, groups)
 
     def predict(self, X):
         """Predict with the refitted model at ``age_``.
