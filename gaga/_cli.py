@@ -423,7 +423,8 @@ def _write_plot(fit, args, filename):
     if ax_path.get_legend() is not None:  # outside the axes: never over the curves
         ax_path.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     ax_path.set_title(
-        f"{args.model} age path ({args.regularizer} regularizer, noise {args.noise:g})"
+        f"{args.model} age path ({args.regularizer} regularizer, noise {args.noise:g})",
+        pad=12,
     )
     if fit.get("estimator") is not None:
         CVAgeDisplay.from_estimator(
