@@ -9,6 +9,7 @@ logging.getLogger("gaga").addHandler(logging.NullHandler())
 from gaga._lasso_path import age_path_lasso  # noqa: E402
 from gaga._path import AgePath, PathEvent  # noqa: E402
 from gaga.baselines import ACSPathResult, ACSResult, acs, acs_path  # noqa: E402
+from gaga.cv import SelfPacedLassoCV  # noqa: E402
 from gaga.lasso import SelfPacedLasso  # noqa: E402
 from gaga.problems import LassoProblem, SVMProblem  # noqa: E402
 from gaga.regularizers import (  # noqa: E402
@@ -37,6 +38,7 @@ __all__ = [
     "AgePath",
     "PathEvent",
     "SelfPacedLasso",
+    "SelfPacedLassoCV",
     "age_path_lasso",
     "CustomRegularizer",
     "Hard",

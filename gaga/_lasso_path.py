@@ -668,7 +668,9 @@ class _Follower:
         theta_p, _, ok, _ = self.newton(theta, age, chord=True)
         if not ok:
             sys.set_partition(part_before)
-            theta, age, seg = self.jump(theta_before, age, "non-smooth fold", seg)
+            theta, age, seg = self.jump(
+                theta_before, age, "non-smooth fold", seg, event=ev
+            )
             return theta, age, seg, None
         seg = self.start_segment(changed)
         if k < sys.n:
@@ -676,6 +678,15 @@ class _Follower:
         else:
             self.cho_stale = True
         return theta_p, age, seg, k
+
+    def _just_fired(self, pending, age):
+        """The event fired at ``age`` whose index is ``pending``, if it is the last one."""
+        if pending is None or not self.events:
+            return None
+        ev = self.events[-1]
+        if ev.age == age and not ev.jump:
+            return ev
+        return None
 
     def stop_warning(self, age):
         warnings.warn(
@@ -704,17 +715,31 @@ class _Follower:
                 break
             g, r = sys.G(theta, age)
             if not self.update_factor(r, age):
-                theta, age, seg = self.jump(theta, age, "fold (unstable Jacobian)", seg)
+                # an event that makes the branch unstable at once is itself the jump
+                theta, age, seg = self.jump(
+                    theta, age, "fold (unstable Jacobian)", seg,
+                    event=self._just_fired(pending, age),
+                )
                 pending = None
                 continue
             dtheta = self.tangent(-sys.dG_dage(r, sys.va))
             e, de, target, c = self.event_values(theta, r, age, dtheta)
             # consistency: event functions at zero that decrease fire now, in cascade,
             # in a deterministic order (samples by index, then features by index)
-            near = np.flatnonzero((e <= self.etol) & (de < 0))
+            # (events within etol but not yet at ftol are left to the precise event
+            # step unless their horizon is below the resolvable age step: a loss error
+            # delta becomes a v error of sqrt(delta) where v* has an infinite slope)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                tiny = np.maximum(e, 0.0) / -de <= self.h_min
+            near = np.flatnonzero(
+                (e <= self.etol) & (de < 0) & ((e <= self.ftol) | tiny)
+            )
             if near.size:
                 if pending is not None and pending in near:
-                    theta, age, seg = self.jump(theta, age, "non-smooth fold", seg)
+                    theta, age, seg = self.jump(
+                        theta, age, "non-smooth fold", seg,
+                        event=self._just_fired(pending, age),
+                    )
                     pending = None
                     continue
                 k = int(near[0])

@@ -205,6 +205,15 @@ class AgePath:
         X = self._system.check_X(X)
         return self._map(age, lambda x, seg, a: self._system.predict_full(X, x))
 
+    def score_path(self, X, y, ages, scoring=None):
+        """Score on a held-out set at each of ``ages``, exactly from the path.
+
+        See :func:`gaga.cv.score_path`.
+        """
+        from gaga._cv import score_path
+
+        return score_path(self, X, y, ages, scoring=scoring)
+
     def certify(self, ages=None, include_breakpoints=True, **kwargs):
         """Independent certificates (``gaga.verify``) at the breakpoints and given ages.
 

@@ -44,6 +44,8 @@ from gaga.regularizers import get_regularizer
 __all__ = ["Certificate", "certify", "certify_many", "kkt_residual", "cvxpy_gap"]
 
 _THRESHOLD_RTOL = 1e-9
+# v-consistency is measured up to this relative loss perturbation (see _v_residual)
+_LOSS_TOL = 1e-11
 
 
 @dataclass
@@ -57,7 +59,9 @@ class Certificate:
         Scaled KKT residual of the weighted convex subproblem at ``v`` (module
         docstring).
     v_residual : float
-        ``max_i |v_i - v*(l_i, age)|`` (threshold ties of a discontinuous regularizer
+        ``max_i |v_i - v*(l_i, age)|``, measured up to a relative loss perturbation of
+        1e-11 (which matters only where v* is not Lipschitz), threshold ties of a
+        discontinuous regularizer
         skipped).
     cvxpy_gap : float
         Signed relative gap of the candidate's subproblem value to the cvxpy optimum
@@ -228,8 +232,21 @@ def kkt_residual(problem, theta, b, v):
 
 
 def _v_residual(reg, losses, v, age):
-    v_star = np.asarray(reg.v_star(losses, age), dtype=np.float64)
-    diff = np.abs(v - v_star)
+    """max_i of the distance of v_i to v* over a loss perturbation of l_i.
+
+    v_i is consistent when it equals ``v*(l', age)`` for some ``l'`` with
+    ``|l' - l_i| <= _LOSS_TOL * max(1, l_i)``: since v* is monotone in the loss, that is the
+    distance of v_i to the interval ``[v*(l_i + tau), v*(l_i - tau)]``. Where v* is
+    Lipschitz this differs from ``|v_i - v*(l_i)|`` by at most slope * tau; where it is not
+    (the threshold of a discontinuous regularizer, the infinite slope of the polynomial
+    t > 2 at loss_zero) the value of v* is not determined by a loss known to rounding
+    accuracy, and the interval makes the test well posed. Samples at a threshold of a
+    discontinuous regularizer (within ``_THRESHOLD_RTOL``) are counted as skipped.
+    """
+    tau = _LOSS_TOL * np.maximum(1.0, np.abs(losses))
+    lo = np.asarray(reg.v_star(losses + tau, age), dtype=np.float64)
+    hi = np.asarray(reg.v_star(np.maximum(losses - tau, 0.0), age), dtype=np.float64)
+    diff = np.maximum(np.maximum(lo - v, v - hi), 0.0)
     n_skipped = 0
     if not reg.continuous:
         thresholds = [float(reg.loss_one(age)), float(reg.loss_zero(age))]
