@@ -680,7 +680,7 @@ class _Follower:
         return theta_p, age, seg, k
 
     def _just_fired(self, pending, age):
-        """The event fired at ``age`` whose index is ``pending``, if it is the last one."""
+        """The last event, if it fired at ``age`` for the index ``pending``."""
         if pending is None or not self.events:
             return None
         ev = self.events[-1]

@@ -235,9 +235,11 @@ def _v_residual(reg, losses, v, age):
     """max_i of the distance of v_i to v* over a loss perturbation of l_i.
 
     v_i is consistent when it equals ``v*(l', age)`` for some ``l'`` with
-    ``|l' - l_i| <= _LOSS_TOL * max(1, l_i)``: since v* is monotone in the loss, that is the
+    ``|l' - l_i| <= _LOSS_TOL * max(1, l_i)``: since v* is monotone in the loss, that is
+    the
     distance of v_i to the interval ``[v*(l_i + tau), v*(l_i - tau)]``. Where v* is
-    Lipschitz this differs from ``|v_i - v*(l_i)|`` by at most slope * tau; where it is not
+    Lipschitz this differs from ``|v_i - v*(l_i)|`` by at most slope * tau; where it is
+    not
     (the threshold of a discontinuous regularizer, the infinite slope of the polynomial
     t > 2 at loss_zero) the value of v* is not determined by a loss known to rounding
     accuracy, and the interval makes the test well posed. Samples at a threshold of a

@@ -98,7 +98,7 @@ def test_random_paths_certified_bounded_reproducible(prob):
 )
 @given(problems())
 def test_polynomial_above_two_certified_up_to_threshold_conditioning(prob):
-    """t > 2: every entry of a sample is a non-smooth fold, and ACS may land with a sample
+    """t > 2: every entry of a sample is a non-smooth fold; ACS may land with a sample
     a rounding error below loss_zero, where v* = q^(1/(t-1)) has an infinite slope:
     there
     |v - v*| is only determined to about sqrt(loss accuracy). Everything else is
