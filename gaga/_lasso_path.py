@@ -229,15 +229,18 @@ class _LassoSystem:
         nA = len(self.part.active)
         k = self.k()
         J = np.empty((k, k))
-        if nA:
-            XAh = self.XA * h[:, None]
-            J[:nA, :nA] = self.XA.T @ XAh
+        # h is -inf where v* has an infinite slope (polynomial t > 2): the non-finite J
+        # is then reported as unstable by the follower
+        with np.errstate(invalid="ignore", over="ignore"):
+            if nA:
+                XAh = self.XA * h[:, None]
+                J[:nA, :nA] = self.XA.T @ XAh
+                if self.fit_intercept:
+                    col = XAh.sum(axis=0)
+                    J[:nA, nA] = col
+                    J[nA, :nA] = col
             if self.fit_intercept:
-                col = XAh.sum(axis=0)
-                J[:nA, nA] = col
-                J[nA, :nA] = col
-        if self.fit_intercept:
-            J[nA, nA] = h.sum()
+                J[nA, nA] = h.sum()
         return J / self.S
 
     def jac_vec(self, vec):
@@ -360,6 +363,10 @@ class _Follower:
         if J.shape[0] == 0:
             self.cho = None
             return True
+        if not np.all(np.isfinite(J)):
+            # an infinite slope of v* at a threshold (polynomial t > 2): not stable
+            self.cho = None
+            return False
         try:
             self.cho = cho_factor(J, lower=True, check_finite=False)
         except LinAlgError:
