@@ -106,7 +106,13 @@ class _LassoSystem:
     # ----------------------------------------------------------------------
     def set_partition(self, part):
         self.part = part
-        self.XA = np.ascontiguousarray(self.X[:, part.active])
+        key = part.active.tobytes()
+        if getattr(self, "_active_key", None) != key:
+            # gathered column blocks, kept while the active set does not change
+            self._active_key = key
+            self.XA = np.ascontiguousarray(self.X[:, part.active])
+            self.inactive = np.setdiff1d(np.arange(self.d), part.active)
+            self.XI = np.ascontiguousarray(self.X[:, self.inactive])
 
     def k(self):
         return len(self.part.active) + int(self.fit_intercept)
@@ -260,7 +266,10 @@ class _LassoSystem:
         return -self.Z_T(self.s * va * r) / self.S
 
     def correlations(self, r, v):
-        return self.X.T @ (self.s * v * r) / self.S
+        """c_j = (1/S) sum_i s_i v_i r_i x_ij for the inactive features (0 on A)."""
+        c = np.zeros(self.d)
+        c[self.inactive] = self.XI.T @ (self.s * v * r) / self.S
+        return c
 
     # -- objects for AgePath
     # -----------------------------------------------------------------
@@ -300,7 +309,7 @@ class _LassoSystem:
 
     def polish_full(self, x, age, part):
         """Newton on G at ``age`` with partition ``part`` from full coordinates."""
-        saved = getattr(self, "part", None), getattr(self, "XA", None)
+        saved = getattr(self, "part", None)
         self.set_partition(part)
         theta = self.from_full(x)
         for _ in range(8):
@@ -313,8 +322,8 @@ class _LassoSystem:
             except np.linalg.LinAlgError:
                 break
         out = self.to_full(theta)
-        if saved[0] is not None:
-            self.part, self.XA = saved
+        if saved is not None:
+            self.set_partition(saved)
         return out
 
 
@@ -520,7 +529,8 @@ class _Follower:
                 q = np.nan_to_num(
                     h * dr + sys.s * r * va, nan=0.0, posinf=0.0, neginf=0.0
                 )
-            dc = sys.X.T @ q / sys.S
+            dc = np.zeros(d)
+            dc[sys.inactive] = sys.XI.T @ q / sys.S
         active = sys.part.active
         nA = len(active)
         is_active = np.zeros(d, dtype=bool)
