@@ -224,3 +224,27 @@ def latent_vec(kind, p, loss, age):
     for i in range(loss.shape[0]):
         out[i] = latent(kind, p, loss[i], age)
     return out
+
+
+@njit(cache=True)
+def phi_vec(kind, p, loss, age):
+    out = np.empty(loss.shape[0])
+    for i in range(loss.shape[0]):
+        out[i] = phi(kind, p, loss[i], age)
+    return out
+
+
+@njit(cache=True)
+def phi_dloss_vec(kind, p, loss, age):
+    out = np.empty(loss.shape[0])
+    for i in range(loss.shape[0]):
+        out[i] = phi_dloss(kind, p, loss[i], age)
+    return out
+
+
+@njit(cache=True)
+def phi_dage_vec(kind, p, loss, age):
+    out = np.empty(loss.shape[0])
+    for i in range(loss.shape[0]):
+        out[i] = phi_dage(kind, p, loss[i], age)
+    return out

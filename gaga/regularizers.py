@@ -118,57 +118,42 @@ class Regularizer:
 
     # -- vectorized values (built-ins use the numba kernels)
     # ----------------------------
+    def _vectorized(self, kernel, x, age):
+        """Apply a numba kernel ``kernel(kind, param, array, age)`` elementwise."""
+        flat, shape, scalar = _as_loss_array(x)
+        return _restore(kernel(self.kind, self.param, flat, float(age)), shape, scalar)
+
     def v_star(self, loss, age):
         """Closed-form optimal weight v*(loss, age) in [0, 1]."""
-        flat, shape, scalar = _as_loss_array(loss)
-        out = _k.v_star_vec(self.kind, self.param, flat, float(age))
-        return _restore(out, shape, scalar)
+        return self._vectorized(_k.v_star_vec, loss, age)
 
     def dv_dloss(self, loss, age):
         """Partial derivative of v* in the loss on the open middle region, else 0."""
-        flat, shape, scalar = _as_loss_array(loss)
-        out = _k.dv_dloss_vec(self.kind, self.param, flat, float(age))
-        return _restore(out, shape, scalar)
+        return self._vectorized(_k.dv_dloss_vec, loss, age)
 
     def dv_dage(self, loss, age):
         """Partial derivative of v* in the age on the open middle region, else 0."""
-        flat, shape, scalar = _as_loss_array(loss)
-        out = _k.dv_dage_vec(self.kind, self.param, flat, float(age))
-        return _restore(out, shape, scalar)
+        return self._vectorized(_k.dv_dage_vec, loss, age)
 
     def value(self, v, age):
         """The regularizer f(v, age), vectorized over v."""
-        flat, shape, scalar = _as_loss_array(v)
-        out = _k.value_vec(self.kind, self.param, flat, float(age))
-        return _restore(out, shape, scalar)
+        return self._vectorized(_k.value_vec, v, age)
 
     def latent(self, loss, age):
         """Envelope F(loss, age) = min over v in [0, 1] of v * loss + f(v, age)."""
-        flat, shape, scalar = _as_loss_array(loss)
-        out = _k.latent_vec(self.kind, self.param, flat, float(age))
-        return _restore(out, shape, scalar)
+        return self._vectorized(_k.latent_vec, loss, age)
 
     def middle(self, loss, age):
         """Middle branch of v* evaluated without clipping (analytic continuation)."""
-        flat, shape, scalar = _as_loss_array(loss)
-        out = np.array([_k.phi(self.kind, self.param, x, float(age)) for x in flat])
-        return _restore(out, shape, scalar)
+        return self._vectorized(_k.phi_vec, loss, age)
 
     def middle_dloss(self, loss, age):
         """Derivative of the unclipped middle branch in the loss."""
-        flat, shape, scalar = _as_loss_array(loss)
-        out = np.array(
-            [_k.phi_dloss(self.kind, self.param, x, float(age)) for x in flat]
-        )
-        return _restore(out, shape, scalar)
+        return self._vectorized(_k.phi_dloss_vec, loss, age)
 
     def middle_dage(self, loss, age):
         """Derivative of the unclipped middle branch in the age."""
-        flat, shape, scalar = _as_loss_array(loss)
-        out = np.array(
-            [_k.phi_dage(self.kind, self.param, x, float(age)) for x in flat]
-        )
-        return _restore(out, shape, scalar)
+        return self._vectorized(_k.phi_dage_vec, loss, age)
 
     def __repr__(self):
         return f"{type(self).__name__}()"
