@@ -406,7 +406,7 @@ def main(argv=None):
                     data, (64, 64), ratios, ("weight",), ep, batch_size=bs
                 )
             else:
-                ep = 6 if mnist else 30
+                ep = 6 if mnist else 20
                 levels = ("weight",) if mnist else ("weight", "neuron")
                 table, recs = bench_tna(
                     data, (128, 128), ratios, levels, ep, batch_size=bs
