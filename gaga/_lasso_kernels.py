@@ -149,3 +149,25 @@ def lasso_G(XA, y, s, theta, fit_intercept, region, kind, p, age, r, v, h, va, g
             g[j] += u * XA[i, j]
         if fit_intercept:
             g[nA] += u
+
+
+@njit(cache=True)
+def jac_vec(XA, fit_intercept, h, vec, out):
+    """Unscaled J @ vec = sum_i h_i (z_i . vec) z_i in one pass (samples with h_i = 0,
+    the excluded ones, are skipped)."""
+    n, nA = XA.shape
+    for j in range(out.shape[0]):
+        out[j] = 0.0
+    b = vec[nA] if fit_intercept else 0.0
+    for i in range(n):
+        hi = h[i]
+        if hi == 0.0:
+            continue
+        t = b
+        for j in range(nA):
+            t += XA[i, j] * vec[j]
+        t *= hi
+        for j in range(nA):
+            out[j] += t * XA[i, j]
+        if fit_intercept:
+            out[nA] += t

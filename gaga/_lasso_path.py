@@ -251,8 +251,10 @@ class _LassoSystem:
         return J / self.S
 
     def jac_vec(self, vec):
-        """Exact J @ vec = (1/S) Z^T (h * (Z vec)) in O(n |A|) (uses self.h)."""
-        return self.Z_T(self.h * self.Z_dot(vec)) / self.S
+        """Exact J @ vec = (1/S) Z^T (h * (Z vec)), one O(n |A|) pass (uses self.h)."""
+        out = np.empty(self.k())
+        _lk.jac_vec(self.XA, self.fit_intercept, self.h, vec, out)
+        return out / self.S
 
     def z_row(self, i):
         nA = len(self.part.active)
@@ -397,7 +399,7 @@ class _Follower:
             self.cho_stale
             or self.J is None
             or self.J.shape[0] != sys.k()
-            or self.since_refresh >= 25
+            or self.since_refresh >= 5
         ):
             self.cho_stale = False
             self.moved = []
