@@ -672,7 +672,7 @@ class SelfPacedLassoCV(_SelfPacedCVMixin, RegressorMixin, BaseEstimator):
     spl_weights_ : ndarray of shape (n_samples,)
     n_events_ : int
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined only when X has feature names that are all strings.
 
     See Also

@@ -75,7 +75,7 @@ class SelfPacedLasso(RegressorMixin, BaseEstimator):
     n_events_ : int
         Number of events of the path.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined only when X has feature names that are all strings.
 
     See Also
