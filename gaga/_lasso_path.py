@@ -6,8 +6,8 @@ Conventions: ``age-path-spec.md`` sections 1, 4, 6-9; implementation details:
     min_{w, b, v} (1/S) sum_i s_i [v_i l_i(w, b) + f(v_i, age)] + alpha ||w||_1,
 
 with l_i = (y_i - x_i.w - b)^2 / 2. On a segment (fixed partition: active features A
+with signs, samples in v = 1 / middle / v = 0) the unknowns theta = (w_A, b) solve G = 0
 with
-signs, samples in v = 1 / middle / v = 0) the unknowns theta = (w_A, b) solve G = 0 with
 
     G = -(1/S) sum_i s_i v_i r_i z_i + alpha (sign_A, 0),
     J = (1/S) sum_i h_i z_i z_i^T,   h_i = s_i (v_i + r_i^2 dv*/dl),
@@ -451,10 +451,8 @@ class _Follower:
         """Newton on G(., age) = 0 with the current partition.
 
         With ``chord=True`` the factorization of the step's starting point is reused
-        (chord
-        iterations, O(n |A|) each); it switches to exact Jacobians when the residual
-        does
-        not contract by at least 4x per iteration.
+        (chord iterations, O(n |A|) each); it switches to exact Jacobians when the
+        residual does not contract by at least 4x per iteration.
         """
         sys = self.sys
         g, r = sys.G(theta, age)
@@ -845,11 +843,9 @@ class _Follower:
         """Locate the earliest event crossing in (age_a, age_b] to tolerance.
 
         Illinois (regula falsi) on the corrected event function of the index whose
-        linearly
-        interpolated crossing comes first; all events are re-checked at the root and an
-        earlier crossing is refined in turn. Returns (theta, age, k, c, target) or None
-        when
-        the corrector fails inside the bracket.
+        linearly interpolated crossing comes first; all events are re-checked at the
+        root and an earlier crossing is refined in turn. Returns (theta, age, k, c,
+        target) or None when the corrector fails inside the bracket.
         """
         lo_age, lo_theta, lo_e = age_a, theta_a, e_a
         hi_age, hi_theta, hi_e = age_b, theta_b, e_b
@@ -912,8 +908,7 @@ class _Follower:
         """Leave the branch: warm-started ACS just past ``age``, then land.
 
         Folds: kick along the Jacobian's eigenvector of smallest |eigenvalue| towards
-        the
-        descent side of the latent objective (``age-path-notes.md`` 4.8) before ACS.
+        the descent side of the latent objective (``age-path-notes.md`` 4.8) before ACS.
         """
         sys = self.sys
         before = sys.to_full(theta)
@@ -954,9 +949,8 @@ class _Follower:
         """ACS in chunks of ``chunk`` weighted solves, trying to land after each chunk.
 
         Landing: identify the partition of the ACS point, Newton-polish it, accept when
-        the
-        system is solved, every event function is >= -etol and the Jacobian is positive
-        definite. Returns theta for the landed partition (set on the system).
+        the system is solved, every event function is >= -etol and the Jacobian is
+        positive definite. Returns theta for the landed partition (set on the system).
         """
         from gaga.baselines import _acs, _Solver
 
@@ -1039,21 +1033,15 @@ def default_age_range(problem, reg, level=0.99):
     """Data-driven default age range from the losses of the v = 1 fit.
 
     Only samples with positive sample weight count. ``age_max`` is the smallest age at
-    which
-    every sample has ``v* >= level`` at the v = 1 solution's losses (``v* = 1`` exactly
-    for
-    a discontinuous regularizer such as hard). Where ``v*`` of the largest loss stays
-    below
-    1 as the age grows (mixture with ``gamma**2`` below the largest loss: ``v*`` tends
-    to
-    ``gamma / sqrt(loss)``), ``level`` is taken relative to that limit. ``age_min`` is
-    the
-    age at which the (weighted) median loss gets ``v* = 1/2`` (just ``v* = 1`` for a
-    discontinuous regularizer), so that about half of the samples are in. Both lie
-    inside the
-    regularizer's valid age interval. Note that the path's own branch of partial optima
-    may still keep a sample out at ``age_max`` (partial optima are not unique): pass a
-    larger ``age_max`` to follow it further.
+    which every sample has ``v* >= level`` at the v = 1 solution's losses (``v* = 1``
+    exactly for a discontinuous regularizer such as hard). Where ``v*`` of the largest
+    loss stays below 1 as the age grows (mixture with ``gamma**2`` below the largest
+    loss: ``v*`` tends to ``gamma / sqrt(loss)``), ``level`` is taken relative to that
+    limit. ``age_min`` is the age at which the (weighted) median loss gets ``v* = 1/2``
+    (just ``v* = 1`` for a discontinuous regularizer), so that about half of the samples
+    are in. Both lie inside the regularizer's valid age interval. Note that the path's
+    own branch of partial optima may still keep a sample out at ``age_max`` (partial
+    optima are not unique): pass a larger ``age_max`` to follow it further.
 
     Returns
     -------
@@ -1193,8 +1181,7 @@ def age_path_lasso(
         Tolerance of the start point (ACS) and of the landing after jumps.
     max_events : int, default=None
         Bound on the number of events (None: 50 * (n_samples + n_features)). When
-        reached
-        the path stops with a ``ConvergenceWarning`` stating the age reached.
+        reached the path stops with a ``ConvergenceWarning`` stating the age reached.
     verbose : int, default=0
 
     Returns

@@ -18,14 +18,12 @@ class PathEvent:
         Age at which the event happens.
     kind : str
         ``"sample"`` (a sample changes region), ``"feature"`` (a feature enters or
-        leaves the
-        active set), ``"margin"`` (SVM margin set change) or ``"jump"``.
+        leaves the active set), ``"margin"`` (SVM margin set change) or ``"jump"``.
     index : int
         Index of the sample or feature (-1 for a jump).
     from_set, to_set : str
         Sets before and after: for samples ``"v=0"``, ``"v=1"``, ``"middle"``; for
-        features
-        ``"inactive"``, ``"active"``; for jumps ``"branch"``.
+        features ``"inactive"``, ``"active"``; for jumps ``"branch"``.
     jump : bool
         Whether the solution jumps at this age.
     reason : str
@@ -49,11 +47,9 @@ class AgePath:
     """Exact solution path of a self-paced learning problem over the age.
 
     Returned by :func:`gaga.age_path_lasso`. Between knots the path is smooth; values at
-    any
-    age in ``[age_min, age_max]`` come from a quadratic Hermite predictor from the
-    nearest
-    knot corrected by Newton's method on the optimality system of that segment (never a
-    linear interpolation). At a jump age the path takes the post-jump value.
+    any age in ``[age_min, age_max]`` come from a quadratic Hermite predictor from the
+    nearest knot corrected by Newton's method on the optimality system of that segment
+    (never a linear interpolation). At a jump age the path takes the post-jump value.
 
     Attributes
     ----------

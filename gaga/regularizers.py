@@ -5,14 +5,12 @@ A self-paced regularizer f(v, age) defines, for every sample loss l, the optimal
     v*(l, age) = argmin over v in [0, 1] of  v * l + f(v, age),
 
 which is 1 for ``l <= loss_one(age)``, 0 for ``l >= loss_zero(age)`` and given by a
-smooth
-*middle branch* in between. The envelope ``latent(l, age) = min_v v*l + f(v, age)``
-satisfies
-d latent / d l = v*. Conventions and formulas: ``age-path-spec.md`` section 2.
+smooth *middle branch* in between. The envelope ``latent(l, age) = min_v v*l + f(v,
+age)`` satisfies d latent / d l = v*. Conventions and formulas: ``age-path-spec.md``
+section 2.
 
 All methods are vectorized over the loss (or v) and take a scalar age. Losses are in the
-units
-of the problem's loss (half squared residual for the Lasso, hinge for the SVM).
+units of the problem's loss (half squared residual for the Lasso, hinge for the SVM).
 """
 
 from numbers import Real
@@ -50,16 +48,14 @@ class Regularizer:
     """Base class of self-paced regularizers.
 
     Subclasses provide the closed-form minimizer and its derivatives. The public
-    interface,
-    shared by every regularizer and used by the path followers, ACS and ``gaga.verify``:
+    interface, shared by every regularizer and used by the path followers, ACS and
+    ``gaga.verify``:
 
     ``value(v, age)``, ``v_star(loss, age)``, ``dv_dloss(loss, age)``, ``dv_dage(loss,
-    age)``,
-    ``loss_one(age)``, ``loss_zero(age)``, ``dloss_one(age)``, ``dloss_zero(age)``,
-    ``latent(loss, age)``, ``continuous``, ``age_bounds``; plus the unclipped middle
-    branch
-    ``middle(loss, age)``, ``middle_dloss`` and ``middle_dage`` used inside the path
-    follower.
+    age)``, ``loss_one(age)``, ``loss_zero(age)``, ``dloss_one(age)``,
+    ``dloss_zero(age)``, ``latent(loss, age)``, ``continuous``, ``age_bounds``; plus the
+    unclipped middle branch ``middle(loss, age)``, ``middle_dloss`` and ``middle_dage``
+    used inside the path follower.
 
     Attributes
     ----------
@@ -189,10 +185,9 @@ class Linear(Regularizer):
 class Logarithmic(Regularizer):
     """Logarithmic soft weighting (Jiang et al., 2014); valid for 0 < age < 1.
 
-    With zeta = 1 - age: f(v, age) = zeta * v - zeta^v / log(zeta) and
-    v* = log(loss + zeta) / log(zeta) for loss < age, 0 beyond. Losses should be scaled
-    so
-    that the interesting ones lie below 1.
+    With zeta = 1 - age: f(v, age) = zeta * v - zeta^v / log(zeta) and v* = log(loss +
+    zeta) / log(zeta) for loss < age, 0 beyond. Losses should be scaled so that the
+    interesting ones lie below 1.
     """
 
     name = "log"
@@ -269,21 +264,18 @@ class CustomRegularizer(Regularizer):
     """A self-paced regularizer built from user callables.
 
     The user supplies the middle branch of v* with its two partial derivatives and the
-    two
-    thresholds; v* is 1 at or below ``loss_one(age)``, 0 at or above ``loss_zero(age)``
-    and
-    ``v_star(loss, age)`` in between. Inside the path follower the middle branch may be
-    evaluated slightly outside its region (Newton iterates), so it should be a smooth
-    formula
-    there. The derivatives are checked once against central finite differences at
-    construction; an inconsistent regularizer raises a ``ValueError``.
+    two thresholds; v* is 1 at or below ``loss_one(age)``, 0 at or above
+    ``loss_zero(age)`` and ``v_star(loss, age)`` in between. Inside the path follower
+    the middle branch may be evaluated slightly outside its region (Newton iterates), so
+    it should be a smooth formula there. The derivatives are checked once against
+    central finite differences at construction; an inconsistent regularizer raises a
+    ``ValueError``.
 
     Parameters
     ----------
     v_star : callable
         ``v_star(loss, age) -> array``: the middle branch of the minimizer, vectorized
-        over
-        a float array of losses and a scalar age.
+        over a float array of losses and a scalar age.
     dv_dloss, dv_dage : callable
         Its partial derivatives, same signature.
     loss_one, loss_zero : callable
@@ -293,10 +285,8 @@ class CustomRegularizer(Regularizer):
         Their derivatives in the age; central differences when omitted.
     value : callable, default=None
         ``value(v, age)``: f itself, used for objective values. When omitted, the
-        envelope
-        is integrated from v* with the convention ``latent(0, age) = 0`` and ``value``
-        is
-        unavailable.
+        envelope is integrated from v* with the convention ``latent(0, age) = 0`` and
+        ``value`` is unavailable.
     continuous : bool, default=None
         Whether v* is continuous; detected from the middle branch at the thresholds when
         None.
@@ -439,8 +429,7 @@ class CustomRegularizer(Regularizer):
         """Envelope min_v v*loss + f(v, age), by Gauss-Legendre integration of v*.
 
         F(l) = F(0) + integral of v* from 0 to l, with F(0) = f(1, age) when ``value``
-        is
-        given, else 0.
+        is given, else 0.
         """
         flat, shape, scalar = _as_loss_array(loss)
         age = float(age)

@@ -27,8 +27,8 @@ SVM KKT: with box ``C_i = C s_i v_i`` and ``g_i = y_i f(x_i) - 1`` at the candid
 0``).
 
 Gap: ``(P(candidate) - P*) / max(1, |P*|)`` where ``P`` is the weighted subproblem's
-primal value (Lasso: ``(1/S) sum s_i v_i l_i + alpha ||w||_1``; SVM: ``0.5 a^T Q a +
-C sum s_i v_i hinge_i``) and ``P*`` the cvxpy optimum (for nonlinear kernels the optimum
+primal value (Lasso: ``(1/S) sum s_i v_i l_i + alpha ||w||_1``; SVM: ``0.5 a^T Q a + C
+sum s_i v_i hinge_i``) and ``P*`` the cvxpy optimum (for nonlinear kernels the optimum
 of the dual QP with ``cp.psd_wrap(Q)``, equal to the primal optimum by strong duality).
 The gap is signed: a small negative value means the candidate is slightly better than
 cvxpy's answer.
@@ -234,14 +234,12 @@ def kkt_residual(problem, theta, b, v):
 def _v_residual(reg, losses, v, age):
     """max_i of the distance of v_i to v* over a loss perturbation of l_i.
 
-    v_i is consistent when it equals ``v*(l', age)`` for some ``l'`` with
-    ``|l' - l_i| <= _LOSS_TOL * max(1, l_i)``: since v* is monotone in the loss, that is
-    the
-    distance of v_i to the interval ``[v*(l_i + tau), v*(l_i - tau)]``. Where v* is
-    Lipschitz this differs from ``|v_i - v*(l_i)|`` by at most slope * tau; where it is
-    not
-    (the threshold of a discontinuous regularizer, the infinite slope of the polynomial
-    t > 2 at loss_zero) the value of v* is not determined by a loss known to rounding
+    v_i is consistent when it equals ``v*(l', age)`` for some ``l'`` with ``|l' - l_i|
+    <= _LOSS_TOL * max(1, l_i)``: since v* is monotone in the loss, that is the distance
+    of v_i to the interval ``[v*(l_i + tau), v*(l_i - tau)]``. Where v* is Lipschitz
+    this differs from ``|v_i - v*(l_i)|`` by at most slope * tau; where it is not (the
+    threshold of a discontinuous regularizer, the infinite slope of the polynomial t > 2
+    at loss_zero) the value of v* is not determined by a loss known to rounding
     accuracy, and the interval makes the test well posed. Samples at a threshold of a
     discontinuous regularizer (within ``_THRESHOLD_RTOL``) are counted as skipped.
     """
