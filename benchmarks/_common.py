@@ -1,4 +1,4 @@
-"""Small helpers shared by the benchmark scripts: timing with a budget, versions, tables.
+"""Helpers shared by the benchmark scripts: timing with a budget, versions, tables.
 
 Not part of the package; imported by the scripts in ``benchmarks/`` (run them from the
 repository root, e.g. ``python benchmarks/bench_lasso_path.py``).
@@ -85,7 +85,7 @@ def _git(*args):
 
 
 def machine_info():
-    """Hardware, versions and the git state of the working tree (for the JSON output)."""
+    """Hardware, versions and the git state of the working tree (for the JSON)."""
     import numba
     import scipy
     import sklearn
@@ -118,7 +118,7 @@ def machine_info():
 
 
 def fmt_seconds(seconds, mark=""):
-    """Format a time: ``mark`` is "" (measured), "~" (extrapolated) or ">" (lower bound)."""
+    """Format a time; ``mark``: "" measured, "~" extrapolated, ">" lower bound."""
     if seconds is None or not np.isfinite(seconds):
         return "n/a"
     if seconds >= 100:

@@ -483,7 +483,8 @@ def parse_sizes(values):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="diabetes + n in {1000, 5000} x d in {10, 50}, no diamonds")
+                        help="diabetes + n in {1000, 5000} x d in {10, 50}, "
+                        "no diamonds")
     parser.add_argument("--sizes", nargs="+", default=None,
                         help="synthetic sizes as NxD (e.g. 1000x10 5000x50)")
     parser.add_argument("--regularizers", nargs="+", default=["linear", "mixture"])
@@ -564,7 +565,8 @@ def main(argv=None):
           f"{meta['python']}, numpy {meta['numpy']}, scipy {meta['scipy']}, "
           f"scikit-learn {meta['sklearn']}, numba {meta['numba']}, cvxpy "
           f"{meta['cvxpy']}; gaga at {meta['git_commit']}"
-          + (f" + local changes in {', '.join(f.split()[-1] for f in meta['git_dirty_files'])}"
+          + (" + local changes in "
+             + ", ".join(f.split()[-1] for f in meta["git_dirty_files"])
              if meta["git_dirty_files"] else "") + ".")
     print(f"Load average (1, 5, 15 min): start {meta['loadavg_start']}, end "
           f"{meta['loadavg_end']}; warm-up {meta['warmup_seconds']:.1f} s, total "
