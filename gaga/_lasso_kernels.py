@@ -85,7 +85,7 @@ def sample_events(
 
 
 @njit(cache=True)
-def first_horizon(e, de, etol):
+def first_horizon(e, de):
     """Smallest first-order time to an event among decreasing event functions."""
     best = np.inf
     arg = -1

@@ -24,6 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from gaga import _lasso_kernels as _lk
 from gaga._path import AgePath, PathEvent
+from gaga.problems import ZeroWeightsError
 from gaga.regularizers import get_regularizer
 
 _REGION_NAMES = {0: "v=0", 1: "v=1", 2: "middle"}
@@ -80,7 +81,7 @@ class _SegmentStore:
 class _LassoSystem:
     """Optimality system of the self-paced Lasso restricted to a partition."""
 
-    def __init__(self, problem, reg, tol):
+    def __init__(self, problem, reg):
         self.problem = problem
         self.reg = reg
         self.X = problem.X
@@ -93,7 +94,6 @@ class _LassoSystem:
         self.kind = int(reg.kind)
         self.param = float(reg.param)
         self.discontinuous = not reg.continuous
-        self.tol = float(tol)
         # Newton tolerance on ||G||_inf (units of alpha), and event tolerance
         self.gtol = 1e-12 * max(1.0, self.alpha)
         yscale = float(np.max(np.abs(self.y - np.average(self.y, weights=self.s))))
@@ -524,8 +524,7 @@ class _Follower:
         else:
             with np.errstate(invalid="ignore"):
                 # polynomial t > 2: infinite slopes exactly at a threshold (the
-                # stability
-                # test then fails and the path jumps); keep the derivatives finite
+                # stability test then fails and the path jumps); keep them finite
                 q = np.nan_to_num(
                     h * dr + sys.s * r * va, nan=0.0, posinf=0.0, neginf=0.0
                 )
@@ -533,8 +532,6 @@ class _Follower:
             dc[sys.inactive] = sys.XI.T @ q / sys.S
         active = sys.part.active
         nA = len(active)
-        is_active = np.zeros(d, dtype=bool)
-        is_active[active] = True
         # inactive features: 1 - |c_j| / alpha
         sgn = np.where(c >= 0, 1.0, -1.0)
         e[n:] = 1.0 - sgn * c / sys.alpha
@@ -737,7 +734,10 @@ class _Follower:
             if not self.update_factor(r, age):
                 # an event that makes the branch unstable at once is itself the jump
                 theta, age, seg = self.jump(
-                    theta, age, "fold (unstable Jacobian)", seg,
+                    theta,
+                    age,
+                    "fold (unstable Jacobian)",
+                    seg,
                     event=self._just_fired(pending, age),
                 )
                 pending = None
@@ -757,7 +757,10 @@ class _Follower:
             if near.size:
                 if pending is not None and pending in near:
                     theta, age, seg = self.jump(
-                        theta, age, "non-smooth fold", seg,
+                        theta,
+                        age,
+                        "non-smooth fold",
+                        seg,
                         event=self._just_fired(pending, age),
                     )
                     pending = None
@@ -770,7 +773,7 @@ class _Follower:
             prev = (seg, age, dtheta)
             if age >= self.age_max:
                 break
-            hev, kev = _lk.first_horizon(e, de, self.etol)
+            hev, kev = _lk.first_horizon(e, de)
             step = min(h_ctrl, self.age_max - age)
             limited = hev < step
             if limited:
@@ -978,7 +981,7 @@ class _Follower:
                     return theta
             if conv or total >= max_total:
                 break
-        return self.land(theta_c, b_c, age)
+        return self.try_land(theta_c, b_c, age, repairs=199, stable=False)[0]
 
     def identify(self, coef, intercept, age):
         sys = self.sys
@@ -997,30 +1000,25 @@ class _Follower:
         sys.set_partition(_Partition(active, np.sign(coef[active]), region))
         return sys.from_full(np.append(coef, intercept))
 
-    def try_land(self, coef, intercept, age, repairs=5):
+    def try_land(self, coef, intercept, age, repairs=5, stable=True):
+        """Identify the partition of an ACS point, Newton-polish and repair it.
+
+        With ``stable=True`` the landing is accepted only if Newton converges, no
+        event is violated after at most ``repairs`` transitions and the Jacobian is
+        positive definite; with ``stable=False`` (the fallback after ACS converged)
+        it only repairs. Returns (theta, accepted).
+        """
         theta = self.identify(coef, intercept, age)
         for _ in range(repairs + 1):
             theta, r, ok, _ = self.newton(theta, age)
-            if not ok:
+            if stable and not ok:
                 return theta, False
             e, _, target, c = self.event_values(theta, r, age)
             k = _lk.most_violated(e, self.etol)
             if k < 0:
-                return theta, self.factor(r, age)
+                return theta, (self.factor(r, age) if stable else True)
             theta, _, _ = self.apply(k, target[k], theta, age, c)
         return theta, False
-
-    def land(self, coef, intercept, age):
-        """Identify, polish and repair (up to 200 transitions); no stability test."""
-        theta = self.identify(coef, intercept, age)
-        for _ in range(200):
-            theta, r, ok, _ = self.newton(theta, age)
-            e, _, target, c = self.event_values(theta, r, age)
-            k = _lk.most_violated(e, self.etol)
-            if k < 0:
-                break
-            theta, _, _ = self.apply(k, target[k], theta, age, c)
-        return theta
 
 
 def _weighted_lower_median(values, weights):
@@ -1135,10 +1133,8 @@ def _start(fol, problem, reg, coef0, b0, age_min):
         raise _AllExcluded
     try:
         return fol.acs_land(coef0, b0, age_min)
-    except ValueError as exc:
-        if "effective weights" in str(exc):
-            raise _AllExcluded from None
-        raise
+    except ZeroWeightsError:
+        raise _AllExcluded from None
 
 
 def age_path_lasso(
@@ -1178,7 +1174,9 @@ def age_path_lasso(
     fit_intercept : bool, default=True
     sample_weight : array-like of shape (n_samples,), default=None
     tol : float, default=1e-8
-        Tolerance of the start point (ACS) and of the landing after jumps.
+        Alternate convex search at the start and at jumps stops at
+        ``max |delta v| <= tol / 1000`` unless a landing on the optimality system
+        (Newton to machine precision, events and stability checked) succeeds earlier.
     max_events : int, default=None
         Bound on the number of events (None: 50 * (n_samples + n_features)). When
         reached the path stops with a ``ConvergenceWarning`` stating the age reached.
@@ -1215,11 +1213,16 @@ def age_path_lasso(
     age_max = reg.check_age(age_max, "age_max")
     if not age_min < age_max:
         raise ValueError(f"age_min={age_min!r} must be < age_max={age_max!r}.")
-    system = _LassoSystem(problem, reg, tol)
+    system = _LassoSystem(problem, reg)
     coef0, b0, _ = problem.solve_weighted(np.ones(problem.n_samples))
     for attempt in range(60):
         fol = _Follower(
-            system, age_min, age_max, max_events=max_events, verbose=verbose
+            system,
+            age_min,
+            age_max,
+            max_events=max_events,
+            verbose=verbose,
+            acs_tol=1e-3 * tol,
         )
         try:
             theta = _start(fol, problem, reg, coef0, b0, age_min)

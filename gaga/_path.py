@@ -145,10 +145,8 @@ class AgePath:
         j = min(max(j, 0), len(self.knots) - 1)
         a0 = self.knots[j]
         x0 = self._full[j]
-        if age == a0 or j == len(self.knots) - 1:
-            x = x0.copy()
-            if age == a0:
-                return x, self._segment_of_knot[j]
+        if age == a0:
+            return x0.copy(), self._segment_of_knot[j]
         seg = self._segment_of_knot[j]
         t = age - a0
         d0 = self._dfull[j]

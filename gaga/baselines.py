@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from gaga.problems import LassoProblem, SVMProblem
+from gaga.problems import LassoProblem, SVMProblem, effective_weights
 from gaga.regularizers import get_regularizer
 
 __all__ = ["ACSResult", "ACSPathResult", "acs", "acs_path"]
@@ -145,14 +145,7 @@ class _Solver:
 
     def _solve_sklearn(self, v, theta):
         p = self.problem
-        u = p.sample_weight * v
-        mask = u > 0
-        if not np.any(mask):
-            raise ValueError(
-                "All effective weights sample_weight * v are zero; at least one sample "
-                "must "
-                "have v > 0."
-            )
+        u, mask = effective_weights(p.sample_weight, v)
         if self.kind == "lasso":
             from sklearn.linear_model import Lasso
 

@@ -57,7 +57,8 @@ class SelfPacedLasso(RegressorMixin, BaseEstimator):
         :func:`gaga._lasso_path.default_age_range`).
     fit_intercept : bool, default=True
     tol : float, default=1e-8
-        Tolerance of the ACS start point and jump landings.
+        Tolerance of the alternate convex search at the start and at jumps (see
+        :func:`gaga.age_path_lasso`).
     max_events : int, default=None
         Bound on the number of events of the path.
     verbose : int, default=0

@@ -40,6 +40,28 @@ def warmup():
 # validation helpers
 
 
+class ZeroWeightsError(ValueError):
+    """Every effective weight ``sample_weight * v`` is zero: nothing left to fit."""
+
+
+def effective_weights(sample_weight, v):
+    """Effective weights ``u = sample_weight * v`` and the mask ``u > 0``.
+
+    Raises
+    ------
+    ZeroWeightsError
+        If every effective weight is zero.
+    """
+    u = sample_weight * v
+    mask = u > 0
+    if not np.any(mask):
+        raise ZeroWeightsError(
+            "All effective weights sample_weight * v are zero; at least one sample "
+            "must have v > 0."
+        )
+    return u, mask
+
+
 def _check_X(X, name="X"):
     if sp.issparse(X):
         raise TypeError(
@@ -327,14 +349,7 @@ class LassoProblem:
             ``converged``.
         """
         v = _check_v(v, self.n_samples)
-        u = self.sample_weight * v
-        mask = u > 0
-        if not np.any(mask):
-            raise ValueError(
-                "All effective weights sample_weight * v are zero; at least one sample "
-                "must "
-                "have v > 0."
-            )
+        u, mask = effective_weights(self.sample_weight, v)
         wt = u[mask] / self.S
         Xm = self.X[mask]
         ym = self.y[mask]
