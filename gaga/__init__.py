@@ -9,7 +9,7 @@ logging.getLogger("gaga").addHandler(logging.NullHandler())
 from gaga._lasso_path import age_path_lasso  # noqa: E402
 from gaga._path import AgePath, PathEvent  # noqa: E402
 from gaga.baselines import ACSPathResult, ACSResult, acs, acs_path  # noqa: E402
-from gaga.cv import SelfPacedLassoCV  # noqa: E402
+from gaga.cv import SelfPacedLassoCV, SelfPacedSVMCV  # noqa: E402
 from gaga.lasso import SelfPacedLasso  # noqa: E402
 from gaga.problems import LassoProblem, SVMProblem  # noqa: E402
 from gaga.regularizers import (  # noqa: E402
@@ -22,6 +22,7 @@ from gaga.regularizers import (  # noqa: E402
     Regularizer,
     get_regularizer,
 )
+from gaga.svm import SelfPacedSVM  # noqa: E402
 from gaga.verify import Certificate, certify, certify_many  # noqa: E402
 
 __all__ = [
@@ -39,6 +40,8 @@ __all__ = [
     "PathEvent",
     "SelfPacedLasso",
     "SelfPacedLassoCV",
+    "SelfPacedSVM",
+    "SelfPacedSVMCV",
     "age_path_lasso",
     "CustomRegularizer",
     "Hard",
