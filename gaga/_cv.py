@@ -16,8 +16,9 @@ data and which estimator to refit.  The engine
 5. picks the setting and age with the best mean score over the folds and refits the base
    estimator on all data at that age (its ``path_`` is kept).
 
-An SVM path plugs in by adding a path model whose ``fit_path`` returns an
-:class:`~gaga.AgePath` with ``decision_function(X, age)`` / ``predict(X, age)``.
+The SVM path model (:class:`_SVMPathModel`) returns an :class:`~gaga.AgePath` with
+``decision_function(X, age)`` / ``predict(X, age)``; for ``kernel="precomputed"`` the
+folds take the kernel blocks ``X[train][:, train]`` and ``X[test][:, train]``.
 """
 
 import numbers
@@ -43,8 +44,9 @@ from sklearn.utils.validation import (
 
 from gaga.lasso import SelfPacedLasso
 from gaga.regularizers import Regularizer, get_regularizer
+from gaga.svm import SelfPacedSVM, _check_binary_target
 
-__all__ = ["SelfPacedLassoCV", "age_grid", "score_path"]
+__all__ = ["SelfPacedLassoCV", "SelfPacedSVMCV", "age_grid", "score_path"]
 
 
 # --------------------------------------------------------------------------------------
@@ -261,6 +263,16 @@ class _PathModel:
         hi = max(r[1] for r in ranges)
         return (None if a0 is None else float(a0)), float(hi)
 
+    def rows(self, X, params, rows, train):
+        """Samples ``rows`` of ``X`` for a path fitted on the samples ``train``.
+
+        ``X[rows]``, or ``X[rows][:, train]`` for a precomputed kernel (the kernel
+        between the selected samples and the training samples).
+        """
+        if params.get("kernel") == "precomputed":
+            return X[np.ix_(rows, train)]
+        return X[rows]
+
     def estimator(self, params):
         """Unfitted base estimator for ``params``."""
         raise NotImplementedError
@@ -322,54 +334,45 @@ class _LassoPathModel(_PathModel):
 
 
 class _SVMPathModel(_PathModel):
-    """Self-paced SVM through ``gaga.age_path_svm`` (issue 4; used once it exists).
+    """Self-paced binary SVM (:func:`gaga.age_path_svm`).
 
-    The age path is expected to return an :class:`~gaga.AgePath` whose problem has
-    ``kind == "svm"`` and ``classes_``, with ``decision_function(X, age)`` and
-    ``predict(X, age)``. The default range falls back to a full-data path.
+    The default range of the full data is read from one full-data path (there is no
+    cheap closed form of the SVM's default range); the fold paths then start at their
+    own defaults and the engine takes the latest start.
     """
 
     grid_params = ("C", "regularizer")
     is_classifier = True
 
     def estimator(self, params):
-        import gaga
-
-        est = getattr(gaga, "SelfPacedSVM", None)
-        if est is None:
-            raise NotImplementedError("gaga.SelfPacedSVM is not available yet.")
-        return est(**params)
+        return SelfPacedSVM(**params)
 
     def fit_path(self, X, y, sample_weight, params, age_min, age_max):
-        import gaga
+        from gaga._svm_path import age_path_svm
 
-        path_fn = getattr(gaga, "age_path_svm", None)
-        if path_fn is None:
-            raise NotImplementedError(
-                "The SVM age path (gaga.age_path_svm) is not available yet."
-            )
-        kwargs = {
-            k: params[k]
-            for k in ("kernel", "gamma", "tol", "max_events")
-            if params.get(k) is not None
-        }
-        return path_fn(
+        return age_path_svm(
             X,
             y,
             regularizer=params["regularizer"],
             C=params["C"],
+            kernel=params["kernel"],
+            gamma=params["gamma"],
+            degree=params["degree"],
+            coef0=params["coef0"],
             age_min=age_min,
             age_max=age_max,
             sample_weight=sample_weight,
+            tol=params["tol"],
+            max_events=params["max_events"],
             verbose=max(0, int(params.get("verbose", 0)) - 1),
-            **kwargs,
         )
 
 
 def _fold_path(model, X, y, sample_weight, params, age_min, age_max, train):
     sw = None if sample_weight is None else sample_weight[train]
     t0 = time.perf_counter()
-    path = model.fit_path(X[train], y[train], sw, params, age_min, age_max)
+    Xt = model.rows(X, params, train, train)
+    path = model.fit_path(Xt, y[train], sw, params, age_min, age_max)
     return path, time.perf_counter() - t0
 
 
@@ -476,8 +479,10 @@ def cv_age_path(
         scorer = check_scoring(wrapper, scoring=scoring)
         scores = np.column_stack(
             [
-                _score_on_grid(p, X[test], y[test], grid, scorer, wrapper)
-                for p, (_, test) in zip(paths, folds)
+                _score_on_grid(
+                    p, model.rows(X, s, test, train), y[test], grid, scorer, wrapper
+                )
+                for p, (train, test) in zip(paths, folds)
             ]
         )
         mean = scores.mean(axis=1)
@@ -795,3 +800,265 @@ class SelfPacedLassoCV(_SelfPacedCVMixin, RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return X @ self.coef_ + self.intercept_
+
+
+# --------------------------------------------------------------------------------------
+# SelfPacedSVMCV
+# --------------------------------------------------------------------------------------
+class SelfPacedSVMCV(_SelfPacedCVMixin, ClassifierMixin, BaseEstimator):
+    """Self-paced binary SVM with the age chosen by cross-validation along exact paths.
+
+    For each fold one SVM age path (:func:`gaga.age_path_svm`) is computed on the
+    training part (no warm start across folds) and scored on the held-out part at
+    every age of a common grid, exactly from the path (no refit per age). The age with
+    the best mean score is chosen and a :class:`~gaga.SelfPacedSVM` is refitted on all
+    data at that age; its full path is kept in ``path_``. Grids over ``C`` and
+    ``regularizer`` (lists) are evaluated in the same :class:`joblib.Parallel` call as
+    the folds. Folds are stratified by default (``check_cv(cv, y, classifier=True)``).
+
+    Parameters
+    ----------
+    C : float or array-like of float, default=1.0
+        Regularization parameter, or a grid of them.
+    kernel : {"linear", "poly", "rbf", "sigmoid", "precomputed"}, default="rbf"
+        Kernel (see :class:`~gaga.SelfPacedSVM`). With ``"precomputed"`` the folds use
+        the kernel blocks ``X[train][:, train]`` and ``X[test][:, train]``.
+    gamma : {"scale", "auto"} or float, default="scale"
+        Kernel coefficient (``"scale"`` is computed on each training fold, as
+        ``SVC`` inside ``GridSearchCV`` does).
+    degree : int, default=3
+        Degree of the ``"poly"`` kernel.
+    coef0 : float, default=0.0
+        Independent term of the ``"poly"`` and ``"sigmoid"`` kernels.
+    regularizer : str, Regularizer or list of them, default="linear"
+        Self-paced regularizer, or a grid of regularizers.
+    ages : int or array-like, default=100
+        Explicit ages, or the size of the default grid (:func:`gaga.cv.age_grid` on
+        the pooled breakpoints of the fold paths over the common range).
+    age_min, age_max : float, default=None
+        Common range of every fold path and of the refit. ``age_max=None`` takes the
+        default ``age_max`` of a path on the full data; ``age_min=None`` lets each fold
+        path start at its own default and takes the latest of these starts. Explicit
+        ``ages`` must lie inside the range.
+    tol : float, default=1e-8
+        Tolerance of the paths' start points and jump landings.
+    max_events : int, default=None
+        Bound on the number of events of each path.
+    cv : int, cross-validation generator or iterable, default=None
+        Splitter as in :func:`sklearn.model_selection.check_cv` (None: stratified
+        5-fold).
+    scoring : str, callable or None, default=None
+        A scikit-learn scorer (greater is better); None is the accuracy.
+    n_jobs : int, default=None
+        Number of jobs over (setting, fold) paths, run through :mod:`joblib`.
+    verbose : int, default=0
+        0 silent, 1 one line per stage and setting, 2 the paths' own output.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        Class labels.
+    age_ : float
+        Chosen age.
+    ages_ : ndarray of shape (n_ages,)
+        Ages at which the folds were scored (for the chosen setting).
+    scores_path_ : ndarray of shape (n_ages, n_folds)
+        Held-out score of each fold path at each age of ``ages_``.
+    C_ : float
+        Chosen ``C``.
+    regularizer_ : str or Regularizer
+        Chosen regularizer.
+    age_range_ : tuple of float
+        Common ``(age_min, age_max)`` of the fold paths and the refit.
+    cv_results_ : list of dict
+        One entry per setting: ``params``, ``age_range``, ``ages``, ``scores_path``,
+        ``best_index``, ``best_score``, ``n_events``.
+    best_estimator_ : SelfPacedSVM
+        Refitted on all data at ``age_``.
+    best_score_ : float
+        Mean held-out score at ``age_``.
+    path_ : AgePath
+        Path of the refit on all data.
+    support_ : ndarray of shape (n_SV,)
+        Support vectors' indices of the refit.
+    support_vectors_ : ndarray of shape (n_SV, n_features)
+        Support vectors of the refit.
+    n_support_ : ndarray of shape (2,)
+        Number of support vectors per class.
+    dual_coef_ : ndarray of shape (1, n_SV)
+        ``y_i a_i`` of the support vectors.
+    intercept_ : ndarray of shape (1,)
+        Intercept.
+    coef_ : ndarray of shape (1, n_features)
+        Primal weights (``kernel="linear"`` only).
+    spl_weights_ : ndarray of shape (n_samples,)
+        Self-paced weights at ``age_``.
+    n_events_ : int
+        Number of events of the refit's path.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Defined only when X has feature names that are all strings.
+
+    See Also
+    --------
+    gaga.SelfPacedSVM : The estimator at a fixed age.
+    gaga.cv.score_path : Score one path on a held-out set.
+    """
+
+    _parameter_constraints = {
+        **{
+            k: v
+            for k, v in SelfPacedSVM._parameter_constraints.items()
+            if k not in ("age", "C", "regularizer")
+        },
+        "C": [Interval(numbers.Real, 0.0, None, closed="neither"), "array-like"],
+        "regularizer": [str, Regularizer, list, tuple],
+        "ages": [Interval(numbers.Integral, 2, None, closed="left"), "array-like"],
+        "cv": ["cv_object"],
+        "scoring": _scoring_constraint(),
+        "n_jobs": [numbers.Integral, None],
+    }
+
+    _model = _SVMPathModel()
+    _fitted_attrs = (
+        "path_",
+        "support_",
+        "support_vectors_",
+        "n_support_",
+        "dual_coef_",
+        "intercept_",
+        "spl_weights_",
+        "n_events_",
+    )
+
+    def __init__(
+        self,
+        C=1.0,
+        *,
+        kernel="rbf",
+        gamma="scale",
+        degree=3,
+        coef0=0.0,
+        regularizer="linear",
+        ages=100,
+        age_min=None,
+        age_max=None,
+        tol=1e-8,
+        max_events=None,
+        cv=None,
+        scoring=None,
+        n_jobs=None,
+        verbose=0,
+    ):
+        self.C = C
+        self.kernel = kernel
+        self.gamma = gamma
+        self.degree = degree
+        self.coef0 = coef0
+        self.regularizer = regularizer
+        self.ages = ages
+        self.age_min = age_min
+        self.age_max = age_max
+        self.tol = tol
+        self.max_events = max_events
+        self.cv = cv
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.pairwise = self.kernel == "precomputed"
+        return tags
+
+    def _base_params(self):
+        return {
+            "C": self.C,
+            "kernel": self.kernel,
+            "gamma": self.gamma,
+            "degree": self.degree,
+            "coef0": self.coef0,
+            "regularizer": self.regularizer,
+            "age_min": self.age_min,
+            "age_max": self.age_max,
+            "tol": self.tol,
+            "max_events": self.max_events,
+            "verbose": self.verbose,
+        }
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, groups=None):
+        """Choose the age by cross-validation, then refit on all data at that age.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
+            Training data, or the training kernel for ``kernel="precomputed"``.
+        y : array-like of shape (n_samples,)
+            Labels of exactly two classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the fits (the scorer is unweighted).
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for group splitters.
+
+        Returns
+        -------
+        self : SelfPacedSVMCV
+            The fitted estimator.
+        """
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+        self.classes_ = _check_binary_target(y, sample_weight, type(self).__name__)
+        for c in np.ravel(self.C):
+            if not (np.isfinite(c) and c > 0):
+                raise ValueError(f"C must contain positive reals; got {c!r}.")
+        if not isinstance(self.ages, numbers.Integral):
+            grid = np.asarray(self.ages, dtype=float).ravel()
+            if grid.size == 0 or not np.all(np.isfinite(grid)):
+                raise ValueError("ages must be a non-empty array of finite ages.")
+        return self._fit_cv(X, y, sample_weight, groups)
+
+    @property
+    def coef_(self):
+        """Primal weights of the refit, shape (1, n_features); linear kernel only."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.coef_
+
+    def decision_function(self, X):
+        """Decision function of the refitted classifier at ``age_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, n_train)
+            Samples (kernel against the training samples if precomputed).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Positive values predict ``classes_[1]``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return self.best_estimator_.decision_function(X)
+
+    def predict(self, X):
+        """Predict class labels with the refitted classifier at ``age_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, n_train)
+            Samples (kernel against the training samples if precomputed).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return self.best_estimator_.predict(X)
