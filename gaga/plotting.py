@@ -24,9 +24,15 @@ def _check_matplotlib(caller):
     return plt
 
 
+def _is_svm(path):
+    return getattr(getattr(path, "problem", None), "kind", None) == "svm"
+
+
 def _evaluate(path, kind, ages):
     if kind == "coef":
-        return np.asarray(path.coef(ages), dtype=float).reshape(len(ages), -1)
+        # an SVM path's coefficients are its dual coefficients y_i a_i (any kernel)
+        values = path.dual_coef(ages) if _is_svm(path) else path.coef(ages)
+        return np.asarray(values, dtype=float).reshape(len(ages), -1)
     if kind == "weights":
         return np.asarray(path.weights(ages), dtype=float).reshape(len(ages), -1)
     return np.asarray(path.objective(ages), dtype=float).reshape(len(ages), 1)
@@ -83,8 +89,8 @@ class AgePathDisplay:
         post-jump values).
     values : ndarray of shape (n_points, n_curves)
         Exact path values at ``ages``; NaN rows break the curves at jumps.
-    kind : {"coef", "weights", "objective"}
-        What ``values`` are.
+    kind : {"coef", "weights", "objective", "dual_coef"}
+        What ``values`` are (``"dual_coef"``: the dual coefficients of an SVM path).
     event_ages : ndarray of shape (n_events,)
         Ages of the events (the path's breakpoints).
     jump_ages : ndarray of shape (n_jumps,)
@@ -125,14 +131,23 @@ class AgePathDisplay:
 
         The values are exact: they are read from the path (``coef(age)``,
         ``weights(age)`` or ``objective(age)``) on a grid made of the knots, the events
-        and ``n_points`` geometrically spaced ages.
+        and ``n_points`` geometrically spaced ages. Curves are broken at the jumps
+        (never joined across one) and the events are marked along the bottom of the
+        axes, the jumps along the top.
+
+        For an SVM path (:func:`gaga.age_path_svm`) ``kind="coef"`` draws the dual
+        coefficients ``y_i a_i`` of every training sample (``path.dual_coef(age)``, one
+        curve per sample, for every kernel): ``a_i`` is 0 outside the margin, ``C s_i
+        v_i`` inside it, and moves with the age on the margin. The primal weights of a
+        linear SVM are ``dual_coef @ X``.
 
         Parameters
         ----------
         path : AgePath
             The path to draw.
         kind : {"coef", "weights", "objective"}, default="coef"
-            Coefficients (one curve per feature), self-paced weights (one curve per
+            Coefficients (one curve per feature; for an SVM path the dual coefficients
+            ``y_i a_i``, one curve per sample), self-paced weights (one curve per
             sample) or the objective value.
         age : float, default=None
             Age to mark with a vertical line.
@@ -151,7 +166,10 @@ class AgePathDisplay:
         if kind not in _KINDS:
             raise ValueError(f"kind={kind!r} must be one of {_KINDS}.")
         ages, values, jump_ages = _dense_curves(path, kind, int(n_points))
-        if kind == "coef":
+        if kind == "coef" and _is_svm(path):
+            kind = "dual_coef"
+            labels = [f"y[{i}] a[{i}]" for i in range(values.shape[1])]
+        elif kind == "coef":
             names = getattr(getattr(path, "problem", None), "feature_names", None)
             labels = [
                 f"w[{j}]" if names is None else str(names[j])
@@ -179,10 +197,11 @@ class AgePathDisplay:
         Parameters
         ----------
         estimator : estimator
-            A fitted SelfPacedLasso, SelfPacedLassoCV or any estimator with
-            ``path_`` and ``age_``.
+            A fitted SelfPacedLasso, SelfPacedSVM, one of their CV versions, or any
+            estimator with ``path_`` and ``age_``.
         kind : {"coef", "weights", "objective"}, default="coef"
-            What to draw, see :meth:`from_path`.
+            What to draw, see :meth:`from_path` (``"coef"`` draws the dual
+            coefficients of an SVM).
         n_points : int, default=400
             Number of geometrically spaced ages added to the knots.
         ax : matplotlib Axes, default=None
@@ -293,6 +312,7 @@ class AgePathDisplay:
         ax.set_ylabel(
             {
                 "coef": "coefficients",
+                "dual_coef": "dual coefficients y_i a_i",
                 "weights": "self-paced weights v",
                 "objective": "objective",
             }.get(self.kind, self.kind)
