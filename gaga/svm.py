@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -23,11 +23,13 @@ _KERNELS = ("linear", "poly", "rbf", "sigmoid", "precomputed")
 def _check_binary_target(y, sample_weight, name):
     """Classes of ``y``; a ValueError unless exactly two classes carry weight."""
     check_classification_targets(y)
+    y_type = type_of_target(y, input_name="y", raise_unknown=True)
     classes = np.unique(y)
-    if classes.shape[0] > 2:
+    if y_type != "binary" or classes.shape[0] > 2:
         raise ValueError(
-            f"{name} is a binary classifier; y has {classes.shape[0]} classes. "
-            "Wrap it in sklearn.multiclass.OneVsRestClassifier (or "
+            "Only binary classification is supported. The type of the target is "
+            f"{y_type} ({classes.shape[0]} classes). {name} is a binary classifier: "
+            "wrap it in sklearn.multiclass.OneVsRestClassifier (or "
             "OneVsOneClassifier) for a multi-class problem."
         )
     if classes.shape[0] < 2:
