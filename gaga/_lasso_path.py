@@ -14,72 +14,24 @@ with
     dG/dage = -(1/S) sum_i s_i (dv*/dage) r_i z_i.
 """
 
-import time
-import warnings
-
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, eigh
+from scipy.linalg import LinAlgError, cho_factor
 from scipy.linalg.lapack import dpotrs
-from sklearn.exceptions import ConvergenceWarning
 
 from gaga import _lasso_kernels as _lk
+from gaga._follower import _Follower, _Partition, _SystemBase
 from gaga._path import AgePath, PathEvent
 from gaga.problems import ZeroWeightsError
 from gaga.regularizers import get_regularizer
 
 _REGION_NAMES = {0: "v=0", 1: "v=1", 2: "middle"}
-_CHECKPOINT_EVERY = 64
 
 
-class _Partition:
-    """Active features with signs and sample regions."""
-
-    __slots__ = ("active", "signs", "region")
-
-    def __init__(self, active, signs, region):
-        self.active = np.asarray(active, dtype=np.intp)
-        self.signs = np.asarray(signs, dtype=np.float64)
-        self.region = np.asarray(region, dtype=np.int8)
-
-    def copy(self):
-        return _Partition(self.active.copy(), self.signs.copy(), self.region.copy())
-
-
-class _SegmentStore:
-    """Partitions of all segments, stored as checkpoints plus sample deltas (O(n) memory
-    per ``_CHECKPOINT_EVERY`` segments instead of per segment)."""
-
-    def __init__(self):
-        self._checkpoints = []  # region arrays
-        self._segs = []  # (checkpoint id, deltas tuple, active, signs)
-        self._pending = {}
-
-    def add(self, part, changed_samples):
-        if not self._segs or len(self._segs) % _CHECKPOINT_EVERY == 0:
-            self._checkpoints.append(part.region.copy())
-            self._pending = {}
-        else:
-            for i in changed_samples:
-                self._pending[int(i)] = int(part.region[i])
-        deltas = tuple(self._pending.items())
-        self._segs.append(
-            (len(self._checkpoints) - 1, deltas, part.active.copy(), part.signs.copy())
-        )
-        return len(self._segs) - 1
-
-    def __getitem__(self, k):
-        cp, deltas, active, signs = self._segs[k]
-        region = self._checkpoints[cp].copy()
-        for i, g in deltas:
-            region[i] = g
-        return _Partition(active, signs, region)
-
-    def __len__(self):
-        return len(self._segs)
-
-
-class _LassoSystem:
+class _LassoSystem(_SystemBase):
     """Optimality system of the self-paced Lasso restricted to a partition."""
+
+    incremental = True
+    acs_chunk = 20
 
     def __init__(self, problem, reg):
         self.problem = problem
@@ -94,6 +46,7 @@ class _LassoSystem:
         self.kind = int(reg.kind)
         self.param = float(reg.param)
         self.discontinuous = not reg.continuous
+        self.static = self.kind == 0
         # Newton tolerance on ||G||_inf (units of alpha), and event tolerance
         self.gtol = 1e-12 * max(1.0, self.alpha)
         yscale = float(np.max(np.abs(self.y - np.average(self.y, weights=self.s))))
@@ -231,8 +184,9 @@ class _LassoSystem:
             out = out + theta[nA]
         return out
 
-    def jacobian(self, h):
+    def jacobian(self):
         """Exact J = (1/S) Z^T diag(h) Z (uses self.h)."""
+        h = self.h
         nA = len(self.part.active)
         k = self.k()
         J = np.empty((k, k))
@@ -264,8 +218,8 @@ class _LassoSystem:
             z[nA] = 1.0
         return z
 
-    def dG_dage(self, r, va):
-        return -self.Z_T(self.s * va * r) / self.S
+    def dG_dage(self, r):
+        return -self.Z_T(self.s * self.va * r) / self.S
 
     def correlations(self, r, v):
         """c_j = (1/S) sum_i s_i v_i r_i x_ij for the inactive features (0 on A)."""
@@ -309,202 +263,94 @@ class _LassoSystem:
             + self.alpha * np.abs(x[: self.d]).sum()
         )
 
-    def polish_full(self, x, age, part):
-        """Newton on G at ``age`` with partition ``part`` from full coordinates."""
-        saved = getattr(self, "part", None)
-        self.set_partition(part)
-        theta = self.from_full(x)
-        for _ in range(8):
-            g, r = self.G(theta, age)
-            if np.max(np.abs(g), initial=0.0) <= self.gtol:
-                break
-            J = self.jacobian(self.h)
-            try:
-                theta = theta - np.linalg.solve(J, g)
-            except np.linalg.LinAlgError:
-                break
-        out = self.to_full(theta)
-        if saved is not None:
-            self.set_partition(saved)
-        return out
+    # -- coordinates of knots (full (w, b): O(d) per knot)
+    # ----------------------------------------------------------
+    def dir_full(self, dtheta):
+        return self.to_full(dtheta)
 
+    store = dir_full
+    store_dir = dir_full
 
-class _Follower:
-    """Predictor-corrector path follower with event location and jumps."""
+    def stored_full(self, x, part):
+        return x.copy()
 
-    def __init__(self, system, age_min, age_max, *, max_events, verbose, acs_tol=1e-11):
-        self.sys = system
-        self.reg = system.reg
-        self.age_min = age_min
-        self.age_max = age_max
-        self.max_events = max_events
-        self.verbose = verbose
-        self.acs_tol = acs_tol
-        self.etol = 1e-10  # event tolerance of the consistency tests (scaled events)
-        self.ftol = 1e-14  # the located event itself is converged to this
-        self.h_min = 1e-13 * max(1.0, age_max)
-        self.events = []
-        self.knots = []
-        self.seg_of_knot = []
-        self.segments = _SegmentStore()
-        self.n_steps = 0
-        self.n_newton = 0
-        self.n_jac = 0
-        self.J = None
-        self.cho = None
-        self.cho_stale = True
-        self.moved = []
-        self.since_refresh = 0
-        # hard regularizer: G does not depend on the age between events
-        self.static = system.kind == 0
+    def split_acs(self, full):
+        return full[: self.d], float(full[self.d])
 
-    # -- linear algebra
-    # ---------------------------------------------------------------------
-    def factor(self, r, age):
-        """Assemble J exactly at the current point and Cholesky-factor it."""
-        self.sys.terms(r, age)
-        self.J = self.sys.jacobian(self.sys.h)
-        self.hJ = self.sys.h.copy()
-        self.n_jac += 1
-        self.since_refresh = 0
-        return self._cholesky()
+    def knot_arrays(self, stored, segments, seg_of_knot):
+        full = np.array(stored)
+        coef, intercept = self.split_full(full)
+        return {"coef_knots": coef, "intercept_knots": intercept}
 
-    def _cholesky(self):
-        J = self.J
-        self.marginal = False
-        if J.shape[0] == 0:
-            self.cho = None
-            return True
+    def check_coef(self):
+        pass
+
+    def coef_full(self, x):
+        return x[: self.d].copy()
+
+    def intercept_full(self, x):
+        return float(x[self.d])
+
+    def certify_kwargs(self, x):
+        coef, b = self.split_full(x[None])
+        return {"coef": coef[0], "intercept": float(b[0])}
+
+    # -- linear algebra (J is symmetric positive definite on a stable branch)
+    # ----------------------------------------------------------
+    def snapshot_terms(self):
+        return self.h.copy()
+
+    def rank_one(self, J, hJ, moved):
+        """Update J in place at the moved samples: (h_i - h_i_old) z_i z_i^T / S."""
+        for i in moved:
+            z = self.z_row(i)
+            J += ((self.h[i] - hJ[i]) / self.S) * np.outer(z, z)
+            hJ[i] = self.h[i]
+
+    def factorize(self, J):
+        """Cholesky of J: (factor, stable, marginal); stable means positive definite."""
         if not np.all(np.isfinite(J)):
             # an infinite slope of v* at a threshold (polynomial t > 2): not stable
-            self.cho = None
-            return False
+            return None, False, False
         try:
-            self.cho = cho_factor(J, lower=True, check_finite=False)
+            cho = cho_factor(J, lower=True, check_finite=False)
         except LinAlgError:
-            self.cho = None
-            return False
-        d = np.abs(np.diag(self.cho[0]))
+            return None, False, False
+        d = np.abs(np.diag(cho[0]))
         if d.min() <= 1e-9 * max(1.0, d.max()):
-            self.cho = None
-            return False
-        self.marginal = d.min() ** 2 <= 1e-2 * d.max() ** 2
-        return True
+            return None, False, False
+        return cho, True, bool(d.min() ** 2 <= 1e-2 * d.max() ** 2)
 
-    def update_factor(self, r, age):
-        """Bring the stored J up to date at the moved samples (rank-one terms) and
-        refactor; refresh exactly when it drifted or looks marginal."""
-        sys = self.sys
-        if (
-            self.cho_stale
-            or self.J is None
-            or self.J.shape[0] != sys.k()
-            or self.since_refresh >= 5
-        ):
-            self.cho_stale = False
-            self.moved = []
-            return self.factor(r, age)
-        if self.moved:
-            for i in self.moved:
-                z = sys.z_row(i)
-                self.J += ((sys.h[i] - self.hJ[i]) / sys.S) * np.outer(z, z)
-                self.hJ[i] = sys.h[i]
-            self.moved = []
-            ok = self._cholesky()
-            if not ok or self.marginal:
-                return self.factor(r, age)
-        self.since_refresh += 1
-        return self.cho is not None or self.J.shape[0] == 0
-
-    def tangent(self, rhs):
-        """Solve J t = rhs with the stored factor, refined with exact J-vector products.
-
-        Each refinement costs O(n |A|); the stored J is marked for an exact refresh only
-        when the refinement contracts poorly (J drifted).
-        """
-        t = self.solve(rhs)
-        if rhs.shape[0] == 0:
-            return t
-        scale = max(np.max(np.abs(rhs)), 1e-300)
-        prev = np.inf
-        for _ in range(12):
-            res = rhs - self.sys.jac_vec(t)
-            rn = np.max(np.abs(res))
-            if rn <= 1e-13 * scale:
-                break
-            if rn > 0.3 * prev:
-                self.cho_stale = True
-                if rn >= prev:
-                    break
-            prev = rn
-            t = t + self.solve(res)
-        return t
-
-    def solve(self, rhs):
-        if rhs.shape[0] == 0:
-            return rhs.copy()
+    def fac_solve(self, fac, rhs):
         # LAPACK directly: scipy's cho_solve wrapper costs more than the solve here
-        x, info = dpotrs(self.cho[0], rhs, lower=1)
+        x, info = dpotrs(fac[0], rhs, lower=1)
         return x
 
-    def newton(self, theta, age, max_iter=12, chord=False):
-        """Newton on G(., age) = 0 with the current partition.
+    def is_jump(self, k):
+        return self.discontinuous and k < self.n
 
-        With ``chord=True`` the factorization of the step's starting point is reused
-        (chord iterations, O(n |A|) each); it switches to exact Jacobians when the
-        residual does not contract by at least 4x per iteration.
-        """
-        sys = self.sys
-        g, r = sys.G(theta, age)
-        gn = np.max(np.abs(g), initial=0.0)
-        exact = not chord or self.cho is None or self.cho[0].shape[0] != theta.shape[0]
-        for it in range(max_iter):
-            if gn <= sys.gtol:
-                return theta, r, True, it
-            if exact:
-                J = sys.jacobian(sys.h)
-                self.n_jac += 1
-                try:
-                    step = np.linalg.solve(J, g)
-                except np.linalg.LinAlgError:
-                    return theta, r, False, it
-            else:
-                step = self.solve(g)
-            theta = theta - step
-            self.n_newton += 1
-            g, r = sys.G(theta, age)
-            gn_new = np.max(np.abs(g), initial=0.0)
-            if not np.isfinite(gn_new):
-                return theta, r, False, it + 1
-            if gn_new > 0.25 * gn and gn_new > sys.gtol:
-                if not exact:
-                    exact = True
-                    self.cho_stale = True
-                elif it >= 2 and gn_new > 0.5 * gn:
-                    return theta, r, False, it + 1
-            gn = gn_new
-        return theta, r, gn <= sys.gtol, max_iter
+    def is_rank_one(self, k):
+        return k < self.n
 
     # -- events
     # -----------------------------------------------------------------------------
     def event_values(self, theta, r, age, dtheta=None):
         """Event functions (samples, then features), derivatives and targets."""
-        sys = self.sys
         reg = self.reg
-        n, d = sys.n, sys.d
+        n, d = self.n, self.d
         lo, hi = reg.loss_one(age), reg.loss_zero(age)
         dlo, dhi = reg.dloss_one(age), reg.dloss_zero(age)
         has_one = lo > 0.0
-        v, h, va = sys.terms(r, age)
+        v, h, va = self.terms(r, age)
         if dtheta is None:
             dr = np.zeros(n)
         else:
-            dr = -sys.Z_dot(dtheta)
+            dr = -self.Z_dot(dtheta)
         e = np.empty(n + d)
         de = np.empty(n + d)
         target = np.empty(n + d, dtype=np.int8)
         _lk.sample_events(
-            sys.part.region,
+            self.part.region,
             r,
             dr,
             lo,
@@ -512,13 +358,13 @@ class _Follower:
             dlo,
             dhi,
             has_one,
-            sys.discontinuous,
-            sys.loss_scale,
+            self.discontinuous,
+            self.loss_scale,
             e[:n],
             de[:n],
             target[:n],
         )
-        c = sys.correlations(r, v)
+        c = self.correlations(r, v)
         if dtheta is None:
             dc = np.zeros(d)
         else:
@@ -526,22 +372,22 @@ class _Follower:
                 # polynomial t > 2: infinite slopes exactly at a threshold (the
                 # stability test then fails and the path jumps); keep them finite
                 q = np.nan_to_num(
-                    h * dr + sys.s * r * va, nan=0.0, posinf=0.0, neginf=0.0
+                    h * dr + self.s * r * va, nan=0.0, posinf=0.0, neginf=0.0
                 )
             dc = np.zeros(d)
-            dc[sys.inactive] = sys.XI.T @ q / sys.S
-        active = sys.part.active
+            dc[self.inactive] = self.XI.T @ q / self.S
+        active = self.part.active
         nA = len(active)
         # inactive features: 1 - |c_j| / alpha
         sgn = np.where(c >= 0, 1.0, -1.0)
-        e[n:] = 1.0 - sgn * c / sys.alpha
-        de[n:] = -sgn * dc / sys.alpha
+        e[n:] = 1.0 - sgn * c / self.alpha
+        de[n:] = -sgn * dc / self.alpha
         target[n:] = 1
         if nA:
             wscale = max(1.0, float(np.max(np.abs(theta[:nA]))))
-            e[n + active] = sys.part.signs * theta[:nA] / wscale
+            e[n + active] = self.part.signs * theta[:nA] / wscale
             de[n + active] = (
-                0.0 if dtheta is None else sys.part.signs * dtheta[:nA] / wscale
+                0.0 if dtheta is None else self.part.signs * dtheta[:nA] / wscale
             )
             target[n + active] = 0
         return e, de, target, c
@@ -549,8 +395,7 @@ class _Follower:
     def event_k(self, k, theta, r, age):
         """Value of event function k at a corrected point (same scaling as
         :meth:`event_values`); uses the sample terms computed by the last ``G``."""
-        sys = self.sys
-        n = sys.n
+        n = self.n
         if k < n:
             reg = self.reg
             lo, hi = reg.loss_one(age), reg.loss_zero(age)
@@ -558,7 +403,7 @@ class _Follower:
             de = np.empty(1)
             tg = np.empty(1, dtype=np.int8)
             _lk.sample_events(
-                sys.part.region[k : k + 1],
+                self.part.region[k : k + 1],
                 r[k : k + 1],
                 np.zeros(1),
                 lo,
@@ -566,74 +411,27 @@ class _Follower:
                 0.0,
                 0.0,
                 lo > 0.0,
-                sys.discontinuous,
-                sys.loss_scale,
+                self.discontinuous,
+                self.loss_scale,
                 e,
                 de,
                 tg,
             )
             return float(e[0])
         j = k - n
-        pos = np.flatnonzero(sys.part.active == j)
+        pos = np.flatnonzero(self.part.active == j)
         if pos.size:
-            nA = len(sys.part.active)
+            nA = len(self.part.active)
             wscale = max(1.0, float(np.max(np.abs(theta[:nA]))))
-            return float(sys.part.signs[pos[0]] * theta[pos[0]] / wscale)
-        cj = float(sys.X[:, j] @ (sys.s * sys.v * r)) / sys.S
-        return 1.0 - abs(cj) / sys.alpha
+            return float(self.part.signs[pos[0]] * theta[pos[0]] / wscale)
+        cj = float(self.X[:, j] @ (self.s * self.v * r)) / self.S
+        return 1.0 - abs(cj) / self.alpha
 
-    def step_to_event(self, k, theta, age, dtheta, e_k0, h):
-        """Corrected point where event k fires: step to its first-order horizon, then
-        secant iterations in the age, each with a chord Newton correction."""
-        lam_a, f_a = age, e_k0
-        lam1 = age + h
-        pred = theta + h * dtheta
-        th1, r1, ok, iters = self.newton(pred, lam1, chord=True)
-        if not ok or not self._close(th1, pred, theta):
-            return None
-        for _ in range(10):
-            f1 = self.event_k(k, th1, r1, lam1)
-            if abs(f1) <= self.ftol:
-                break
-            denom = f1 - f_a
-            if denom == 0.0:
-                break
-            lam2 = lam1 - f1 * (lam1 - lam_a) / denom
-            if not (age < lam2 <= self.age_max):
-                break
-            pred = th1 + (lam2 - lam1) * dtheta
-            th2, r2, ok, _ = self.newton(pred, lam2, chord=True)
-            if not ok or not self._close(th2, pred, th1):
-                break
-            lam_a, f_a = lam1, f1
-            lam1, th1, r1 = lam2, th2, r2
-        return th1, r1, lam1, iters
-
-    def _ratio(self, corrected, pred, base):
-        """Size of the Newton correction relative to the predictor's move."""
-        if corrected.shape[0] == 0:
-            return 0.0
-        corr = np.max(np.abs(corrected - pred))
-        move = np.max(np.abs(pred - base))
-        return corr / (move + 1e-9 * max(1.0, np.max(np.abs(base))))
-
-    def _close(self, corrected, pred, base):
-        """Continuation safeguard: the corrector stays close to the predictor (a large
-        correction means Newton found another branch, e.g. past a fold)."""
-        if corrected.shape[0] == 0:
-            return True
-        corr = np.max(np.abs(corrected - pred))
-        move = np.max(np.abs(pred - base))
-        return corr <= 0.3 * move + 1e-9 * max(1.0, np.max(np.abs(base)))
-
-    # -- transitions
-    # ------------------------------------------------------------------------
     def apply(self, k, target, theta, age, c):
         """Apply event k; returns the new theta (same point in full coordinates)."""
-        sys = self.sys
-        n = sys.n
-        full = sys.to_full(theta)
-        part = sys.part.copy()
+        n = self.n
+        full = self.to_full(theta)
+        part = self.part.copy()
         if k < n:
             old = int(part.region[k])
             part.region[k] = target
@@ -656,340 +454,15 @@ class _Follower:
                 full[j] = 0.0
                 ev = PathEvent(age, "feature", j, "inactive", "active")
             changed = ()
-        sys.set_partition(part)
-        return sys.from_full(full), ev, changed
-
-    # -- main loop
-    # -------------------------------------------------------------------------
-    def record_knot(self, theta, dtheta, age, seg):
-        self.knots.append((age, self.sys.to_full(theta), self.sys.to_full(dtheta)))
-        self.seg_of_knot.append(seg)
-
-    def start_segment(self, changed):
-        return self.segments.add(self.sys.part, changed)
-
-    def fire(self, k, target, theta, age, c, seg):
-        """Apply event k at ``age``; jump where v* is discontinuous or polishing fails.
-
-        Returns (theta, age, seg, pending) where pending is the moved index (for the
-        consistency test of the next tangent) or None after a jump.
-        """
-        sys = self.sys
-        theta_before = theta
-        part_before = sys.part
-        theta, ev, changed = self.apply(k, target, theta, age, c)
-        self.on_event(ev)
-        if sys.discontinuous and k < sys.n:
-            theta, age, seg = self.jump(theta, age, "discontinuous", seg, event=ev)
-            return theta, age, seg, None
-        theta_p, _, ok, _ = self.newton(theta, age, chord=True)
-        if not ok:
-            sys.set_partition(part_before)
-            theta, age, seg = self.jump(
-                theta_before, age, "non-smooth fold", seg, event=ev
-            )
-            return theta, age, seg, None
-        seg = self.start_segment(changed)
-        if k < sys.n:
-            self.moved.append(k)
-        else:
-            self.cho_stale = True
-        return theta_p, age, seg, k
-
-    def _just_fired(self, pending, age):
-        """The last event, if it fired at ``age`` for the index ``pending``."""
-        if pending is None or not self.events:
-            return None
-        ev = self.events[-1]
-        if ev.age == age and not ev.jump:
-            return ev
-        return None
-
-    def stop_warning(self, age):
-        warnings.warn(
-            f"Age path stopped at age={age:.6e} after {len(self.events)} events "
-            f"(max_events={self.max_events}); the path covers [{self.age_min:.6e}, "
-            f"{age:.6e}] of [{self.age_min:.6e}, {self.age_max:.6e}]. "
-            "Increase max_events.",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
-        self.age_max = age
-
-    def run(self, theta, age):
-        sys = self.sys
-        t0 = time.perf_counter()
-        seg = self.start_segment(range(sys.n))
-        span = self.age_max - self.age_min
-        h_ctrl = 0.05 * span
-        pending = None  # index just moved (for the consistency test)
-        prev = None  # (segment, age, tangent) of the previous knot
-        ratio = 0.0
-        while True:
-            if len(self.events) >= self.max_events:
-                self.record_knot(theta, np.zeros_like(theta), age, seg)
-                self.stop_warning(age)
-                break
-            g, r = sys.G(theta, age)
-            if not self.update_factor(r, age):
-                # an event that makes the branch unstable at once is itself the jump
-                theta, age, seg = self.jump(
-                    theta,
-                    age,
-                    "fold (unstable Jacobian)",
-                    seg,
-                    event=self._just_fired(pending, age),
-                )
-                pending = None
-                continue
-            dtheta = self.tangent(-sys.dG_dage(r, sys.va))
-            e, de, target, c = self.event_values(theta, r, age, dtheta)
-            # consistency: event functions at zero that decrease fire now, in cascade,
-            # in a deterministic order (samples by index, then features by index)
-            # (events within etol but not yet at ftol are left to the precise event
-            # step unless their horizon is below the resolvable age step: a loss error
-            # delta becomes a v error of sqrt(delta) where v* has an infinite slope)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                tiny = np.maximum(e, 0.0) / -de <= self.h_min
-            near = np.flatnonzero(
-                (e <= self.etol) & (de < 0) & ((e <= self.ftol) | tiny)
-            )
-            if near.size:
-                if pending is not None and pending in near:
-                    theta, age, seg = self.jump(
-                        theta,
-                        age,
-                        "non-smooth fold",
-                        seg,
-                        event=self._just_fired(pending, age),
-                    )
-                    pending = None
-                    continue
-                k = int(near[0])
-                theta, age, seg, pending = self.fire(k, target[k], theta, age, c, seg)
-                continue
-            pending = None
-            self.record_knot(theta, dtheta, age, seg)
-            prev = (seg, age, dtheta)
-            if age >= self.age_max:
-                break
-            hev, kev = _lk.first_horizon(e, de)
-            step = min(h_ctrl, self.age_max - age)
-            limited = hev < step
-            if limited:
-                step = hev
-            new_age = min(age + step, self.age_max)
-            if self.static:
-                # hard: the solution is constant between events
-                theta_new, r_new, ok, iters = theta, r, True, 0
-            elif limited and kev >= 0:
-                got = self.step_to_event(kev, theta, age, dtheta, e[kev], step)
-                ok = got is not None
-                if ok:
-                    theta_new, r_new, new_age, iters = got
-            else:
-                hh = new_age - age
-                pred = theta + hh * dtheta
-                if prev is not None and prev[0] == seg and prev[1] < age:
-                    # second-order predictor from the previous tangent of this segment
-                    pred = pred + (0.5 * hh * hh / (age - prev[1])) * (dtheta - prev[2])
-                theta_new, r_new, ok, iters = self.newton(pred, new_age, chord=True)
-                ratio = self._ratio(theta_new, pred, theta)
-                ok = ok and ratio <= 0.5
-            self.n_steps += 1
-            if not ok:
-                h_ctrl = step / 4.0
-                if h_ctrl < self.h_min:
-                    theta, age, seg = self.jump(theta, age, "fold (step collapse)", seg)
-                continue
-            e_new, _, target_new, c_new = self.event_values(theta_new, r_new, new_age)
-            if _lk.most_violated(e_new, self.etol) >= 0:
-                found = self.locate(theta, age, e, theta_new, new_age, e_new)
-                if found is None:
-                    h_ctrl = step / 4.0
-                    if h_ctrl < self.h_min:
-                        theta, age, seg = self.jump(
-                            theta, age, "fold (step collapse)", seg
-                        )
-                    continue
-                if isinstance(found[0], str):
-                    _, theta, age = found
-                    theta, age, seg = self.jump(theta, age, "fold (branch ends)", seg)
-                    pending = None
-                    continue
-                theta, age, k, c_c, tgt = found
-                theta, age, seg, pending = self.fire(k, tgt, theta, age, c_c, seg)
-                continue
-            theta, age = theta_new, new_age
-            if limited and kev >= 0 and e_new[kev] <= self.etol:
-                theta, age, seg, pending = self.fire(
-                    kev, target_new[kev], theta, age, c_new, seg
-                )
-                continue
-            if not limited and not self.static:
-                if ratio <= 0.05:
-                    h_ctrl = min(2.0 * h_ctrl, span)
-                elif ratio >= 0.2:
-                    h_ctrl = h_ctrl / 2.0
-        self.elapsed = time.perf_counter() - t0
-        return theta, age
-
-    def on_event(self, ev):
-        self.events.append(ev)
-        if self.verbose >= 2:
-            print(
-                f"[gaga] age={ev.age:.8e} {ev.kind} {ev.index}: "
-                f"{ev.from_set} -> {ev.to_set}{' (jump)' if ev.jump else ''}"
-            )
-
-    def locate(self, theta_a, age_a, e_a, theta_b, age_b, e_b):
-        """Locate the earliest event crossing in (age_a, age_b] to tolerance.
-
-        Illinois (regula falsi) on the corrected event function of the index whose
-        linearly interpolated crossing comes first; all events are re-checked at the
-        root and an earlier crossing is refined in turn. Returns (theta, age, k, c,
-        target) or None when the corrector fails inside the bracket.
-        """
-        lo_age, lo_theta, lo_e = age_a, theta_a, e_a
-        hi_age, hi_theta, hi_e = age_b, theta_b, e_b
-        for _outer in range(60):
-            viol = np.flatnonzero(hi_e < -self.etol)
-            denom = lo_e[viol] - hi_e[viol]
-            t = np.maximum(lo_e[viol], 0.0) / np.where(denom > 0, denom, np.inf)
-            k = int(viol[np.argmin(t)])
-            a, b = lo_age, hi_age
-            ta, tb = lo_theta, hi_theta
-            fa, fb = max(lo_e[k], 0.0), hi_e[k]
-            side = 0
-            found = None
-            for _ in range(100):
-                x = a + (b - a) * fa / (fa - fb) if fa - fb > 0 else 0.5 * (a + b)
-                if not (a < x < b):
-                    x = 0.5 * (a + b)
-                w = (x - a) / (b - a)
-                tx, rx, ok, _ = self.newton((1 - w) * ta + w * tb, x, chord=True)
-                if not ok:
-                    return None
-                ex, _, tgx, cx = self.event_values(tx, rx, x)
-                fx = ex[k]
-                if abs(fx) <= self.ftol or (
-                    abs(fx) <= self.etol and b - a <= 1e-13 * x
-                ):
-                    found = (x, tx, ex, tgx, cx)
-                    break
-                if (b - a) <= 1e-14 * max(1.0, abs(x)):
-                    # the bracket collapsed onto a discontinuity of the corrected event
-                    # function: the branch ends (fold) at a
-                    return ("fold", ta, a)
-                if fx > 0:
-                    a, ta, fa = x, tx, fx
-                    if side == -1:
-                        fb *= 0.5
-                    side = -1
-                else:
-                    b, tb, fb = x, tx, fx
-                    if side == 1:
-                        fa *= 0.5
-                    side = 1
-            if found is None:
-                tx, rx, ok, _ = self.newton(tb, b)
-                if not ok:
-                    return None
-                ex, _, tgx, cx = self.event_values(tx, rx, b)
-                found = (b, tx, ex, tgx, cx)
-            x, tx, ex, tgx, cx = found
-            others = np.flatnonzero(ex < -self.etol)
-            others = others[others != k]
-            if others.size == 0:
-                return tx, x, k, cx, tgx[k]
-            hi_age, hi_theta, hi_e = x, tx, ex
-        return tx, x, k, cx, tgx[k]
-
-    # -- jumps
-    # -----------------------------------------------------------------------------
-    def jump(self, theta, age, reason, seg, event=None):
-        """Leave the branch: warm-started ACS just past ``age``, then land.
-
-        Folds: kick along the Jacobian's eigenvector of smallest |eigenvalue| towards
-        the descent side of the latent objective (``age-path-notes.md`` 4.8) before ACS.
-        """
-        sys = self.sys
-        before = sys.to_full(theta)
-        age_j = min(age * (1.0 + 1e-9) + 1e-15, self.age_max)
-        x0 = before.copy()
-        if reason != "discontinuous":
-            g, r = sys.G(theta, age_j)
-            J = sys.jacobian(sys.h)
-            if J.shape[0]:
-                w, U = eigh(J)
-                u = U[:, np.argmin(np.abs(w))]
-                sigma = -np.sign(u @ g) or 1.0
-                x0 = before + sys.to_full(
-                    sigma * 1e-2 * max(1.0, np.max(np.abs(theta))) * u
-                )
-        theta = self.acs_land(x0[: sys.d], float(x0[sys.d]), age_j)
-        after = sys.to_full(theta)
-        size = float(np.max(np.abs(after - before)))
-        ev = PathEvent(
-            age_j,
-            "jump",
-            -1 if event is None else event.index,
-            "branch" if event is None else event.from_set,
-            "branch" if event is None else event.to_set,
-            jump=True,
-            reason=reason,
-            size=size,
-        )
-        if event is not None and self.events and self.events[-1] is event:
-            self.events[-1] = ev
-        else:
-            self.on_event(ev)
-        seg = self.start_segment(range(sys.n))
-        self.cho_stale = True
-        return theta, age_j, seg
-
-    def acs_land(self, coef, intercept, age, chunk=20, max_total=100000):
-        """ACS in chunks of ``chunk`` weighted solves, trying to land after each chunk.
-
-        Landing: identify the partition of the ACS point, Newton-polish it, accept when
-        the system is solved, every event function is >= -etol and the Jacobian is
-        positive definite. Returns theta for the landed partition (set on the system).
-        """
-        from gaga.baselines import _acs, _Solver
-
-        sys = self.sys
-        solver = _Solver(sys.problem, "gaga", None)
-        total = 0
-        theta_c, b_c = np.asarray(coef, dtype=float), float(intercept)
-        while True:
-            theta_c, b_c, v, it, conv, dv = _acs(
-                sys.problem,
-                self.reg,
-                age,
-                solver,
-                theta_c,
-                b_c,
-                None,
-                self.acs_tol,
-                chunk,
-            )
-            total += it
-            if dv <= 1e-4 or conv:
-                # the partition is settled enough to be identified
-                theta, ok = self.try_land(theta_c, b_c, age)
-                if ok:
-                    return theta
-            if conv or total >= max_total:
-                break
-        return self.try_land(theta_c, b_c, age, repairs=199, stable=False)[0]
+        self.set_partition(part)
+        return self.from_full(full), ev, changed
 
     def identify(self, coef, intercept, age):
-        sys = self.sys
         reg = self.reg
-        r = sys.y - sys.X @ coef - (intercept if sys.fit_intercept else 0.0)
+        r = self.y - self.X @ coef - (intercept if self.fit_intercept else 0.0)
         l = 0.5 * r * r
         lo, hi = reg.loss_one(age), reg.loss_zero(age)
-        region = np.full(sys.n, _lk.RM, dtype=np.int8)
+        region = np.full(self.n, _lk.RM, dtype=np.int8)
         region[l >= hi] = _lk.R0
         if lo > 0:
             region[l <= lo] = _lk.R1
@@ -997,28 +470,8 @@ class _Follower:
             region[l < hi] = _lk.R1
         wmax = np.max(np.abs(coef), initial=0.0)
         active = np.flatnonzero(np.abs(coef) > 1e-13 * max(1.0, wmax))
-        sys.set_partition(_Partition(active, np.sign(coef[active]), region))
-        return sys.from_full(np.append(coef, intercept))
-
-    def try_land(self, coef, intercept, age, repairs=5, stable=True):
-        """Identify the partition of an ACS point, Newton-polish and repair it.
-
-        With ``stable=True`` the landing is accepted only if Newton converges, no
-        event is violated after at most ``repairs`` transitions and the Jacobian is
-        positive definite; with ``stable=False`` (the fallback after ACS converged)
-        it only repairs. Returns (theta, accepted).
-        """
-        theta = self.identify(coef, intercept, age)
-        for _ in range(repairs + 1):
-            theta, r, ok, _ = self.newton(theta, age)
-            if stable and not ok:
-                return theta, False
-            e, _, target, c = self.event_values(theta, r, age)
-            k = _lk.most_violated(e, self.etol)
-            if k < 0:
-                return theta, (self.factor(r, age) if stable else True)
-            theta, _, _ = self.apply(k, target[k], theta, age, c)
-        return theta, False
+        self.set_partition(_Partition(active, np.sign(coef[active]), region))
+        return self.from_full(np.append(coef, intercept))
 
 
 def _weighted_lower_median(values, weights):
@@ -1049,6 +502,12 @@ def default_age_range(problem, reg, level=0.99):
     keep = problem.sample_weight > 0
     l = problem.losses(coef, b)[keep]
     s = problem.sample_weight[keep]
+    return _range_from_losses(l, s, reg, level)
+
+
+def _range_from_losses(l, s, reg, level=0.99):
+    """:func:`default_age_range` from the losses ``l`` (weights ``s``) of a v = 1
+    fit."""
     lmax = float(np.max(l))
     lmed = _weighted_lower_median(l, s)
     low, high = reg.age_bounds

@@ -46,10 +46,11 @@ class PathEvent:
 class AgePath:
     """Exact solution path of a self-paced learning problem over the age.
 
-    Returned by :func:`gaga.age_path_lasso`. Between knots the path is smooth; values at
-    any age in ``[age_min, age_max]`` come from a quadratic Hermite predictor from the
-    nearest knot corrected by Newton's method on the optimality system of that segment
-    (never a linear interpolation). At a jump age the path takes the post-jump value.
+    Returned by :func:`gaga.age_path_lasso` and :func:`gaga.age_path_svm`. Between
+    knots the path is smooth; values at any age in ``[age_min, age_max]`` come from a
+    quadratic Hermite predictor from the nearest knot corrected by Newton's method on
+    the optimality system of that segment (never a linear interpolation). At a jump
+    age the path takes the post-jump value.
 
     Attributes
     ----------
@@ -58,7 +59,8 @@ class AgePath:
     knots : ndarray of shape (n_knots,)
         Ages at which the follower stored a point (sorted, non-decreasing).
     coef_knots : ndarray of shape (n_knots, n_features)
-        Coefficients at the knots.
+        Coefficients at the knots (Lasso; for the SVM: the primal weights, linear
+        kernel only, else None).
     intercept_knots : ndarray of shape (n_knots,)
         Intercepts at the knots.
     events : list of PathEvent
@@ -96,10 +98,14 @@ class AgePath:
         self._segments = segments  # list of partition snapshots
         self.n_steps = int(n_steps)
         self.knots = np.array([k[0] for k in knots])
-        full = np.array([k[1] for k in knots])
-        self._full = full
-        self._dfull = np.array([k[2] for k in knots])
-        self.coef_knots, self.intercept_knots = system.split_full(full)
+        # knot values in the system's stored coordinates (Lasso: full (w, b); SVM: the
+        # segment's unknowns), with the tangents
+        self._store = [k[1] for k in knots]
+        self._dstore = [k[2] for k in knots]
+        for name, value in system.knot_arrays(
+            self._store, segments, self._segment_of_knot
+        ).items():
+            setattr(self, name, value)
 
     # -- basic information
     # ----------------------------------------------------------------
@@ -144,18 +150,18 @@ class AgePath:
         j = bisect_right(self.knots, age) - 1
         j = min(max(j, 0), len(self.knots) - 1)
         a0 = self.knots[j]
-        x0 = self._full[j]
-        if age == a0:
-            return x0.copy(), self._segment_of_knot[j]
+        x0 = self._store[j]
         seg = self._segment_of_knot[j]
+        if age == a0:
+            return self._system.stored_full(x0, self._segments[seg]), seg
         t = age - a0
-        d0 = self._dfull[j]
+        d0 = self._dstore[j]
         x = x0 + t * d0
         if j + 1 < len(self.knots) and self._segment_of_knot[j + 1] == seg:
             H = self.knots[j + 1] - a0
             if H > 0:
-                x = x + (self._full[j + 1] - x0 - d0 * H) * (t / H) ** 2
-        x = self._system.polish_full(x, age, self._segments[seg])
+                x = x + (self._store[j + 1] - x0 - d0 * H) * (t / H) ** 2
+        x = self._system.polish_stored(x, age, self._segments[seg])
         return x, seg
 
     def _map(self, age, fun):
@@ -171,12 +177,38 @@ class AgePath:
         return np.stack(outs)
 
     def coef(self, age):
-        """Coefficients: shape (n_features,), or (n_ages, n_features) for an array."""
-        return self._map(age, lambda x, seg, a: self._system.split_full(x[None])[0][0])
+        """Coefficients: shape (n_features,), or (n_ages, n_features) for an array.
+
+        For an SVM path these are the primal weights ``w = sum_i y_i a_i x_i``, defined
+        for the linear kernel only (``ValueError`` otherwise; see :meth:`dual_coef`).
+        """
+        self._system.check_coef()
+        return self._map(age, lambda x, seg, a: self._system.coef_full(x))
 
     def intercept(self, age):
         """Intercept at ``age`` (float, or array of shape (n_ages,))."""
-        return self._map(age, lambda x, seg, a: self._system.split_full(x[None])[1][0])
+        return self._map(age, lambda x, seg, a: self._system.intercept_full(x))
+
+    def dual_coef(self, age):
+        """SVM only: ``y_i a_i`` over all training samples, shape (n_samples,) or
+        (n_ages, n_samples) (zero outside the support)."""
+        self._require_svm("dual_coef")
+        return self._map(age, lambda x, seg, a: self._system.dual_coef_full(x))
+
+    def decision_function(self, X, age):
+        """SVM only: decision values ``sum_j y_j a_j K(x_j, x) + b`` for ``X``.
+
+        For ``kernel="precomputed"``, ``X`` is the kernel between the new and the
+        training samples, shape (n, n_train). Returns shape (n,) for a scalar age,
+        (n_ages, n) for an array.
+        """
+        self._require_svm("decision_function")
+        Kx = self._system.kernel_rows(X)
+        return self._map(age, lambda x, seg, a: self._system.decision_full(Kx, x))
+
+    def _require_svm(self, name):
+        if getattr(self.problem, "kind", None) != "svm":
+            raise AttributeError(f"{name} is only defined for an SVM age path.")
 
     def weights(self, age):
         """Self-paced weights v: shape (n_samples,) or (n_ages, n_samples)."""
@@ -189,7 +221,8 @@ class AgePath:
         return self._map(age, lambda x, seg, a: self._system.objective_full(x, a))
 
     def predict(self, X, age):
-        """Predictions for ``X`` at ``age``.
+        """Predictions for ``X`` at ``age``: values (Lasso) or labels (SVM, from
+        ``problem.classes_``).
 
         Returns
         -------
@@ -234,16 +267,14 @@ class AgePath:
         out = []
         for a in pts:
             x, seg = self._full_at(a)
-            coef, b = self._system.split_full(x[None])
             v = self._system.weights_full(x, a, self._segments[seg])
             out.append(
                 certify(
                     self.problem,
                     self.regularizer,
                     a,
-                    coef=coef[0],
-                    intercept=float(b[0]),
                     v=v,
+                    **self._system.certify_kwargs(x),
                     **kwargs,
                 )
             )

@@ -44,6 +44,10 @@ class ZeroWeightsError(ValueError):
     """Every effective weight ``sample_weight * v`` is zero: nothing left to fit."""
 
 
+class OneClassError(ValueError):
+    """The samples with positive effective weight contain only one class (SVM)."""
+
+
 def effective_weights(sample_weight, v):
     """Effective weights ``u = sample_weight * v`` and the mask ``u > 0``.
 
@@ -727,7 +731,7 @@ class SVMProblem:
         mask = Cb_full > 0
         ym = self.y_pm[mask]
         if not (np.any(ym > 0) and np.any(ym < 0)):
-            raise ValueError(
+            raise OneClassError(
                 "The samples with positive weight sample_weight * v must contain both "
                 "classes; "
                 f"got {int(np.sum(ym > 0))} positive and {int(np.sum(ym < 0))} "

@@ -1,0 +1,674 @@
+"""Predictor-corrector age-path follower shared by the Lasso and SVM paths.
+
+The follower (``age-path-spec.md`` sections 6-8, ``age-path-notes.md`` section 4) knows
+nothing about the problem: a *system* object supplies the restricted optimality system
+of the current partition and its set control. The interface a system implements:
+
+Attributes
+    ``n`` (samples), ``gtol`` (Newton tolerance on ``||G||_inf``), ``static`` (G does
+    not depend on the age between events: hard regularizer), ``problem``, ``reg``,
+    ``part`` (the current partition, set by ``set_partition``), ``incremental`` (the
+    symmetric Jacobian may be kept up to date by rank-one terms at moved samples),
+    ``acs_chunk`` (ACS iterations between landing attempts after a jump).
+
+Evaluations
+    ``set_partition(part)``; ``k()`` (number of unknowns); ``G(theta, age) -> (g, r)``
+    (residual and the per-sample state ``r``: residuals or margins; caches the sample
+    terms); ``terms(r, age)``; ``jacobian()`` (the *symmetric* matrix ``K`` of the
+    system: ``J = diag(1 / prec) K``, Lasso ``K = J``); ``prec(g)`` (maps a right-hand
+    side of ``J x = g`` to one of ``K x = prec(g)``); ``jac_vec(x)`` (``K x``);
+    ``dG_dage(r)``; ``factorize(K) -> (fac, stable, marginal)``; ``fac_solve(fac,
+    rhs)``; for incremental systems ``snapshot_terms()`` and ``rank_one(K, snap,
+    moved)``.
+
+Set control
+    ``event_values(theta, r, age, dtheta) -> (e, de, target, info)`` (event functions,
+    nonnegative while the partition is valid, their age derivatives along ``dtheta``,
+    the set each would move to, and data ``apply`` needs); ``event_k(k, theta, r,
+    age)``; ``apply(k, target, theta, age, info) -> (theta, PathEvent, changed
+    samples)``; ``is_jump(k)`` (event k is a discontinuity of v*); ``is_rank_one(k)``;
+    ``identify(theta0, b0, age) -> theta`` (partition of an ACS point, set on the
+    system).
+
+Coordinates
+    ``to_full(theta)`` (the point in full coordinates: ``(w, b)`` or ``(a, b)``),
+    ``dir_full(dtheta)`` (a direction), ``split_acs(full) -> (theta0, b0)`` for ACS,
+    ``store(theta)`` / ``store_dir(dtheta)`` (what a knot keeps).
+"""
+
+import time
+import warnings
+
+import numpy as np
+from scipy.linalg import eigh
+from sklearn.exceptions import ConvergenceWarning
+
+from gaga import _lasso_kernels as _lk
+from gaga._path import PathEvent
+
+_CHECKPOINT_EVERY = 64
+
+
+class _Partition:
+    """Active features with signs (Lasso; empty for the SVM) and sample regions."""
+
+    __slots__ = ("active", "signs", "region")
+
+    def __init__(self, active, signs, region):
+        self.active = np.asarray(active, dtype=np.intp)
+        self.signs = np.asarray(signs, dtype=np.float64)
+        self.region = np.asarray(region, dtype=np.int8)
+
+    def copy(self):
+        return _Partition(self.active.copy(), self.signs.copy(), self.region.copy())
+
+
+class _SegmentStore:
+    """Partitions of all segments, stored as checkpoints plus sample deltas (O(n) memory
+    per ``_CHECKPOINT_EVERY`` segments instead of per segment)."""
+
+    def __init__(self):
+        self._checkpoints = []  # region arrays
+        self._segs = []  # (checkpoint id, deltas tuple, active, signs)
+        self._pending = {}
+
+    def add(self, part, changed_samples):
+        if not self._segs or len(self._segs) % _CHECKPOINT_EVERY == 0:
+            self._checkpoints.append(part.region.copy())
+            self._pending = {}
+        else:
+            for i in changed_samples:
+                self._pending[int(i)] = int(part.region[i])
+        deltas = tuple(self._pending.items())
+        self._segs.append(
+            (len(self._checkpoints) - 1, deltas, part.active.copy(), part.signs.copy())
+        )
+        return len(self._segs) - 1
+
+    def __getitem__(self, k):
+        cp, deltas, active, signs = self._segs[k]
+        region = self._checkpoints[cp].copy()
+        for i, g in deltas:
+            region[i] = g
+        return _Partition(active, signs, region)
+
+    def __len__(self):
+        return len(self._segs)
+
+
+class _Follower:
+    """Predictor-corrector path follower with event location and jumps."""
+
+    def __init__(self, system, age_min, age_max, *, max_events, verbose, acs_tol=1e-11):
+        self.sys = system
+        self.reg = system.reg
+        self.age_min = age_min
+        self.age_max = age_max
+        self.max_events = max_events
+        self.verbose = verbose
+        self.acs_tol = acs_tol
+        self.etol = 1e-10  # event tolerance of the consistency tests (scaled events)
+        self.ftol = 1e-14  # the located event itself is converged to this
+        self.h_min = 1e-13 * max(1.0, age_max)
+        self.events = []
+        self.knots = []
+        self.seg_of_knot = []
+        self.segments = _SegmentStore()
+        self.n_steps = 0
+        self.n_newton = 0
+        self.n_jac = 0
+        self.J = None
+        self.fac = None
+        self.cho_stale = True
+        self.moved = []
+        self.since_refresh = 0
+        # hard regularizer: G does not depend on the age between events
+        self.static = system.static
+
+    # -- linear algebra
+    # ---------------------------------------------------------------------
+    def factor(self, r, age):
+        """Assemble the symmetric Jacobian exactly at the current point and factor it
+        (the factorization is also the stability test)."""
+        self.sys.terms(r, age)
+        self.J = self.sys.jacobian()
+        if self.sys.incremental:
+            self.hJ = self.sys.snapshot_terms()
+        self.n_jac += 1
+        self.since_refresh = 0
+        return self._factorize()
+
+    def _factorize(self):
+        self.marginal = False
+        if self.J.shape[0] == 0:
+            self.fac = None
+            return True
+        self.fac, stable, self.marginal = self.sys.factorize(self.J)
+        if not stable:
+            self.fac = None
+        return stable
+
+    def update_factor(self, r, age):
+        """Bring the stored Jacobian up to date at the moved samples (rank-one terms)
+        and refactor; refresh exactly when it drifted or looks marginal."""
+        sys = self.sys
+        if (
+            self.cho_stale
+            or not sys.incremental
+            or self.J is None
+            or self.J.shape[0] != sys.k()
+            or self.since_refresh >= 5
+        ):
+            self.cho_stale = False
+            self.moved = []
+            return self.factor(r, age)
+        if self.moved:
+            sys.rank_one(self.J, self.hJ, self.moved)
+            self.moved = []
+            ok = self._factorize()
+            if not ok or self.marginal:
+                return self.factor(r, age)
+        self.since_refresh += 1
+        return self.fac is not None or self.J.shape[0] == 0
+
+    def tangent(self, rhs):
+        """Solve K t = rhs with the stored factor, refined with exact K-vector products.
+
+        For an incremental system each refinement costs O(n |A|); the stored matrix is
+        marked for an exact refresh only when the refinement contracts poorly (it
+        drifted).
+        """
+        t = self.solve(rhs)
+        if rhs.shape[0] == 0:
+            return t
+        scale = max(np.max(np.abs(rhs)), 1e-300)
+        prev = np.inf
+        for _ in range(12):
+            res = rhs - self.sys.jac_vec(t)
+            rn = np.max(np.abs(res))
+            if rn <= 1e-13 * scale:
+                break
+            if rn > 0.3 * prev:
+                self.cho_stale = True
+                if rn >= prev:
+                    break
+            prev = rn
+            t = t + self.solve(res)
+        return t
+
+    def solve(self, rhs):
+        if rhs.shape[0] == 0:
+            return rhs.copy()
+        return self.sys.fac_solve(self.fac, rhs)
+
+    def newton(self, theta, age, max_iter=12, chord=False):
+        """Newton on G(., age) = 0 with the current partition.
+
+        With ``chord=True`` the factorization of the step's starting point is reused
+        (chord iterations); it switches to exact Jacobians when the residual does not
+        contract by at least 4x per iteration.
+        """
+        sys = self.sys
+        g, r = sys.G(theta, age)
+        gn = np.max(np.abs(g), initial=0.0)
+        exact = not chord or self.fac is None or self.J.shape[0] != theta.shape[0]
+        for it in range(max_iter):
+            if gn <= sys.gtol:
+                return theta, r, True, it
+            if exact:
+                J = sys.jacobian()
+                self.n_jac += 1
+                try:
+                    step = np.linalg.solve(J, sys.prec(g))
+                except np.linalg.LinAlgError:
+                    return theta, r, False, it
+            else:
+                step = self.solve(sys.prec(g))
+            theta = theta - step
+            self.n_newton += 1
+            g, r = sys.G(theta, age)
+            gn_new = np.max(np.abs(g), initial=0.0)
+            if not np.isfinite(gn_new):
+                return theta, r, False, it + 1
+            if gn_new > 0.25 * gn and gn_new > sys.gtol:
+                if not exact:
+                    exact = True
+                    self.cho_stale = True
+                elif it >= 2 and gn_new > 0.5 * gn:
+                    return theta, r, False, it + 1
+            gn = gn_new
+        return theta, r, gn <= sys.gtol, max_iter
+
+    # -- events
+    # -----------------------------------------------------------------------------
+    def step_to_event(self, k, theta, age, dtheta, e_k0, h):
+        """Corrected point where event k fires: step to its first-order horizon, then
+        secant iterations in the age, each with a chord Newton correction."""
+        sys = self.sys
+        lam_a, f_a = age, e_k0
+        lam1 = age + h
+        pred = theta + h * dtheta
+        th1, r1, ok, iters = self.newton(pred, lam1, chord=True)
+        if not ok or not self._close(th1, pred, theta):
+            return None
+        for _ in range(10):
+            f1 = sys.event_k(k, th1, r1, lam1)
+            if abs(f1) <= self.ftol:
+                break
+            denom = f1 - f_a
+            if denom == 0.0:
+                break
+            lam2 = lam1 - f1 * (lam1 - lam_a) / denom
+            if not (age < lam2 <= self.age_max):
+                break
+            pred = th1 + (lam2 - lam1) * dtheta
+            th2, r2, ok, _ = self.newton(pred, lam2, chord=True)
+            if not ok or not self._close(th2, pred, th1):
+                break
+            lam_a, f_a = lam1, f1
+            lam1, th1, r1 = lam2, th2, r2
+        return th1, r1, lam1, iters
+
+    def _ratio(self, corrected, pred, base):
+        """Size of the Newton correction relative to the predictor's move."""
+        if corrected.shape[0] == 0:
+            return 0.0
+        corr = np.max(np.abs(corrected - pred))
+        move = np.max(np.abs(pred - base))
+        return corr / (move + 1e-9 * max(1.0, np.max(np.abs(base))))
+
+    def _close(self, corrected, pred, base):
+        """Continuation safeguard: the corrector stays close to the predictor (a large
+        correction means Newton found another branch, e.g. past a fold)."""
+        if corrected.shape[0] == 0:
+            return True
+        corr = np.max(np.abs(corrected - pred))
+        move = np.max(np.abs(pred - base))
+        return corr <= 0.3 * move + 1e-9 * max(1.0, np.max(np.abs(base)))
+
+    # -- main loop
+    # -------------------------------------------------------------------------
+    def record_knot(self, theta, dtheta, age, seg):
+        self.knots.append((age, self.sys.store(theta), self.sys.store_dir(dtheta)))
+        self.seg_of_knot.append(seg)
+
+    def start_segment(self, changed):
+        return self.segments.add(self.sys.part, changed)
+
+    def fire(self, k, target, theta, age, info, seg):
+        """Apply event k at ``age``; jump where v* is discontinuous or polishing fails.
+
+        Returns (theta, age, seg, pending) where pending is the moved index (for the
+        consistency test of the next tangent) or None after a jump.
+        """
+        sys = self.sys
+        theta_before = theta
+        part_before = sys.part
+        theta, ev, changed = sys.apply(k, target, theta, age, info)
+        self.on_event(ev)
+        if sys.is_jump(k):
+            theta, age, seg = self.jump(theta, age, "discontinuous", seg, event=ev)
+            return theta, age, seg, None
+        theta_p, _, ok, _ = self.newton(theta, age, chord=True)
+        if not ok:
+            sys.set_partition(part_before)
+            theta, age, seg = self.jump(
+                theta_before, age, "non-smooth fold", seg, event=ev
+            )
+            return theta, age, seg, None
+        seg = self.start_segment(changed)
+        if sys.is_rank_one(k):
+            self.moved.append(k)
+        else:
+            self.cho_stale = True
+        return theta_p, age, seg, k
+
+    def _just_fired(self, pending, age):
+        """The last event, if it fired at ``age`` for the index ``pending``."""
+        if pending is None or not self.events:
+            return None
+        ev = self.events[-1]
+        if ev.age == age and not ev.jump:
+            return ev
+        return None
+
+    def stop_warning(self, age):
+        warnings.warn(
+            f"Age path stopped at age={age:.6e} after {len(self.events)} events "
+            f"(max_events={self.max_events}); the path covers [{self.age_min:.6e}, "
+            f"{age:.6e}] of [{self.age_min:.6e}, {self.age_max:.6e}]. "
+            "Increase max_events.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+        self.age_max = age
+
+    def run(self, theta, age):
+        sys = self.sys
+        t0 = time.perf_counter()
+        seg = self.start_segment(range(sys.n))
+        span = self.age_max - self.age_min
+        h_ctrl = 0.05 * span
+        pending = None  # index just moved (for the consistency test)
+        prev = None  # (segment, age, tangent) of the previous knot
+        ratio = 0.0
+        while True:
+            if len(self.events) >= self.max_events:
+                self.record_knot(theta, np.zeros_like(theta), age, seg)
+                self.stop_warning(age)
+                break
+            g, r = sys.G(theta, age)
+            if not self.update_factor(r, age):
+                # an event that makes the branch unstable at once is itself the jump
+                theta, age, seg = self.jump(
+                    theta,
+                    age,
+                    "fold (unstable Jacobian)",
+                    seg,
+                    event=self._just_fired(pending, age),
+                )
+                pending = None
+                continue
+            dtheta = self.tangent(sys.prec(-sys.dG_dage(r)))
+            e, de, target, info = sys.event_values(theta, r, age, dtheta)
+            # consistency: event functions at zero that decrease fire now, in cascade,
+            # in a deterministic order (samples by index, then features by index)
+            # (events within etol but not yet at ftol are left to the precise event
+            # step unless their horizon is below the resolvable age step: a loss error
+            # delta becomes a v error of sqrt(delta) where v* has an infinite slope)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                tiny = np.maximum(e, 0.0) / -de <= self.h_min
+            near = np.flatnonzero(
+                (e <= self.etol) & (de < 0) & ((e <= self.ftol) | tiny)
+            )
+            if near.size:
+                if pending is not None and pending in near:
+                    theta, age, seg = self.jump(
+                        theta,
+                        age,
+                        "non-smooth fold",
+                        seg,
+                        event=self._just_fired(pending, age),
+                    )
+                    pending = None
+                    continue
+                k = int(near[0])
+                theta, age, seg, pending = self.fire(
+                    k, target[k], theta, age, info, seg
+                )
+                continue
+            pending = None
+            self.record_knot(theta, dtheta, age, seg)
+            prev = (seg, age, dtheta)
+            if age >= self.age_max:
+                break
+            hev, kev = _lk.first_horizon(e, de)
+            step = min(h_ctrl, self.age_max - age)
+            limited = hev < step
+            if limited:
+                step = hev
+            new_age = min(age + step, self.age_max)
+            if self.static:
+                # hard: the solution is constant between events
+                theta_new, r_new, ok, iters = theta, r, True, 0
+            elif limited and kev >= 0:
+                got = self.step_to_event(kev, theta, age, dtheta, e[kev], step)
+                ok = got is not None
+                if ok:
+                    theta_new, r_new, new_age, iters = got
+            else:
+                hh = new_age - age
+                pred = theta + hh * dtheta
+                if prev is not None and prev[0] == seg and prev[1] < age:
+                    # second-order predictor from the previous tangent of this segment
+                    pred = pred + (0.5 * hh * hh / (age - prev[1])) * (dtheta - prev[2])
+                theta_new, r_new, ok, iters = self.newton(pred, new_age, chord=True)
+                ratio = self._ratio(theta_new, pred, theta)
+                ok = ok and ratio <= 0.5
+            self.n_steps += 1
+            if not ok:
+                h_ctrl = step / 4.0
+                if h_ctrl < self.h_min:
+                    theta, age, seg = self.jump(theta, age, "fold (step collapse)", seg)
+                continue
+            e_new, _, target_new, info_new = sys.event_values(theta_new, r_new, new_age)
+            if _lk.most_violated(e_new, self.etol) >= 0:
+                found = self.locate(theta, age, e, theta_new, new_age, e_new)
+                if found is None:
+                    h_ctrl = step / 4.0
+                    if h_ctrl < self.h_min:
+                        theta, age, seg = self.jump(
+                            theta, age, "fold (step collapse)", seg
+                        )
+                    continue
+                if isinstance(found[0], str):
+                    _, theta, age = found
+                    theta, age, seg = self.jump(theta, age, "fold (branch ends)", seg)
+                    pending = None
+                    continue
+                theta, age, k, info_c, tgt = found
+                theta, age, seg, pending = self.fire(k, tgt, theta, age, info_c, seg)
+                continue
+            theta, age = theta_new, new_age
+            if limited and kev >= 0 and e_new[kev] <= self.etol:
+                theta, age, seg, pending = self.fire(
+                    kev, target_new[kev], theta, age, info_new, seg
+                )
+                continue
+            if not limited and not self.static:
+                if ratio <= 0.05:
+                    h_ctrl = min(2.0 * h_ctrl, span)
+                elif ratio >= 0.2:
+                    h_ctrl = h_ctrl / 2.0
+        self.elapsed = time.perf_counter() - t0
+        return theta, age
+
+    def on_event(self, ev):
+        self.events.append(ev)
+        if self.verbose >= 2:
+            print(
+                f"[gaga] age={ev.age:.8e} {ev.kind} {ev.index}: "
+                f"{ev.from_set} -> {ev.to_set}{' (jump)' if ev.jump else ''}"
+            )
+
+    def locate(self, theta_a, age_a, e_a, theta_b, age_b, e_b):
+        """Locate the earliest event crossing in (age_a, age_b] to tolerance.
+
+        Illinois (regula falsi) on the corrected event function of the index whose
+        linearly interpolated crossing comes first; all events are re-checked at the
+        root and an earlier crossing is refined in turn. Returns (theta, age, k, info,
+        target) or None when the corrector fails inside the bracket.
+        """
+        sys = self.sys
+        lo_age, lo_theta, lo_e = age_a, theta_a, e_a
+        hi_age, hi_theta, hi_e = age_b, theta_b, e_b
+        for _outer in range(60):
+            viol = np.flatnonzero(hi_e < -self.etol)
+            denom = lo_e[viol] - hi_e[viol]
+            t = np.maximum(lo_e[viol], 0.0) / np.where(denom > 0, denom, np.inf)
+            k = int(viol[np.argmin(t)])
+            a, b = lo_age, hi_age
+            ta, tb = lo_theta, hi_theta
+            fa, fb = max(lo_e[k], 0.0), hi_e[k]
+            side = 0
+            found = None
+            for _ in range(100):
+                x = a + (b - a) * fa / (fa - fb) if fa - fb > 0 else 0.5 * (a + b)
+                if not (a < x < b):
+                    x = 0.5 * (a + b)
+                w = (x - a) / (b - a)
+                tx, rx, ok, _ = self.newton((1 - w) * ta + w * tb, x, chord=True)
+                if not ok:
+                    return None
+                ex, _, tgx, cx = sys.event_values(tx, rx, x)
+                fx = ex[k]
+                if abs(fx) <= self.ftol or (
+                    abs(fx) <= self.etol and b - a <= 1e-13 * x
+                ):
+                    found = (x, tx, ex, tgx, cx)
+                    break
+                if (b - a) <= 1e-14 * max(1.0, abs(x)):
+                    # the bracket collapsed onto a discontinuity of the corrected event
+                    # function: the branch ends (fold) at a
+                    return ("fold", ta, a)
+                if fx > 0:
+                    a, ta, fa = x, tx, fx
+                    if side == -1:
+                        fb *= 0.5
+                    side = -1
+                else:
+                    b, tb, fb = x, tx, fx
+                    if side == 1:
+                        fa *= 0.5
+                    side = 1
+            if found is None:
+                tx, rx, ok, _ = self.newton(tb, b)
+                if not ok:
+                    return None
+                ex, _, tgx, cx = sys.event_values(tx, rx, b)
+                found = (b, tx, ex, tgx, cx)
+            x, tx, ex, tgx, cx = found
+            others = np.flatnonzero(ex < -self.etol)
+            others = others[others != k]
+            if others.size == 0:
+                return tx, x, k, cx, tgx[k]
+            hi_age, hi_theta, hi_e = x, tx, ex
+        return tx, x, k, cx, tgx[k]
+
+    # -- jumps
+    # -----------------------------------------------------------------------------
+    def jump(self, theta, age, reason, seg, event=None):
+        """Leave the branch: warm-started ACS just past ``age``, then land.
+
+        Folds: kick along the eigenvector of the symmetric Jacobian of smallest
+        |eigenvalue| towards the descent side (``age-path-notes.md`` 4.8) before ACS.
+        """
+        sys = self.sys
+        before = sys.to_full(theta)
+        age_j = min(age * (1.0 + 1e-9) + 1e-15, self.age_max)
+        x0 = before.copy()
+        if reason != "discontinuous":
+            g, r = sys.G(theta, age_j)
+            J = sys.jacobian()
+            if J.shape[0] and np.all(np.isfinite(J)):
+                w, U = eigh(J)
+                u = U[:, np.argmin(np.abs(w))]
+                sigma = -np.sign(u @ sys.prec(g)) or 1.0
+                x0 = before + sys.dir_full(
+                    sigma * 1e-2 * max(1.0, np.max(np.abs(theta))) * u
+                )
+        theta = self.acs_land(*sys.split_acs(x0), age_j)
+        after = sys.to_full(theta)
+        size = float(np.max(np.abs(after - before)))
+        ev = PathEvent(
+            age_j,
+            "jump",
+            -1 if event is None else event.index,
+            "branch" if event is None else event.from_set,
+            "branch" if event is None else event.to_set,
+            jump=True,
+            reason=reason,
+            size=size,
+        )
+        if event is not None and self.events and self.events[-1] is event:
+            self.events[-1] = ev
+        else:
+            self.on_event(ev)
+        seg = self.start_segment(range(sys.n))
+        self.cho_stale = True
+        return theta, age_j, seg
+
+    def acs_land(self, theta0, b0, age):
+        """ACS in chunks of ``sys.acs_chunk`` weighted solves, trying to land after
+        each chunk.
+
+        Landing: identify the partition of the ACS point, Newton-polish it, accept when
+        the system is solved, every event function is >= -etol and the Jacobian has the
+        inertia of a stable point. Returns theta for the landed partition (set on the
+        system).
+        """
+        from gaga.baselines import _acs, _Solver
+
+        sys = self.sys
+        solver = _Solver(sys.problem, "gaga", None)
+        total = 0
+        theta_c, b_c = np.asarray(theta0, dtype=float), float(b0)
+        while True:
+            theta_c, b_c, v, it, conv, dv = _acs(
+                sys.problem,
+                self.reg,
+                age,
+                solver,
+                theta_c,
+                b_c,
+                None,
+                self.acs_tol,
+                sys.acs_chunk,
+            )
+            total += it
+            if dv <= 1e-4 or conv:
+                # the partition is settled enough to be identified
+                theta, ok = self.try_land(theta_c, b_c, age)
+                if ok:
+                    return theta
+            if conv or total >= sys.acs_max:
+                break
+        return self.try_land(theta_c, b_c, age, repairs=199, stable=False)[0]
+
+    def try_land(self, theta0, b0, age, repairs=5, stable=True):
+        """Identify the partition of an ACS point, Newton-polish and repair it.
+
+        With ``stable=True`` the landing is accepted only if Newton converges, no
+        event is violated after at most ``repairs`` transitions and the Jacobian is
+        stable; with ``stable=False`` (the fallback after ACS converged) it only
+        repairs. Returns (theta, accepted).
+        """
+        sys = self.sys
+        theta = sys.identify(theta0, b0, age)
+        for _ in range(repairs + 1):
+            theta, r, ok, _ = self.newton(theta, age)
+            if stable and not ok:
+                return theta, False
+            e, _, target, info = sys.event_values(theta, r, age)
+            k = _lk.most_violated(e, self.etol)
+            if k < 0:
+                return theta, (self.factor(r, age) if stable else True)
+            theta, _, _ = sys.apply(k, target[k], theta, age, info)
+        return theta, False
+
+
+class _SystemBase:
+    """Shared helpers of the restricted optimality systems."""
+
+    incremental = False
+    acs_chunk = 20
+    acs_max = 100000
+
+    def prec(self, g):
+        return g
+
+    def is_rank_one(self, k):
+        return False
+
+    def from_stored(self, x):
+        return self.from_full(x)
+
+    def polish_stored(self, x, age, part, max_iter=8):
+        """Newton on G at ``age`` with partition ``part`` from a stored knot value
+        (or an interpolant of two); returns the point in full coordinates."""
+        saved = getattr(self, "part", None)
+        self.set_partition(part)
+        theta = self.from_stored(x)
+        for _ in range(max_iter):
+            g, r = self.G(theta, age)
+            if np.max(np.abs(g), initial=0.0) <= self.gtol:
+                break
+            J = self.jacobian()
+            try:
+                theta = theta - np.linalg.solve(J, self.prec(g))
+            except np.linalg.LinAlgError:
+                break
+        out = self.to_full(theta)
+        if saved is not None:
+            self.set_partition(saved)
+        return out
