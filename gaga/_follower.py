@@ -219,7 +219,7 @@ class _Follower:
                 J = sys.jacobian()
                 self.n_jac += 1
                 try:
-                    step = np.linalg.solve(J, sys.prec(g))
+                    step = sys.solve_exact(J, sys.prec(g))
                 except np.linalg.LinAlgError:
                     return theta, r, False, it
             else:
@@ -547,6 +547,7 @@ class _Follower:
         before = sys.to_full(theta)
         age_j = min(age * (1.0 + 1e-9) + 1e-15, self.age_max)
         x0 = before.copy()
+        u = None
         if reason != "discontinuous":
             g, r = sys.G(theta, age_j)
             J = sys.jacobian()
@@ -554,10 +555,12 @@ class _Follower:
                 w, U = eigh(J)
                 u = U[:, np.argmin(np.abs(w))]
                 sigma = -np.sign(u @ sys.prec(g)) or 1.0
-                x0 = before + sys.dir_full(
-                    sigma * 1e-2 * max(1.0, np.max(np.abs(theta))) * u
-                )
-        theta = self.acs_land(*sys.split_acs(x0), age_j)
+                scale = max(1.0, np.max(np.abs(theta)))
+                x0 = before + sys.dir_full(sigma * 1e-2 * scale * u)
+        if u is not None and sys.kick_both_sides:
+            theta = self._kick_land(before, u, sigma, scale, age_j)
+        else:
+            theta = self.acs_land(*sys.split_acs(x0), age_j)
         after = sys.to_full(theta)
         size = float(np.max(np.abs(after - before)))
         ev = PathEvent(
@@ -578,21 +581,40 @@ class _Follower:
         self.cho_stale = True
         return theta, age_j, seg
 
-    def acs_land(self, theta0, b0, age):
-        """ACS in chunks of ``sys.acs_chunk`` weighted solves, trying to land after
-        each chunk.
+    def _kick_land(self, before, u, sigma, scale, age):
+        """Kick off a fold to both sides at once (the symmetric matrix of the SVM is a
+        saddle matrix: no descent sign from it): warm-started ACS from the two kicked
+        points advances in alternating chunks, and the first landing is kept (kick
+        1e-2, then 1e-1); plain ACS from the first kick when neither lands."""
+        sys = self.sys
+        du = sys.dir_full(scale * u)  # in the partition of the fold
+        for mag in (1e-2, 1e-1):
+            runs = [
+                self._acs_chunks(
+                    *sys.split_acs(before + (sg * mag) * du), age, sys.acs_kick
+                )
+                for sg in (sigma, -sigma)
+            ]
+            while runs:
+                for run in list(runs):
+                    theta, ok, done = next(run)
+                    if ok:
+                        return theta
+                    if done:
+                        runs.remove(run)
+        return self.acs_land(*sys.split_acs(before + (sigma * 1e-2) * du), age)
 
-        Landing: identify the partition of the ACS point, Newton-polish it, accept when
-        the system is solved, every event function is >= -etol and the Jacobian has the
-        inertia of a stable point. Returns theta for the landed partition (set on the
-        system).
-        """
+    def _acs_chunks(self, theta0, b0, age, max_total):
+        """ACS in chunks of ``sys.acs_chunk`` weighted solves; after each chunk yields
+        (theta, landed, done) where a landing was tried once the weights settled
+        (a partition that failed to land is not tried again until ACS converges)."""
         from gaga.baselines import _acs, _Solver
 
         sys = self.sys
         solver = _Solver(sys.problem, "gaga", None)
         total = 0
         theta_c, b_c = np.asarray(theta0, dtype=float), float(b0)
+        failed = set()
         while True:
             theta_c, b_c, v, it, conv, dv = _acs(
                 sys.problem,
@@ -606,25 +628,49 @@ class _Follower:
                 sys.acs_chunk,
             )
             total += it
+            done = conv or total >= max_total
+            theta, ok = None, False
             if dv <= 1e-4 or conv:
                 # the partition is settled enough to be identified
-                theta, ok = self.try_land(theta_c, b_c, age)
-                if ok:
-                    return theta
-            if conv or total >= sys.acs_max:
-                break
+                theta, ok = self.try_land(
+                    theta_c, b_c, age, skip=None if done else failed
+                )
+            self._acs_state = (theta_c, b_c)
+            yield theta, ok, done
+            if done:
+                return
+
+    def acs_land(self, theta0, b0, age):
+        """ACS in chunks of ``sys.acs_chunk`` weighted solves, trying to land after
+        each chunk.
+
+        Landing: identify the partition of the ACS point, Newton-polish it, accept when
+        the system is solved, every event function is >= -etol and the Jacobian has the
+        inertia of a stable point. Returns theta for the landed partition (set on the
+        system).
+        """
+        for theta, ok, done in self._acs_chunks(theta0, b0, age, self.sys.acs_max):
+            if ok:
+                return theta
+        theta_c, b_c = self._acs_state
         return self.try_land(theta_c, b_c, age, repairs=199, stable=False)[0]
 
-    def try_land(self, theta0, b0, age, repairs=5, stable=True):
+    def try_land(self, theta0, b0, age, repairs=5, stable=True, skip=None):
         """Identify the partition of an ACS point, Newton-polish and repair it.
 
         With ``stable=True`` the landing is accepted only if Newton converges, no
         event is violated after at most ``repairs`` transitions and the Jacobian is
         stable; with ``stable=False`` (the fallback after ACS converged) it only
-        repairs. Returns (theta, accepted).
+        repairs. ``skip``: a set of partitions already tried in vain (not tried again,
+        the new one is added when it fails). Returns (theta, accepted).
         """
         sys = self.sys
         theta = sys.identify(theta0, b0, age)
+        if skip is not None:
+            key = sys.part.region.tobytes() + sys.part.active.tobytes()
+            if key in skip:
+                return theta, False
+            skip.add(key)
         for _ in range(repairs + 1):
             theta, r, ok, _ = self.newton(theta, age)
             if stable and not ok:
@@ -643,9 +689,13 @@ class _SystemBase:
     incremental = False
     acs_chunk = 20
     acs_max = 100000
+    kick_both_sides = False
 
     def prec(self, g):
         return g
+
+    def solve_exact(self, K, rhs):
+        return np.linalg.solve(K, rhs)
 
     def is_rank_one(self, k):
         return False
@@ -665,7 +715,7 @@ class _SystemBase:
                 break
             J = self.jacobian()
             try:
-                theta = theta - np.linalg.solve(J, self.prec(g))
+                theta = theta - self.solve_exact(J, self.prec(g))
             except np.linalg.LinAlgError:
                 break
         out = self.to_full(theta)

@@ -17,6 +17,7 @@ with
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor
 from scipy.linalg.lapack import dpotrs
+from threadpoolctl import threadpool_limits
 
 from gaga import _lasso_kernels as _lk
 from gaga._follower import _Follower, _Partition, _SystemBase
@@ -596,6 +597,9 @@ def _start(fol, problem, reg, coef0, b0, age_min):
         raise _AllExcluded from None
 
 
+# small dense systems and matrix-vector products: BLAS threads only add overhead (and
+# stall when the cores are busy)
+@threadpool_limits.wrap(limits=1, user_api="blas")
 def age_path_lasso(
     X,
     y,

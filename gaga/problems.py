@@ -749,7 +749,19 @@ class SVMProblem:
             elif neg > pos:
                 a[ym < 0] *= pos / neg
             a = np.ascontiguousarray(a)
-        Qm = np.ascontiguousarray(self.Q[np.ix_(mask, mask)])
+        key = mask.tobytes()
+        cached = getattr(self, "_Qm_cache", None)
+        if cached is not None and cached[0] == key:
+            Qm = cached[1]
+        else:
+            # the block of Q on the samples in (kept while the mask repeats, as it does
+            # along alternate convex search)
+            Qm = (
+                self.Q
+                if mask.all()
+                else np.ascontiguousarray(self.Q[np.ix_(mask, mask)])
+            )
+            self._Qm_cache = (key, Qm)
         if max_iter is None:
             max_iter = max(10_000_000, 100 * self.n_samples)
         b, n_iter, violation, converged = smo(

@@ -1,0 +1,658 @@
+"""Exact age path of the self-paced binary SVM (GAGA), in the dual with the bias.
+
+Conventions: ``age-path-spec.md`` sections 1, 5-9; details: ``age-path-notes.md``
+section 6 (with the package's convention that the loss passed to the regularizer is the
+hinge itself, so the notes' ``C`` inside v* and in the ``C^2`` factors is 1, while the
+box is ``C s_i v_i``). The problem is
+
+    min_{w, b, v} 0.5 ||w||^2 + C sum_i s_i [v_i max(0, 1 - y_i f(x_i)) + f(v_i, age)].
+
+Partition of the samples (one code per sample): ``outside`` the margin (a_i = 0),
+on the ``margin`` (0 < a_i < C s_i, an unknown), and inside the margin or
+misclassified, split by the regularizer's regions into ``v=1`` (a_i = C s_i), ``middle``
+(a_i = C s_i v*(hinge_i, age), an unknown) and ``v=0`` (a_i = 0: out of the training
+set at this age). Samples with zero sample weight have a zero-width box and never move.
+
+Unknowns theta = (a_E, a_M, b) (margin set E, middle set M). With m = Q a + y b,
+xi = 1 - m and u_i = dv*/dl(xi_i, age) <= 0 on M:
+
+    G_E = m_E - 1,   G_M = a_M - C s_M v*(xi_M, age),   G_y = y^T a.
+
+Its Jacobian is ``J = diag(1, C s u, 1) K`` with the symmetric matrix
+
+    K = [[Q_EE, Q_EM, y_E], [Q_ME, Q_MM + diag(1 / (C s u)), y_M], [y_E^T, y_M^T, 0]],
+
+which the follower factors (Bunch-Kaufman LDL^T): a stable partial optimum is one where
+K has exactly |E| positive and |M| + 1 negative eigenvalues (notes 6.3); the count comes
+from the factorization. The kernel matrix is computed once (``SVMProblem.K`` and ``Q``:
+2 n^2 float64 values).
+"""
+
+import numpy as np
+from scipy.linalg.lapack import dsytrf, dsytrs
+from threadpoolctl import threadpool_limits
+
+from gaga._follower import _Follower, _Partition, _SystemBase
+from gaga._lasso_path import (
+    _AllExcluded,
+    _range_from_losses,
+)
+from gaga._path import AgePath, PathEvent
+from gaga.problems import OneClassError, SVMProblem, ZeroWeightsError
+from gaga.regularizers import get_regularizer
+
+OUT, MARGIN, IN1, INM, IN0, NULL = 0, 1, 2, 3, 4, 5
+
+
+def _block_eigenvalues(ldu, ipiv):
+    """Eigenvalues of the block-diagonal D of a lower Bunch-Kaufman factorization
+    (LAPACK ``dsytrf``: ``ipiv[i] < 0`` marks a 2 x 2 block at rows i, i + 1); by
+    Sylvester's law of inertia their signs are those of the factored matrix."""
+    k = ldu.shape[0]
+    diag = np.diag(ldu).copy()
+    two = np.flatnonzero((ipiv[:-1] < 0) & (ipiv[:-1] == ipiv[1:]))
+    # a 2 x 2 block starts where ipiv is negative and the next entry repeats it; keep
+    # only block starts (an index cannot start two blocks in a row)
+    starts = []
+    last = -2
+    for i in two:
+        if i > last + 1:
+            starts.append(i)
+            last = i
+    ev = diag
+    for i in starts:
+        a, b, c = ldu[i, i], ldu[i + 1, i], ldu[i + 1, i + 1]
+        tr, det = a + c, a * c - b * b
+        disc = np.sqrt(max(0.25 * tr * tr - det, 0.0))
+        ev[i], ev[i + 1] = 0.5 * tr + disc, 0.5 * tr - disc
+    return ev[:k]
+_NAMES = {
+    OUT: "outside",
+    MARGIN: "margin",
+    IN1: "v=1",
+    INM: "middle",
+    IN0: "v=0",
+    NULL: "zero weight",
+}
+_LOSS_REGIONS = (IN1, INM, IN0)
+# 1 / (C s u) where u = dv*/dl vanishes (polynomial t < 2 at loss_zero): the a_i row is
+# then decoupled; a large finite value keeps K symmetric and the LDL^T well defined
+_BIG = 1e150
+
+
+class _SVMSystem(_SystemBase):
+    """Dual optimality system of the self-paced SVM restricted to a partition."""
+
+    incremental = False
+    acs_chunk = 3
+    acs_max = 2000
+    acs_kick = 300
+    kick_both_sides = True
+
+    def __init__(self, problem, reg):
+        self.problem = problem
+        self.reg = reg
+        self.Q = problem.Q
+        self.y = problem.y_pm
+        self.s = problem.sample_weight
+        self.C = float(problem.C)
+        self.Cs = self.C * self.s
+        self.n = problem.n_samples
+        self.d = problem.n_features
+        self.kind = int(reg.kind)
+        self.discontinuous = not reg.continuous
+        self.static = self.kind == 0
+        self.gtol = 1e-11 * max(1.0, self.C * float(np.max(self.s)))
+        self.b_ref = 0.0
+        self._sup_key = None
+        self._last_jump = False
+
+    # -- partition and coordinates
+    # ---------------------------------------------------------------------
+    def set_partition(self, part):
+        self.part = part
+        g = part.region
+        self.E = np.flatnonzero(g == MARGIN)
+        self.M = np.flatnonzero(g == INM)
+        self.I1 = np.flatnonzero(g == IN1)
+        self.nE, self.nM = self.E.shape[0], self.M.shape[0]
+        self.th = np.concatenate([self.E, self.M])
+        sup = np.concatenate([self.th, self.I1])
+        key = sup.tobytes()
+        if key != self._sup_key:
+            # rows of Q of the samples with a_i != 0 (kept while the support holds)
+            self._sup_key = key
+            self.sup = sup
+            self.Qs = np.ascontiguousarray(self.Q[sup])
+        self.a_fixed = self.Cs[self.I1]
+        # no unknown multiplier: b is not determined by the equations (every support
+        # vector at a bound); it is frozen at its value and moves only at events
+        self.free_b = self.nE + self.nM == 0
+
+    def k(self):
+        return self.nE + self.nM + 1
+
+    def _regions_of(self, part):
+        g = part.region
+        return (
+            np.flatnonzero(g == MARGIN),
+            np.flatnonzero(g == INM),
+            np.flatnonzero(g == IN1),
+        )
+
+    def to_full(self, theta, part=None):
+        if part is None:
+            E, M, I1 = self.E, self.M, self.I1
+        else:
+            E, M, I1 = self._regions_of(part)
+        x = np.zeros(self.n + 1)
+        x[I1] = self.Cs[I1]
+        x[E] = theta[: E.shape[0]]
+        x[M] = theta[E.shape[0] : E.shape[0] + M.shape[0]]
+        x[self.n] = theta[-1]
+        return x
+
+    def dir_full(self, dtheta):
+        x = np.zeros(self.n + 1)
+        x[self.E] = dtheta[: self.nE]
+        x[self.M] = dtheta[self.nE : self.nE + self.nM]
+        x[self.n] = dtheta[-1]
+        return x
+
+    def from_full(self, x):
+        return np.concatenate([x[self.E], x[self.M], x[self.n : self.n + 1]])
+
+    def store(self, theta):
+        return theta.copy()
+
+    store_dir = store
+
+    def from_stored(self, x):
+        return np.array(x, dtype=np.float64)
+
+    def stored_full(self, x, part):
+        return self.to_full(x, part)
+
+    def split_acs(self, full):
+        a = np.clip(full[: self.n], 0.0, self.Cs)
+        return a, float(full[self.n])
+
+    def knot_arrays(self, stored, segments, seg_of_knot):
+        return {
+            "coef_knots": None,
+            "intercept_knots": np.array([float(x[-1]) for x in stored]),
+        }
+
+    # -- evaluations
+    # ----------------------------------------------------------------------
+    def _a_sup(self, theta):
+        return np.concatenate([theta[:-1], self.a_fixed])
+
+    def margins(self, theta):
+        b = theta[-1]
+        return self._a_sup(theta) @ self.Qs + self.y * b
+
+    def terms(self, m, age):
+        """v*, dv*/dl and dv*/dage on the middle set (fills self.vM, uM, vaM)."""
+        xi = 1.0 - m[self.M]
+        reg = self.reg
+        self.vM = np.asarray(reg.middle(xi, age), dtype=np.float64)
+        self.uM = np.asarray(reg.middle_dloss(xi, age), dtype=np.float64)
+        self.vaM = np.asarray(reg.middle_dage(xi, age), dtype=np.float64)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            dM = 1.0 / (self.Cs[self.M] * self.uM)
+        dM = np.where(np.isfinite(dM) & (dM < 0.0), dM, -_BIG)
+        self.dM = np.maximum(dM, -_BIG)
+
+    def G(self, theta, age):
+        nE, nM = self.nE, self.nM
+        m = self.margins(theta)
+        self.terms(m, age)
+        g = np.empty(nE + nM + 1)
+        g[:nE] = m[self.E] - 1.0
+        g[nE : nE + nM] = theta[nE : nE + nM] - self.Cs[self.M] * self.vM
+        if self.free_b:
+            g[-1] = theta[-1] - self.b_ref
+        else:
+            g[-1] = self.y[self.sup] @ self._a_sup(theta)
+        return g, m
+
+    def jacobian(self):
+        k = self.k()
+        K = np.zeros((k, k))
+        th = self.th
+        if th.shape[0]:
+            K[:-1, :-1] = self.Q[np.ix_(th, th)]
+            K[:-1, -1] = self.y[th]
+            K[-1, :-1] = self.y[th]
+            idx = np.arange(self.nE, self.nE + self.nM)
+            K[idx, idx] += self.dM
+        if self.free_b:
+            K[-1, -1] = 1.0
+        self._K = K
+        return K
+
+    def prec(self, g):
+        out = g.copy()
+        out[self.nE : self.nE + self.nM] *= self.dM
+        return out
+
+    def jac_vec(self, x):
+        return self._K @ x
+
+    def dG_dage(self, m):
+        out = np.zeros(self.k())
+        out[self.nE : self.nE + self.nM] = -self.Cs[self.M] * self.vaM
+        return out
+
+    def factorize(self, K):
+        """Bunch-Kaufman LDL^T of K; stable when its inertia is (|E|+, |M|+1-)."""
+        if not np.all(np.isfinite(K)):
+            return None, False, False
+        ldu, ipiv, info = dsytrf(K, lower=1, lwork=64 * max(1, K.shape[0]))
+        if info < 0:
+            return None, False, False
+        ev = _block_eigenvalues(ldu, ipiv)
+        n_pos = int(np.sum(ev > 0))
+        n_neg = int(np.sum(ev < 0))
+        aev = np.abs(ev)
+        finite = aev[aev < _BIG / 10]
+        dmax = float(finite.max()) if finite.size else 0.0
+        if self.free_b:
+            stable = n_pos == 1 and K.shape[0] == 1
+        else:
+            stable = n_pos == self.nE and n_neg == self.nM + 1
+        if not stable or aev.min() <= 1e-13 * max(1.0, dmax):
+            return None, False, False
+        return (ldu, ipiv), True, False
+
+    def solve_exact(self, K, rhs):
+        ldu, ipiv, info = dsytrf(K, lower=1, lwork=64 * max(1, K.shape[0]))
+        if info != 0:
+            raise np.linalg.LinAlgError("singular system")
+        x, info = dsytrs(ldu, ipiv, rhs, lower=1)
+        return x
+
+    def fac_solve(self, fac, rhs):
+        x, info = dsytrs(fac[0], fac[1], rhs, lower=1)
+        return x
+
+    # -- events
+    # -----------------------------------------------------------------------------
+    def event_values(self, theta, m, age, dtheta=None):
+        """Event functions of the samples (>= 0 while the partition is valid): hinge
+        losses against the thresholds (loss units), margins ``m - 1`` and multipliers
+        relative to their box ``C s_i``; their age derivatives along ``dtheta``; the
+        region each sample moves to."""
+        reg = self.reg
+        n = self.n
+        lo, hi = reg.loss_one(age), reg.loss_zero(age)
+        dlo, dhi = reg.dloss_one(age), reg.dloss_zero(age)
+        has_one = lo > 0.0
+        jump_target = self.discontinuous or not (hi > lo)
+        g = self.part.region
+        xi = 1.0 - m
+        if dtheta is None:
+            dm = np.zeros(n)
+        else:
+            nk = self.nE + self.nM
+            dm = dtheta[:nk] @ self.Qs[:nk] + self.y * dtheta[-1]
+        e = np.full(n, np.inf)
+        de = np.zeros(n)
+        target = g.copy()
+        # outside: margin m - 1 reaches 0 -> margin
+        sel = g == OUT
+        e[sel] = m[sel] - 1.0
+        de[sel] = dm[sel]
+        target[sel] = MARGIN
+        # margin: a_i / (C s_i) reaches 0 (-> outside) or 1 (-> v=1 / middle)
+        nE = self.nE
+        if nE:
+            E = self.E
+            cs = self.Cs[E]
+            frac = theta[:nE] / cs
+            dfrac = np.zeros(nE) if dtheta is None else dtheta[:nE] / cs
+            upper = 1.0 - frac < frac
+            e[E] = np.where(upper, 1.0 - frac, frac)
+            de[E] = np.where(upper, -dfrac, dfrac)
+            target[E] = np.where(upper, IN1 if has_one else INM, OUT)
+        # inside, v = 1 (only when loss_one > 0): xi reaches 0 (-> margin) or loss_one
+        sel = np.flatnonzero(g == IN1)
+        if sel.size:
+            e_m = xi[sel]
+            e_l = lo - xi[sel]
+            low = e_m <= e_l
+            e[sel] = np.where(low, e_m, e_l)
+            de[sel] = np.where(low, -dm[sel], dlo + dm[sel])
+            target[sel] = np.where(low, MARGIN, IN0 if jump_target else INM)
+        # middle: xi reaches loss_zero (-> v=0) or loss_one (-> v=1, or the margin when
+        # loss_one = 0)
+        sel = np.flatnonzero(g == INM)
+        if sel.size:
+            e_up = hi - xi[sel]
+            e_lo = xi[sel] - lo if has_one else xi[sel]
+            low = e_lo < e_up
+            e[sel] = np.where(low, e_lo, e_up)
+            de[sel] = np.where(low, -dm[sel] - (dlo if has_one else 0.0), dhi + dm[sel])
+            target[sel] = np.where(low, IN1 if has_one else MARGIN, IN0)
+        # v = 0: xi falls to loss_zero -> middle (v = 1 for a discontinuous v*)
+        sel = g == IN0
+        e[sel] = xi[sel] - hi
+        de[sel] = -dm[sel] - dhi
+        target[sel] = IN1 if jump_target else INM
+        return e, de, target, None
+
+    def event_k(self, k, theta, m, age):
+        e, _, _, _ = self.event_values(theta, m, age)
+        return float(e[k])
+
+    def apply(self, k, target, theta, age, info):
+        full = self.to_full(theta)
+        part = self.part.copy()
+        old = int(part.region[k])
+        new = int(target)
+        part.region[k] = new
+        margin_event = old in (OUT, MARGIN) or new in (OUT, MARGIN)
+        self._last_jump = (
+            self.discontinuous
+            and old in _LOSS_REGIONS
+            and new in _LOSS_REGIONS
+        )
+        ev = PathEvent(
+            age, "margin" if margin_event else "sample", k, _NAMES[old], _NAMES[new]
+        )
+        if new in (OUT, IN0):
+            full[k] = 0.0
+        elif new == IN1:
+            full[k] = self.Cs[k]
+        self.b_ref = float(full[self.n])
+        self.set_partition(part)
+        return self.from_full(full), ev, (k,)
+
+    def is_jump(self, k):
+        return self._last_jump
+
+    def identify(self, a, b, age, mtol=1e-8):
+        """Partition of a dual point (a, b): margins within ``mtol`` of 1 are on the
+        margin unless a_i sits at a bound; violators by their hinge loss."""
+        reg = self.reg
+        a = np.asarray(a, dtype=np.float64)
+        m = self.Q @ a + self.y * b
+        xi = 1.0 - m
+        lo, hi = reg.loss_one(age), reg.loss_zero(age)
+        has_one = lo > 0.0
+        cs = self.Cs
+        region = np.full(self.n, INM, dtype=np.int8)
+        if has_one:
+            region[xi <= lo] = IN1
+        if not (hi > lo):
+            region[xi < hi] = IN1
+        region[xi >= hi] = IN0
+        on = np.abs(m - 1.0) <= mtol
+        atol = 1e-10 * cs
+        region[on] = MARGIN
+        region[on & (a <= atol)] = OUT
+        region[on & (a >= cs - atol)] = IN1 if has_one else INM
+        region[m > 1.0 + mtol] = OUT
+        region[self.s <= 0] = NULL
+        a = a.copy()
+        a[region == OUT] = 0.0
+        a[region == IN0] = 0.0
+        a[region == NULL] = 0.0
+        self.b_ref = float(b)
+        self.set_partition(_Partition([], [], region))
+        return self.from_full(np.append(a, b))
+
+    # -- objects for AgePath
+    # -----------------------------------------------------------------
+    def check_X(self, X):
+        return self.kernel_rows(X)
+
+    def kernel_rows(self, X):
+        if self.problem.kernel_name != "precomputed":
+            X = np.asarray(X, dtype=np.float64)
+            if X.ndim != 2 or X.shape[1] != self.d:
+                raise ValueError(
+                    f"X has shape {X.shape}; expected (n_samples, {self.d})."
+                )
+        else:
+            X = np.asarray(X, dtype=np.float64)
+            if X.ndim != 2 or X.shape[1] != self.n:
+                raise ValueError(
+                    f"X has shape {X.shape}; with kernel='precomputed' pass the kernel "
+                    f"against the training samples, shape (n_samples, {self.n})."
+                )
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X contains NaN or infinity.")
+        return self.problem.kernel(X)
+
+    def decision_full(self, Kx, x):
+        return Kx @ (self.y * x[: self.n]) + x[self.n]
+
+    def predict_full(self, Kx, x):
+        cls = self.problem.classes_
+        return np.where(self.decision_full(Kx, x) > 0, cls[1], cls[0])
+
+    def dual_coef_full(self, x):
+        return self.y * x[: self.n]
+
+    def check_coef(self):
+        if self.problem.kernel_name != "linear":
+            raise ValueError(
+                "coef is only defined for kernel='linear'; got "
+                f"kernel={self.problem.kernel_name!r} (use dual_coef)."
+            )
+
+    def coef_full(self, x):
+        return (self.y * x[: self.n]) @ self.problem.X
+
+    def intercept_full(self, x):
+        return float(x[self.n])
+
+    def weights_full(self, x, age, part):
+        """v from the partition's region formulas (the certificate then checks them)."""
+        reg = self.reg
+        g = part.region
+        xi = np.maximum(1.0 - (self.Q @ x[: self.n] + self.y * x[self.n]), 0.0)
+        v = np.ones(self.n)
+        v[g == IN0] = 0.0
+        mid = g == INM
+        if mid.any():
+            v[mid] = reg.middle(xi[mid], age)
+        null = g == NULL
+        if null.any():
+            v[null] = reg.v_star(xi[null], age)
+        return v
+
+    def objective_full(self, x, age):
+        return self.problem.latent_objective(x[: self.n], x[self.n], age, self.reg)
+
+    def certify_kwargs(self, x):
+        return {"dual_coef": x[: self.n].copy(), "intercept": float(x[self.n])}
+
+
+def _default_range(problem, reg):
+    """Default age range of the SVM path from the hinge losses of the v = 1 fit.
+
+    Samples on the right side of the margin have loss 0 and weight 1 at every age, so
+    the range is set by the violators (positive losses): ``age_max`` is the smallest
+    age at which every sample has ``v* >= 0.99`` (relative to the supremum of v* where
+    it stays below 1, see :func:`gaga._lasso_path.default_age_range`); ``age_min`` is
+    the age at which the median positive loss has ``v* = 1/2``. A separable problem
+    (no violator) gets the range [1e-3, 1] of ages (no sample event can occur).
+    """
+    a, b, _ = problem.solve_weighted(np.ones(problem.n_samples))
+    keep = problem.sample_weight > 0
+    l = problem.losses(a, b)[keep]
+    s = problem.sample_weight[keep]
+    pos = l > 1e-9
+    if not np.any(pos):
+        lo, hi = reg.age_bounds
+        top = min(1.0, 0.5 * (max(lo, 0.0) + hi)) if np.isfinite(hi) else 1.0
+        return 1e-3 * top, top
+    return _range_from_losses(l[pos], s[pos], reg)
+
+
+# small dense systems and matrix-vector products: BLAS threads only add overhead (and
+# stall when the cores are busy)
+@threadpool_limits.wrap(limits=1, user_api="blas")
+def age_path_svm(
+    X,
+    y,
+    *,
+    regularizer="linear",
+    C=1.0,
+    kernel="rbf",
+    gamma="scale",
+    degree=3,
+    coef0=0.0,
+    age_min=None,
+    age_max=None,
+    sample_weight=None,
+    tol=1e-8,
+    max_events=None,
+    verbose=0,
+):
+    """Exact age path of the self-paced binary SVM (hinge loss, intercept, any kernel).
+
+    Follows the curve of partial optima age -> (a, b, v) of
+
+        0.5 ||w||^2 + C sum_i s_i [v_i max(0, 1 - y_i f(x_i)) + f(v_i, age)]
+
+    in the dual (``a``: multipliers, ``f(x) = sum_j a_j y_j K(x_j, x) + b``) from a
+    certified ACS start at ``age_min`` to ``age_max``: ODE predictor and Newton
+    corrector on each segment of fixed partition (margin sets times regularizer
+    regions), events located by root finding, jumps (warm-started ACS with our own SMO
+    solver) at folds and discontinuities of v*. The loss compared with the age is the
+    hinge ``max(0, 1 - y_i f(x_i))``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
+        Training data (the kernel matrix for ``kernel="precomputed"``, which must be
+        symmetric positive semidefinite).
+    y : array-like of shape (n_samples,)
+        Labels with exactly two values; the second in sorted order is +1.
+    regularizer : str or Regularizer, default="linear"
+    C : float, default=1.0
+    kernel : {"linear", "rbf", "poly", "sigmoid", "precomputed"}, default="rbf"
+    gamma : {"scale", "auto"} or float, default="scale"
+    degree : int, default=3
+    coef0 : float, default=0.0
+        Kernel parameters with :class:`sklearn.svm.SVC`'s meaning.
+    age_min, age_max : float, default=None
+        Age range; data-driven defaults from the hinge losses of the v = 1 fit (see
+        :func:`_default_range`).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Nonnegative; multiplies C per sample as in ``SVC``.
+    tol : float, default=1e-8
+        Alternate convex search at the start and at jumps stops at
+        ``max |delta v| <= tol / 1000`` unless a landing on the optimality system
+        (Newton to machine precision, events and inertia checked) succeeds earlier.
+    max_events : int, default=None
+        Bound on the number of events (None: 50 * n_samples); when reached the path
+        stops with a ``ConvergenceWarning`` that states the age reached.
+    verbose : int, default=0
+
+    Returns
+    -------
+    AgePath
+        With ``dual_coef``, ``decision_function``, ``predict`` (labels) and, for the
+        linear kernel, ``coef``.
+
+    Notes
+    -----
+    Memory: the kernel matrix and ``Q = y y^T * K`` are stored, 2 n_samples**2 float64
+    values (64 MB at n = 2000). Samples with v = 0 at an age are out of the training set
+    at that age; the samples with v > 0 must contain both classes at ``age_min``.
+    """
+    reg = get_regularizer(regularizer)
+    problem = SVMProblem(
+        X,
+        y,
+        C=C,
+        kernel=kernel,
+        gamma=gamma,
+        degree=degree,
+        coef0=coef0,
+        sample_weight=sample_weight,
+    )
+    if max_events is None:
+        max_events = 50 * problem.n_samples
+    elif (
+        isinstance(max_events, bool)
+        or not isinstance(max_events, (int, np.integer))
+        or max_events < 1
+    ):
+        raise ValueError(
+            f"max_events={max_events!r} must be a positive integer or None."
+        )
+    if not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol={tol!r} must be a positive real number.")
+    user_min = age_min is not None
+    if age_min is None or age_max is None:
+        dmin, dmax = _default_range(problem, reg)
+        age_min = dmin if age_min is None else age_min
+        age_max = dmax if age_max is None else age_max
+    age_min = reg.check_age(age_min, "age_min")
+    age_max = reg.check_age(age_max, "age_max")
+    if not age_min < age_max:
+        raise ValueError(f"age_min={age_min!r} must be < age_max={age_max!r}.")
+    system = _SVMSystem(problem, reg)
+    a0, b0, _ = problem.solve_weighted(np.ones(problem.n_samples))
+    for attempt in range(60):
+        fol = _Follower(
+            system,
+            age_min,
+            age_max,
+            max_events=max_events,
+            verbose=verbose,
+            acs_tol=max(1e-3 * tol, 1e-12),
+        )
+        try:
+            theta = _start(fol, problem, reg, a0, b0, age_min)
+            break
+        except _AllExcluded:
+            if user_min or attempt == 59:
+                raise ValueError(
+                    f"At age_min={age_min!r} the samples with v > 0 do not contain "
+                    "both classes (alternate convex search from the v = 1 fit). "
+                    "Choose a larger age_min."
+                ) from None
+            age_min = age_min + 0.25 * (age_max - age_min)
+    fol.run(theta, age_min)
+    if verbose:
+        print(
+            f"[gaga] SVM age path: {len(fol.events)} events, "
+            f"{sum(e.jump for e in fol.events)} jumps, {fol.n_steps} steps, "
+            f"{fol.n_jac} Jacobians in {fol.elapsed:.3f} s"
+        )
+    path = AgePath(
+        system=system,
+        problem=problem,
+        regularizer=reg,
+        age_min=age_min,
+        age_max=fol.age_max,
+        knots=fol.knots,
+        events=fol.events,
+        segment_of_knot=fol.seg_of_knot,
+        segments=fol.segments,
+        n_steps=fol.n_steps,
+    )
+    path.stats_ = {
+        "n_newton": fol.n_newton,
+        "n_jacobians": fol.n_jac,
+        "time": fol.elapsed,
+    }
+    return path
+
+
+def _start(fol, problem, reg, a0, b0, age_min):
+    v0 = reg.v_star(problem.losses(a0, b0), age_min)
+    u = problem.sample_weight * v0
+    if not (np.any(u[problem.y_pm > 0] > 0) and np.any(u[problem.y_pm < 0] > 0)):
+        raise _AllExcluded
+    try:
+        return fol.acs_land(a0, b0, age_min)
+    except (ZeroWeightsError, OneClassError):
+        raise _AllExcluded from None
