@@ -259,7 +259,8 @@ class _PathModel:
         if self.cheap_default_range:
             for train, _ in folds:
                 sw = None if sample_weight is None else sample_weight[train]
-                ranges.append(self.default_range(X[train], y[train], sw, params))
+                Xt = self.rows(X, params, train, train)
+                ranges.append(self.default_range(Xt, y[train], sw, params))
         hi = max(r[1] for r in ranges)
         return (None if a0 is None else float(a0)), float(hi)
 
@@ -336,13 +337,34 @@ class _LassoPathModel(_PathModel):
 class _SVMPathModel(_PathModel):
     """Self-paced binary SVM (:func:`gaga.age_path_svm`).
 
-    The default range of the full data is read from one full-data path (there is no
-    cheap closed form of the SVM's default range); the fold paths then start at their
-    own defaults and the engine takes the latest start.
+    The default range comes from the hinge losses of one v = 1 fit (the path's own
+    default, ``gaga._svm_path._default_range``), cheap enough to compute on the full
+    data and on every training fold.
     """
 
     grid_params = ("C", "regularizer")
     is_classifier = True
+    cheap_default_range = True
+
+    def default_range(self, X, y, sample_weight, params):
+        from gaga._svm_path import _default_range
+        from gaga.problems import SVMProblem
+
+        a0, a1 = params.get("age_min"), params.get("age_max")
+        if a0 is not None and a1 is not None:
+            return a0, a1
+        problem = SVMProblem(
+            X,
+            y,
+            C=params["C"],
+            kernel=params["kernel"],
+            gamma=params["gamma"],
+            degree=params["degree"],
+            coef0=params["coef0"],
+            sample_weight=sample_weight,
+        )
+        lo, hi = _default_range(problem, get_regularizer(params["regularizer"]))
+        return (lo if a0 is None else a0), (hi if a1 is None else a1)
 
     def estimator(self, params):
         return SelfPacedSVM(**params)

@@ -121,3 +121,91 @@ def test_missing_matplotlib_mentions_the_extra(monkeypatch, hard_path):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"gaga\[plot\]"):
         AgePathDisplay.from_path(hard_path)
+
+
+# --------------------------------------------------------------------------------------
+# SVM paths
+# --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def svm_data():
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=40,
+        n_features=3,
+        n_informative=3,
+        n_redundant=0,
+        flip_y=0.15,
+        random_state=0,
+    )
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def svm_hard_path(svm_data):
+    from gaga import age_path_svm
+
+    X, y = svm_data
+    path = age_path_svm(X, y, C=1.0, kernel="rbf", regularizer="hard")
+    assert len(path.jumps) > 0
+    return path
+
+
+def test_svm_coef_plots_dual_coef_with_jumps(svm_hard_path, svm_data):
+    X, _ = svm_data
+    path = svm_hard_path
+    disp = AgePathDisplay.from_path(path, kind="coef", n_points=60)
+    assert disp.kind == "dual_coef"
+    assert len(disp.lines_) == X.shape[0]  # one curve per training sample
+    assert disp.ax_.get_ylabel().startswith("dual coefficients")
+    np.testing.assert_allclose(disp.events_.get_xdata(), path.breakpoints)
+    jump_ages = np.unique([e.age for e in path.jumps])
+    np.testing.assert_allclose(np.sort(disp.jumps_.get_xdata()), jump_ages)
+    x = np.asarray(disp.lines_[0].get_xdata(), dtype=float)
+    Y = np.column_stack([ln.get_ydata() for ln in disp.lines_]).astype(float)
+    for a in jump_ages[jump_ages > path.age_min]:
+        for j in range(Y.shape[1]):
+            assert not _segments_cross(x, Y[:, j], a), f"line {j} joined at jump {a}"
+    # exact values: the curves hold path.dual_coef where they are finite
+    ok = np.all(np.isfinite(Y), axis=1)
+    k = np.flatnonzero(ok)[:: max(1, ok.sum() // 8)]
+    np.testing.assert_allclose(Y[k], path.dual_coef(x[k]), atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["weights", "objective"])
+def test_svm_weights_and_objective(svm_hard_path, svm_data, kind):
+    X, _ = svm_data
+    disp = AgePathDisplay.from_path(svm_hard_path, kind=kind, n_points=40)
+    assert len(disp.lines_) == (X.shape[0] if kind == "weights" else 1)
+    x = np.asarray(disp.lines_[0].get_xdata(), dtype=float)
+    y0 = np.asarray(disp.lines_[0].get_ydata(), dtype=float)
+    ok = np.isfinite(y0)
+    ref = (
+        svm_hard_path.weights(x[ok])[:, 0]
+        if kind == "weights"
+        else svm_hard_path.objective(x[ok])
+    )
+    np.testing.assert_allclose(y0[ok], ref, atol=1e-10)
+    # the hard regularizer's path jumps: one NaN break per jump inside the range
+    jumps = np.unique([e.age for e in svm_hard_path.jumps])
+    assert np.sum(~ok) == np.sum(jumps > svm_hard_path.age_min)
+
+
+def test_svm_from_estimator(svm_data):
+    from gaga import SelfPacedSVM
+
+    X, y = svm_data
+    est = SelfPacedSVM(kernel="linear").fit(X, y)
+    disp = AgePathDisplay.from_estimator(est, kind="coef", n_points=30)
+    assert len(disp.lines_) == X.shape[0]
+    np.testing.assert_allclose(disp.age_line_.get_xdata(), [est.age_, est.age_])
+
+
+def test_svm_cv_age_display(svm_data):
+    from gaga.cv import SelfPacedSVMCV
+
+    X, y = svm_data
+    est = SelfPacedSVMCV(ages=8, cv=3, scoring="roc_auc").fit(X, y)
+    disp = CVAgeDisplay.from_estimator(est)
+    np.testing.assert_allclose(disp.lines_[0].get_ydata(), est.scores_path_.mean(1))
+    assert disp.ax_.get_ylabel() == "roc_auc"
