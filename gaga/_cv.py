@@ -926,6 +926,15 @@ class SelfPacedSVMCV(_SelfPacedCVMixin, ClassifierMixin, BaseEstimator):
     --------
     gaga.SelfPacedSVM : The estimator at a fixed age.
     gaga.cv.score_path : Score one path on a held-out set.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from gaga.cv import SelfPacedSVMCV
+    >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    >>> est = SelfPacedSVMCV(ages=10, cv=3).fit(X, y)
+    >>> est.scores_path_.shape
+    (10, 3)
     """
 
     _parameter_constraints = {
