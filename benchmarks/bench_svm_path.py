@@ -157,6 +157,17 @@ def _fallback_range(problem, reg):
         return lo, min(hi, reg.age_bounds[1] * 0.999)
 
 
+def _path_function():
+    """``gaga.age_path_svm``, or the module's function while it is not exported."""
+    fn = getattr(gaga, "age_path_svm", None)
+    if fn is None:
+        try:
+            from gaga._svm_path import age_path_svm as fn
+        except ImportError:
+            raise NotImplementedError("gaga.age_path_svm does not exist yet") from None
+    return fn
+
+
 def run_path(X, y, reg, C, hard):
     res = {"status": "ok", "error": None}
     path = None
@@ -164,9 +175,7 @@ def run_path(X, y, reg, C, hard):
         warnings.simplefilter("always")
         t0 = time.perf_counter()
         try:
-            fn = getattr(gaga, "age_path_svm", None)
-            if fn is None:
-                raise NotImplementedError("gaga.age_path_svm does not exist yet")
+            fn = _path_function()
             with alarm(hard):
                 path = fn(X, y, regularizer=reg, C=C, kernel="rbf")
         except BudgetExceeded:
@@ -485,6 +494,7 @@ def main(argv=None):
     meta = machine_info()
     meta["command"] = command
     meta["has_age_path_svm"] = hasattr(gaga, "age_path_svm")
+    meta["git_commit"] = meta["git_commit"] or os.environ.get("GAGA_COMMIT", "?")
     t_start = time.perf_counter()
     log(f"[bench] {command}; load {meta['loadavg_start']}")
     meta["warmup_seconds"] = warm_up()
