@@ -96,6 +96,18 @@ class _SegmentStore:
         return len(self._segs)
 
 
+class _StopPath(Exception):
+    """A jump cannot land (e.g. the SVM's weighted samples lose a class): the path
+    ends at the age of the jump."""
+
+    def __init__(self, theta, part, age, reason):
+        super().__init__(reason)
+        self.theta = theta
+        self.part = part
+        self.age = age
+        self.reason = reason
+
+
 class _Follower:
     """Predictor-corrector path follower with event location and jumps."""
 
@@ -344,9 +356,29 @@ class _Follower:
         self.age_max = age
 
     def run(self, theta, age):
-        sys = self.sys
         t0 = time.perf_counter()
-        seg = self.start_segment(range(sys.n))
+        seg = self.start_segment(range(self.sys.n))
+        try:
+            theta, age = self._run(theta, age, seg)
+        except _StopPath as stop:
+            # the last point of the branch, in its own segment
+            self.sys.set_partition(stop.part)
+            seg = self.start_segment(range(self.sys.n))
+            self.record_knot(stop.theta, np.zeros_like(stop.theta), stop.age, seg)
+            warnings.warn(
+                f"Age path stopped at age={stop.age:.6e}: {stop.reason} "
+                f"(the path covers [{self.age_min:.6e}, {stop.age:.6e}] of "
+                f"[{self.age_min:.6e}, {self.age_max:.6e}]).",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+            self.age_max = stop.age
+            theta, age = stop.theta, stop.age
+        self.elapsed = time.perf_counter() - t0
+        return theta, age
+
+    def _run(self, theta, age, seg):
+        sys = self.sys
         span = self.age_max - self.age_min
         h_ctrl = 0.05 * span
         pending = None  # index just moved (for the consistency test)
@@ -460,7 +492,6 @@ class _Follower:
                     h_ctrl = min(2.0 * h_ctrl, span)
                 elif ratio >= 0.2:
                     h_ctrl = h_ctrl / 2.0
-        self.elapsed = time.perf_counter() - t0
         return theta, age
 
     def on_event(self, ev):
@@ -557,10 +588,14 @@ class _Follower:
                 sigma = -np.sign(u @ sys.prec(g)) or 1.0
                 scale = max(1.0, np.max(np.abs(theta)))
                 x0 = before + sys.dir_full(sigma * 1e-2 * scale * u)
-        if u is not None and sys.kick_both_sides:
-            theta = self._kick_land(before, u, sigma, scale, age_j)
-        else:
-            theta = self.acs_land(*sys.split_acs(x0), age_j)
+        theta_before, part_before = theta, sys.part.copy()
+        try:
+            if u is not None and sys.kick_both_sides:
+                theta = self._kick_land(before, u, sigma, scale, age_j)
+            else:
+                theta = self.acs_land(*sys.split_acs(x0), age_j)
+        except sys.stop_errors as exc:
+            raise _StopPath(theta_before, part_before, age, str(exc)) from None
         after = sys.to_full(theta)
         size = float(np.max(np.abs(after - before)))
         ev = PathEvent(
@@ -630,10 +665,14 @@ class _Follower:
             total += it
             done = conv or total >= max_total
             theta, ok = None, False
-            if dv <= 1e-4 or conv:
+            if dv <= sys.land_dv or conv:
                 # the partition is settled enough to be identified
                 theta, ok = self.try_land(
-                    theta_c, b_c, age, skip=None if done else failed
+                    theta_c,
+                    b_c,
+                    age,
+                    repairs=sys.land_repairs,
+                    skip=None if done else failed,
                 )
             self._acs_state = (theta_c, b_c)
             yield theta, ok, done
@@ -690,6 +729,9 @@ class _SystemBase:
     acs_chunk = 20
     acs_max = 100000
     kick_both_sides = False
+    stop_errors = ()  # errors of a jump's ACS that end the path (with a warning)
+    land_dv = 1e-4  # try to land once an ACS chunk changes v by at most this
+    land_repairs = 5  # transitions applied to an identified partition before giving up
 
     def prec(self, g):
         return g

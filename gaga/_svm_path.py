@@ -36,6 +36,7 @@ from gaga._follower import _Follower, _Partition, _SystemBase
 from gaga._lasso_path import (
     _AllExcluded,
     _range_from_losses,
+    _weighted_lower_median,
 )
 from gaga._path import AgePath, PathEvent
 from gaga.problems import OneClassError, SVMProblem, ZeroWeightsError
@@ -88,6 +89,11 @@ class _SVMSystem(_SystemBase):
     acs_max = 2000
     acs_kick = 300
     kick_both_sides = True
+    # ACS contracts slowly with many samples in the middle region, while the partition
+    # settles early (a failed partition is not tried twice): try to land at once
+    land_dv = np.inf
+    land_repairs = 50
+    stop_errors = (OneClassError, ZeroWeightsError)
 
     def __init__(self, problem, reg):
         self.problem = problem
@@ -106,6 +112,25 @@ class _SVMSystem(_SystemBase):
         self.b_ref = 0.0
         self._sup_key = None
         self._last_jump = False
+        # twins: samples with identical rows (of X, or of K if precomputed) and labels.
+        # Two twins on the margin make K singular; at most one of a group is kept on the
+        # margin, the others sit at a bound of their box (notes 4.10: drop E points).
+        rows = problem.K if problem.kernel_name == "precomputed" else problem.X
+        keyed = np.column_stack([rows, self.y])
+        _, group, counts = np.unique(
+            keyed, axis=0, return_inverse=True, return_counts=True
+        )
+        group = group.ravel()
+        group[self.s <= 0] = -1
+        multi = counts[group] > 1
+        multi[group < 0] = False
+        self.has_twins = bool(np.any(multi))
+        self.group = group
+        self.n_groups = counts.shape[0]
+        if self.has_twins:
+            self.twin_groups = [
+                np.flatnonzero(group == g) for g in np.unique(group[multi])
+            ]
 
     # -- partition and coordinates
     # ---------------------------------------------------------------------
@@ -340,6 +365,15 @@ class _SVMSystem(_SystemBase):
         e[sel] = xi[sel] - hi
         de[sel] = -dm[sel] - dhi
         target[sel] = IN1 if jump_target else INM
+        if self.has_twins and nE:
+            # a twin of a margin sample stays at its bound: its margin equals its
+            # twin's, so its event towards the margin is identically zero
+            on = np.zeros(self.n_groups, dtype=bool)
+            on[self.group[self.E]] = True
+            blocked = (target == MARGIN) & (g != MARGIN) & (self.group >= 0)
+            blocked &= on[np.maximum(self.group, 0)]
+            e[blocked] = np.inf
+            de[blocked] = 0.0
         return e, de, target, None
 
     def event_k(self, k, theta, m, age):
@@ -396,6 +430,21 @@ class _SVMSystem(_SystemBase):
         region[m > 1.0 + mtol] = OUT
         region[self.s <= 0] = NULL
         a = a.copy()
+        if self.has_twins:
+            for grp in self.twin_groups:
+                mem = grp[region[grp] == MARGIN]
+                if mem.shape[0] < 2:
+                    continue
+                # keep their sum: fill the boxes in index order, at most one inside
+                total = float(a[mem].sum())
+                for j in mem:
+                    a[j] = min(total, cs[j])
+                    total -= a[j]
+                    if a[j] <= atol[j]:
+                        region[j] = OUT
+                    elif a[j] >= cs[j] - atol[j]:
+                        region[j] = IN1 if has_one else INM
+
         a[region == OUT] = 0.0
         a[region == IN0] = 0.0
         a[region == NULL] = 0.0
@@ -478,7 +527,9 @@ def _default_range(problem, reg):
     the range is set by the violators (positive losses): ``age_max`` is the smallest
     age at which every sample has ``v* >= 0.99`` (relative to the supremum of v* where
     it stays below 1, see :func:`gaga._lasso_path.default_age_range`); ``age_min`` is
-    the age at which the median positive loss has ``v* = 1/2``. A separable problem
+    the age at which the (weighted lower) median positive loss just gets a positive
+    weight (``loss_zero(age_min)`` slightly above it): about half of the violators are
+    in at the start. A separable problem
     (no violator) gets the range [1e-3, 1] of ages (no sample event can occur).
     """
     a, b, _ = problem.solve_weighted(np.ones(problem.n_samples))
@@ -490,7 +541,21 @@ def _default_range(problem, reg):
         lo, hi = reg.age_bounds
         top = min(1.0, 0.5 * (max(lo, 0.0) + hi)) if np.isfinite(hi) else 1.0
         return 1e-3 * top, top
-    return _range_from_losses(l[pos], s[pos], reg)
+    _, age_max = _range_from_losses(l[pos], s[pos], reg)
+    lmed = _weighted_lower_median(l[pos], s[pos])
+    low = max(reg.age_bounds[0], 0.0)
+    a, b = low, age_max
+    if not reg.loss_zero(b) > lmed:
+        return _range_from_losses(l[pos], s[pos], reg)
+    for _ in range(200):
+        mid = 0.5 * (a + b)
+        if reg.loss_zero(mid) > lmed:
+            b = mid
+        else:
+            a = mid
+        if b - a <= 1e-12 * b:
+            break
+    return min(b * (1 + 1e-6), 0.5 * (b + age_max)), age_max
 
 
 # small dense systems and matrix-vector products: BLAS threads only add overhead (and

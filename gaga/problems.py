@@ -44,6 +44,11 @@ class ZeroWeightsError(ValueError):
     """Every effective weight ``sample_weight * v`` is zero: nothing left to fit."""
 
 
+# tolerance of the PSD test of a precomputed kernel, relative to max |K|: a Gram matrix
+# computed in float32 (rounding ~1e-7 relative) passes, a genuinely indefinite one fails
+_PSD_RTOL = 1e-6
+
+
 class OneClassError(ValueError):
     """The samples with positive effective weight contain only one class (SVM)."""
 
@@ -530,12 +535,12 @@ class SVMProblem:
                 raise ValueError("X must be symmetric for kernel='precomputed'.")
             scale = np.abs(X).max()
             lam_min = float(np.linalg.eigvalsh(0.5 * (X + X.T))[0])
-            if lam_min < -1e-8 * scale:
+            if lam_min < -_PSD_RTOL * scale:
                 raise ValueError(
                     "X must be positive semidefinite for kernel='precomputed'; its "
                     "smallest "
-                    f"eigenvalue is {lam_min:.3e} < -1e-8 * max|K| = "
-                    f"{-1e-8 * scale:.3e}."
+                    f"eigenvalue is {lam_min:.3e} < -{_PSD_RTOL:g} * max|K| = "
+                    f"{-_PSD_RTOL * scale:.3e}."
                 )
             self.n_features = X.shape[1]
             self.gamma_ = np.nan
