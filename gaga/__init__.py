@@ -8,6 +8,7 @@ logging.getLogger("gaga").addHandler(logging.NullHandler())
 
 from gaga._lasso_path import age_path_lasso  # noqa: E402
 from gaga._path import AgePath, PathEvent  # noqa: E402
+from gaga._svm_path import age_path_svm  # noqa: E402
 from gaga.baselines import ACSPathResult, ACSResult, acs, acs_path  # noqa: E402
 from gaga.cv import SelfPacedLassoCV, SelfPacedSVMCV  # noqa: E402
 from gaga.lasso import SelfPacedLasso  # noqa: E402
@@ -43,6 +44,7 @@ __all__ = [
     "SelfPacedSVM",
     "SelfPacedSVMCV",
     "age_path_lasso",
+    "age_path_svm",
     "CustomRegularizer",
     "Hard",
     "Linear",

@@ -13,26 +13,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from gaga import SelfPacedSVM
 
 # Checks of scikit-learn that SelfPacedSVM is expected to fail, with the reason.
-_DUPLICATES = (
-    "age_path_svm fails on this check's data (16 rows: 4 distinct points repeated 4 "
-    "times, separable, every sample on the margin): the duplicated rows make the "
-    "margin system singular, the follower jumps again and again at age_min (until "
-    "max_events, ConvergenceWarning) or a jump's ACS excludes a whole class "
-    "(OneClassError). A path bug, reported; not an estimator issue."
-)
 EXPECTED_FAILED_CHECKS = {
-    "check_estimators_dtypes": (
-        "age_path_svm raises OneClassError from a jump's alternate convex search on "
-        "the integer copy of this check's data (20 x 5 values in {0, 1, 2}, labels "
-        "1, 2 alternating): a path bug, reported."
-    ),
-    "check_sample_weights_shape": _DUPLICATES,
-    "check_sample_weights_not_overwritten": _DUPLICATES,
     "check_sample_weight_equivalence_on_dense_data": (
         "As for SVC: gamma='scale' is 1 / (n_features * X.var()) over the rows of X, "
-        "unweighted, so repeating rows changes the kernel. Moreover the path of the "
-        "repeated data (duplicated rows) hits the duplicated-rows path bug "
-        "(OneClassError in a jump's ACS)."
+        "unweighted, so repeating rows changes the kernel."
     ),
 }
 

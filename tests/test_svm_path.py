@@ -1,0 +1,314 @@
+"""The exact self-paced SVM age path (issue 4): certificates, agreement with ACS, ties,
+separable data, bad input."""
+
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, make_blobs, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
+
+from gaga import AgePath, acs, age_path_svm
+from gaga.datasets import flip_labels
+from gaga.regularizers import (
+    CustomRegularizer,
+    Hard,
+    Linear,
+    Logarithmic,
+    Mixture,
+    Polynomial,
+)
+
+
+def _custom():
+    # polynomial t = 1.5 written out by hand, as a user would
+    return CustomRegularizer(
+        lambda l, a: (1 - l / a) ** 2,
+        lambda l, a: -2 * (1 - l / a) / a,
+        lambda l, a: 2 * (1 - l / a) * l / a**2,
+        lambda a: 0.0,
+        lambda a: a,
+        value=lambda v, a: a * (v**1.5 / 1.5 - v),
+        name="custom-poly",
+    )
+
+
+REGS = {
+    "hard": Hard,
+    "linear": Linear,
+    "logarithmic": Logarithmic,
+    "mixture": Mixture,
+    "polynomial": Polynomial,
+    "custom": _custom,
+}
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(y))[:70]
+    return StandardScaler().fit_transform(X[idx]), y[idx]
+
+
+@pytest.fixture(scope="module")
+def flipped():
+    """Synthetic data with 20 % of the labels flipped near a linear SVM's boundary
+    (the noise model of the paper's experiments)."""
+    X, y = make_classification(
+        n_samples=70, n_features=5, n_informative=3, random_state=1
+    )
+    X = StandardScaler().fit_transform(X)
+    y_noisy, flipped = flip_labels(X, y, 0.2, random_state=0)
+    assert flipped.sum() > 0
+    return X, y_noisy
+
+
+def _check_certificates(path, n_random=50, seed=0, use_cvxpy=True):
+    rng = np.random.default_rng(seed)
+    ages = rng.uniform(path.age_min, path.age_max, n_random)
+    certs = path.certify(ages=ages, use_cvxpy=use_cvxpy)
+    assert len(certs) >= len(set(path.breakpoints))
+    for c in certs:
+        assert c.kkt_residual <= 1e-7, c.summary()
+        assert c.v_residual <= 1e-7, c.summary()
+        if use_cvxpy:
+            assert abs(c.cvxpy_gap) <= 1e-6, c.summary()
+    return certs
+
+
+@pytest.mark.parametrize("name", list(REGS))
+def test_certified_rbf_breast_cancer(cancer, name):
+    X, y = cancer
+    reg = REGS[name]()
+    path = age_path_svm(X, y, regularizer=reg, kernel="rbf")
+    assert isinstance(path, AgePath)
+    assert path.n_events > 0
+    assert path.knots[-1] == path.age_max
+    _check_certificates(path, n_random=50 if name in ("linear", "mixture") else 15)
+
+
+@pytest.mark.parametrize("name", ["linear", "mixture", "hard"])
+def test_certified_flipped_labels(flipped, name):
+    X, y = flipped
+    path = age_path_svm(X, y, regularizer=REGS[name](), kernel="rbf", C=2.0)
+    assert any(e.kind == "sample" or e.jump for e in path.events)
+    _check_certificates(path, n_random=20)
+
+
+@pytest.mark.parametrize("name", ["linear", "mixture"])
+def test_certified_linear_kernel(flipped, name):
+    X, y = flipped
+    path = age_path_svm(X, y, regularizer=REGS[name](), kernel="linear")
+    _check_certificates(path, n_random=20)
+    # the primal weights are the dual combination of the samples
+    a = path.age_min + 0.37 * (path.age_max - path.age_min)
+    np.testing.assert_allclose(
+        path.coef(a), path.dual_coef(a) @ X, rtol=1e-12, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        path.decision_function(X, a),
+        X @ path.coef(a) + path.intercept(a),
+        atol=1e-10,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["hard", "logarithmic", "polynomial", "custom"])
+def test_certified_flipped_labels_all_regularizers(flipped, name):
+    X, y = flipped
+    path = age_path_svm(X, y, regularizer=REGS[name](), kernel="rbf")
+    _check_certificates(path, n_random=50)
+
+
+def test_dense_output_matches_weighted_svm(flipped):
+    """Between knots the path is the weighted SVM at its own weights: the dual solved
+    independently by our SMO at v(age) gives the same decision values."""
+    X, y = flipped
+    path = age_path_svm(X, y, regularizer="linear")
+    prob = path.problem
+    for a in np.linspace(path.age_min, path.age_max, 9):
+        v = path.weights(a)
+        a_ref, b_ref, info = prob.solve_weighted(v, tol=1e-12)
+        assert info["converged"]
+        np.testing.assert_allclose(
+            path.decision_function(X, a),
+            prob.decision_function(X, a_ref, b_ref),
+            atol=1e-7,
+        )
+
+
+def test_agrees_with_acs_from_the_path(flipped):
+    """ACS started at a path point stays there (a stable partial optimum); from a
+    perturbed start it returns to it, or to a point with objective no lower."""
+    X, y = flipped
+    reg = Linear()
+    path = age_path_svm(X, y, regularizer=reg)
+    prob = path.problem
+    rng = np.random.default_rng(0)
+    differ = 0
+    for a in rng.uniform(path.age_min, path.age_max, 8):
+        dual = np.abs(path.dual_coef(a))
+        b = path.intercept(a)
+        res = acs(prob, reg, a, coef_init=dual, intercept_init=b, tol=1e-12)
+        np.testing.assert_allclose(
+            prob.decision_function(X, res.dual_coef, res.intercept),
+            path.decision_function(X, a),
+            atol=1e-7,
+        )
+        start = np.clip(dual + 1e-3 * rng.standard_normal(dual.shape), 0, None)
+        res2 = acs(prob, reg, a, coef_init=start, intercept_init=b, tol=1e-12)
+        f_path = float(path.objective(a))
+        f_acs = prob.latent_objective(res2.dual_coef, res2.intercept, a, reg)
+        if abs(f_acs - f_path) > 1e-8 * max(1.0, abs(f_path)):
+            differ += 1
+            assert f_path <= f_acs + 1e-8 * max(1.0, abs(f_path))
+    assert differ <= 2
+
+
+def test_duplicated_rows_terminate_and_certify(cancer):
+    """Duplicated samples (twins) share the margin only through one member: no
+    singular system, no run of jumps."""
+    X, y = cancer
+    Xd = np.vstack([X, X[:15]])
+    yd = np.concatenate([y, y[:15]])
+    path = age_path_svm(Xd, yd, regularizer="linear", max_events=500)
+    assert path.n_events < 200
+    assert path.age_max == pytest.approx(
+        age_path_svm(Xd, yd, regularizer="linear", max_events=500).age_max
+    )
+    _check_certificates(path, n_random=10)
+    # a twin pair has the same decision value and the same weight
+    v = path.weights(path.age_min + 0.5 * (path.age_max - path.age_min))
+    np.testing.assert_allclose(v[:15], v[70:], atol=1e-9)
+
+
+def test_iris_twins_on_the_margin():
+    """Iris (standardized), class 1 against the rest: rows 101 and 142 are identical and
+    both on the margin of the v = 1 fit."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    path = age_path_svm(X, (y == 1).astype(int), max_events=400)
+    assert path.n_events < 150
+    assert len(path.jumps) < 30
+
+
+def test_separable_set():
+    X, y = make_blobs(
+        n_samples=40, centers=[[-4, 0], [4, 0]], cluster_std=0.5, random_state=0
+    )
+    path = age_path_svm(X, y, kernel="linear", regularizer="linear")
+    # nobody violates the margin: v = 1 throughout and no sample event
+    assert all(e.kind != "sample" for e in path.events)
+    for a in np.linspace(path.age_min, path.age_max, 5):
+        np.testing.assert_array_equal(path.weights(a), 1.0)
+        assert np.all(path.predict(X, a) == y)
+    _check_certificates(path, n_random=5)
+
+
+def test_labels_of_any_two_values_and_shapes(flipped):
+    X, y = flipped
+    labels = np.where(y == 1, "spam", "ham")
+    path = age_path_svm(X, labels, regularizer="mixture")
+    ages = np.linspace(path.age_min, path.age_max, 4)
+    assert path.dual_coef(ages).shape == (4, X.shape[0])
+    assert path.decision_function(X[:5], ages).shape == (4, 5)
+    assert path.weights(ages).shape == (4, X.shape[0])
+    assert path.intercept(ages).shape == (4,)
+    pred = path.predict(X, ages[-1])
+    assert set(np.unique(pred)) <= {"ham", "spam"}
+    with pytest.raises(ValueError, match="linear"):
+        path.coef(ages[0])
+
+
+def test_sample_weight_two_equals_duplicated_rows(cancer):
+    X, y = cancer
+    Xd = np.vstack([X, X[:20]])
+    yd = np.concatenate([y, y[:20]])
+    sw = np.ones(len(y))
+    sw[:20] = 2.0
+    kw = dict(regularizer="linear", age_min=0.8, age_max=30.0, gamma=0.05)
+    p_dup = age_path_svm(Xd, yd, **kw)
+    p_w = age_path_svm(X, y, sample_weight=sw, **kw)
+    for a in np.linspace(0.8, 30.0, 13):
+        np.testing.assert_allclose(
+            p_dup.decision_function(X, a), p_w.decision_function(X, a), atol=1e-7
+        )
+
+
+def test_precomputed_kernel_equals_linear(flipped):
+    X, y = flipped
+    p_lin = age_path_svm(X, y, kernel="linear", regularizer="linear")
+    p_pre = age_path_svm(
+        X @ X.T,
+        y,
+        kernel="precomputed",
+        regularizer="linear",
+        age_min=p_lin.age_min,
+        age_max=p_lin.age_max,
+    )
+    ages = np.linspace(p_lin.age_min, p_lin.age_max, 7)
+    np.testing.assert_allclose(
+        p_pre.decision_function(X @ X.T, ages),
+        p_lin.decision_function(X, ages),
+        atol=1e-7,
+    )
+
+
+def test_reproducible(flipped):
+    X, y = flipped
+    p1 = age_path_svm(X, y, regularizer="mixture")
+    p2 = age_path_svm(X, y, regularizer="mixture")
+    assert p1.events == p2.events
+    np.testing.assert_array_equal(p1.knots, p2.knots)
+    np.testing.assert_array_equal(p1.intercept_knots, p2.intercept_knots)
+
+
+def test_max_events_warns_with_age_reached(flipped):
+    X, y = flipped
+    with pytest.warns(ConvergenceWarning, match="stopped at age="):
+        path = age_path_svm(X, y, regularizer="linear", max_events=3)
+    assert path.n_events <= 3
+    assert path.age_max < age_path_svm(X, y, regularizer="linear").age_max
+
+
+def test_bad_input(flipped):
+    X, y = flipped
+    with pytest.raises(ValueError, match="2 classes"):
+        age_path_svm(X, np.zeros(len(y)))
+    with pytest.raises(ValueError, match="2 classes"):
+        age_path_svm(X, np.arange(len(y)) % 3)
+    with pytest.raises(ValueError, match="C"):
+        age_path_svm(X, y, C=0.0)
+    with pytest.raises(ValueError, match="kernel"):
+        age_path_svm(X, y, kernel="laplace")
+    with pytest.raises(ValueError, match="age_min"):
+        age_path_svm(X, y, age_min=2.0, age_max=1.0)
+    with pytest.raises(ValueError, match="max_events"):
+        age_path_svm(X, y, max_events=0)
+    bad = np.ones((len(y), len(y)))
+    bad[0, 0] = -5.0
+    with pytest.raises(ValueError, match="positive semidefinite"):
+        age_path_svm(bad, y, kernel="precomputed")
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        age_path_svm(Xn, y)
+    path = age_path_svm(X, y, regularizer="linear")
+    with pytest.raises(ValueError, match="outside the path's range"):
+        path.dual_coef(path.age_max * 2)
+    with pytest.raises(ValueError, match="shape"):
+        path.decision_function(X[:, :2], path.age_min)
+
+
+def test_one_class_left_at_age_min_is_a_clear_error():
+    """A small class the v = 1 fit misclassifies entirely (hinge 2) is out at a small
+    age with the hard regularizer: the weighted SVM would have one class."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (40, 1))
+    y = np.zeros(40, dtype=int)
+    y[rng.permutation(40)[:5]] = 1
+    with pytest.raises(ValueError, match="both classes"):
+        age_path_svm(X, y, kernel="linear", regularizer="hard", age_min=0.5)
