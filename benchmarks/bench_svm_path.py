@@ -470,6 +470,8 @@ def main(argv=None):
     parser.add_argument("--C", type=float, default=1.0)
     parser.add_argument("--budget", type=float, default=300.0,
                         help="seconds per method and configuration (see docstring)")
+    parser.add_argument("--path-limit", type=float, default=None,
+                        help="hard limit of the path in seconds (default 1.5 budgets)")
     parser.add_argument("--n-ages", type=int, default=100)
     parser.add_argument("--n-breakpoints", type=int, default=20)
     parser.add_argument("--n-random", type=int, default=10)
@@ -515,7 +517,8 @@ def main(argv=None):
                    "regularizer": reg_name, "C": args.C, "load": loadavg()}
             log(f"[bench] {name} {n}x{X.shape[1]} noise={noise:g} {reg_name} "
                 f"load={row['load']}")
-            path, row["path"] = run_path(X, y, reg_name, args.C, hard)
+            path, row["path"] = run_path(X, y, reg_name, args.C,
+                                         args.path_limit or hard)
             p = row["path"]
             if p["status"] == "failed":
                 log(f"  path FAILED: {p['error']}")
@@ -569,7 +572,8 @@ def main(argv=None):
     print(f"Load average (1, 5, 15 min): start {meta['loadavg_start']}, end "
           f"{meta['loadavg_end']}; warm-up {meta['warmup_seconds']:.1f} s, total "
           f"{meta['total_seconds']:.0f} s; budget {args.budget:.0f} s per method "
-          f"(hard limit {hard:.0f} s); tight grid: {args.tight_solver} "
+          f"(hard limit {hard:.0f} s, path {args.path_limit or hard:.0f} s); "
+          f"tight grid: {args.tight_solver} "
           f"{tight_kw}.\n")
     print(main_rows(rows, args.cv_accuracy))
     print(
