@@ -590,7 +590,15 @@ class _Follower:
                 x0 = before + sys.dir_full(sigma * 1e-2 * scale * u)
         theta_before, part_before = theta, sys.part.copy()
         try:
-            if u is not None and sys.kick_both_sides:
+            one_side = None
+            if u is not None and event is not None and event.index >= 0:
+                # a fold at a sample's event: the side where that sample moves on
+                # (e.g. an entering sample's weight grows), when the system knows it
+                one_side = sys.kick_sign(sys.dir_full(u), event)
+            if u is not None and one_side:
+                x0 = before + sys.dir_full(one_side * 1e-2 * scale * u)
+                theta = self.acs_land(*sys.split_acs(x0), age_j)
+            elif u is not None and sys.kick_both_sides:
                 theta = self._kick_land(before, u, sigma, scale, age_j)
             else:
                 theta = self.acs_land(*sys.split_acs(x0), age_j)
@@ -741,6 +749,11 @@ class _SystemBase:
 
     def is_rank_one(self, k):
         return False
+
+    def kick_sign(self, du, event):
+        """Sign of the kick off a fold at ``event`` along the full direction ``du``,
+        or None (no preference)."""
+        return None
 
     def from_stored(self, x):
         return self.from_full(x)

@@ -406,6 +406,28 @@ class _SVMSystem(_SystemBase):
     def is_jump(self, k):
         return self._last_jump
 
+    def kick_sign(self, du, event):
+        """Kick side off a fold found right after ``event`` moved sample k into its new
+        set: the side where k moves on through that set (its margin m_k or, on the
+        margin, its multiplier a_k keeps going the way the event took it). None when
+        the partition is not the post-event one."""
+        k = event.index
+        if event.kind not in ("sample", "margin") or not 0 <= k < self.n:
+            return None
+        names = {v: c for c, v in _NAMES.items()}
+        old, new = names.get(event.from_set), names.get(event.to_set)
+        if new is None or int(self.part.region[k]) != new:
+            return None
+        dm = float(self.Q[k] @ du[: self.n] + self.y[k] * du[self.n])
+        if new == MARGIN:
+            # on the margin: a_k grows after entering from outside, falls otherwise
+            way = np.sign(du[k]) if old == OUT else -np.sign(du[k])
+        elif new == OUT or (new == INM and old == IN0) or (new == IN1 and old == INM):
+            way = np.sign(dm)  # margin grows (loss falls)
+        else:
+            way = -np.sign(dm)  # loss grows
+        return float(way) or None
+
     def identify(self, a, b, age, mtol=1e-8):
         """Partition of a dual point (a, b): margins within ``mtol`` of 1 are on the
         margin unless a_i sits at a bound; violators by their hinge loss."""
