@@ -31,7 +31,8 @@ Set control
     system).
 
 Coordinates
-    ``to_full(theta)`` (the point in full coordinates: ``(w, b)`` or ``(a, b)``),
+    ``to_full(theta, age=None)`` (the point in full coordinates: ``(w, b)`` or
+    ``(a, b)``; the SVM's primal-reduced system needs the age for the middle set),
     ``dir_full(dtheta)`` (a direction), ``split_acs(full) -> (theta0, b0)`` for ACS,
     ``store(theta)`` / ``store_dir(dtheta)`` (what a knot keeps).
 """
@@ -575,7 +576,7 @@ class _Follower:
         |eigenvalue| towards the descent side (``age-path-notes.md`` 4.8) before ACS.
         """
         sys = self.sys
-        before = sys.to_full(theta)
+        before = sys.to_full(theta, age=age)
         age_j = min(age * (1.0 + 1e-9) + 1e-15, self.age_max)
         x0 = before.copy()
         u = None
@@ -604,7 +605,7 @@ class _Follower:
                 theta = self.acs_land(*sys.split_acs(x0), age_j)
         except sys.stop_errors as exc:
             raise _StopPath(theta_before, part_before, age, str(exc)) from None
-        after = sys.to_full(theta)
+        after = sys.to_full(theta, age=age_j)
         size = float(np.max(np.abs(after - before)))
         ev = PathEvent(
             age_j,
@@ -773,7 +774,7 @@ class _SystemBase:
                 theta = theta - self.solve_exact(J, self.prec(g))
             except np.linalg.LinAlgError:
                 break
-        out = self.to_full(theta)
+        out = self.to_full(theta, age=age)
         if saved is not None:
             self.set_partition(saved)
         return out

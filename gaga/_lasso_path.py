@@ -71,7 +71,7 @@ class _LassoSystem(_SystemBase):
     def k(self):
         return len(self.part.active) + int(self.fit_intercept)
 
-    def to_full(self, theta, part=None):
+    def to_full(self, theta, part=None, age=None):
         part = self.part if part is None else part
         x = np.zeros(self.d + 1)
         nA = len(part.active)
@@ -272,7 +272,7 @@ class _LassoSystem(_SystemBase):
     store = dir_full
     store_dir = dir_full
 
-    def stored_full(self, x, part):
+    def stored_full(self, x, part, age=None):
         return x.copy()
 
     def split_acs(self, full):

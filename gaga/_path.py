@@ -153,7 +153,7 @@ class AgePath:
         x0 = self._store[j]
         seg = self._segment_of_knot[j]
         if age == a0:
-            return self._system.stored_full(x0, self._segments[seg]), seg
+            return self._system.stored_full(x0, self._segments[seg], age), seg
         t = age - a0
         d0 = self._dstore[j]
         x = x0 + t * d0

@@ -165,7 +165,7 @@ class _SVMSystem(_SystemBase):
             np.flatnonzero(g == IN1),
         )
 
-    def to_full(self, theta, part=None):
+    def to_full(self, theta, part=None, age=None):
         if part is None:
             E, M, I1 = self.E, self.M, self.I1
         else:
@@ -195,8 +195,8 @@ class _SVMSystem(_SystemBase):
     def from_stored(self, x):
         return np.array(x, dtype=np.float64)
 
-    def stored_full(self, x, part):
-        return self.to_full(x, part)
+    def stored_full(self, x, part, age=None):
+        return self.to_full(x, part, age)
 
     def split_acs(self, full):
         a = np.clip(full[: self.n], 0.0, self.Cs)
@@ -317,11 +317,7 @@ class _SVMSystem(_SystemBase):
         jump_target = self.discontinuous or not (hi > lo)
         g = self.part.region
         xi = 1.0 - m
-        if dtheta is None:
-            dm = np.zeros(n)
-        else:
-            nk = self.nE + self.nM
-            dm = dtheta[:nk] @ self.Qs[:nk] + self.y * dtheta[-1]
+        dm = np.zeros(n) if dtheta is None else self._dm(dtheta)
         e = np.full(n, np.inf)
         de = np.zeros(n)
         target = g.copy()
@@ -335,8 +331,8 @@ class _SVMSystem(_SystemBase):
         if nE:
             E = self.E
             cs = self.Cs[E]
-            frac = theta[:nE] / cs
-            dfrac = np.zeros(nE) if dtheta is None else dtheta[:nE] / cs
+            frac = self._aE(theta) / cs
+            dfrac = np.zeros(nE) if dtheta is None else self._aE(dtheta) / cs
             upper = 1.0 - frac < frac
             e[E] = np.where(upper, 1.0 - frac, frac)
             de[E] = np.where(upper, -dfrac, dfrac)
@@ -376,12 +372,21 @@ class _SVMSystem(_SystemBase):
             de[blocked] = 0.0
         return e, de, target, None
 
+    def _aE(self, theta):
+        """Multipliers of the margin set from the unknowns."""
+        return theta[: self.nE]
+
+    def _dm(self, dtheta):
+        """Derivative of the margins along a direction of the unknowns."""
+        nk = self.nE + self.nM
+        return dtheta[:nk] @ self.Qs[:nk] + self.y * dtheta[-1]
+
     def event_k(self, k, theta, m, age):
         e, _, _, _ = self.event_values(theta, m, age)
         return float(e[k])
 
     def apply(self, k, target, theta, age, info):
-        full = self.to_full(theta)
+        full = self.to_full(theta, age=age)
         part = self.part.copy()
         old = int(part.region[k])
         new = int(target)
@@ -542,6 +547,153 @@ class _SVMSystem(_SystemBase):
         return {"dual_coef": x[: self.n].copy(), "intercept": float(x[self.n])}
 
 
+
+class _SVMPrimalSystem(_SVMSystem):
+    """Primal-reduced system of the linear-kernel SVM (notes 6.2): unknowns
+    theta = (w, b, a_E), k = d + 1 + |E| whatever the size of the middle set.
+
+        G_w = w - sum_i a_i y_i x_i,   G_b = -sum_i a_i y_i,   G_E = 1 - m_E,
+
+    with a_i = C s_i v*(xi_i, age) on M (a function of (w, b)), C s_i on v=1, 0 on
+    outside / v=0. Its Jacobian is symmetric,
+
+        J = [[H, -B_E^T], [-B_E, 0]],
+        H = diag(1, ..., 1, 0) + C sum_M s_i u_i z_i z_i^T,
+
+    z_i = (x_i, 1), B_E the rows y_i z_i^T (i in E); a stable point has exactly |E|
+    negative and d + 1 positive eigenvalues (H positive definite on null(B_E)). The
+    events, the partition and the full coordinates (a, b) are those of the dual.
+    """
+
+    def __init__(self, problem, reg):
+        super().__init__(problem, reg)
+        self.X = problem.X
+
+    def set_partition(self, part):
+        self.part = part
+        g = part.region
+        self.E = np.flatnonzero(g == MARGIN)
+        self.M = np.flatnonzero(g == INM)
+        self.I1 = np.flatnonzero(g == IN1)
+        self.nE, self.nM = self.E.shape[0], self.M.shape[0]
+        self.sup = np.concatenate([self.E, self.M, self.I1])
+        self.a_fixed = self.Cs[self.I1]
+        self.free_b = self.nE + self.nM == 0
+        self.ZM = np.column_stack([self.X[self.M], np.ones(self.nM)])
+        self.BE = self.y[self.E, None] * np.column_stack(
+            [self.X[self.E], np.ones(self.nE)]
+        )
+
+    def k(self):
+        return self.d + 1 + self.nE
+
+    def _aE(self, theta):
+        return theta[self.d + 1 :]
+
+    def _dm(self, dtheta):
+        d = self.d
+        return self.y * (self.X @ dtheta[:d] + dtheta[d])
+
+    def margins(self, theta):
+        d = self.d
+        return self.y * (self.X @ theta[:d] + theta[d])
+
+    def _a_sup(self, theta):
+        aM = self.Cs[self.M] * self.vM
+        return np.concatenate([self._aE(theta), aM, self.a_fixed])
+
+    def G(self, theta, age):
+        d = self.d
+        m = self.margins(theta)
+        self.terms(m, age)
+        ay = self._a_sup(theta) * self.y[self.sup]
+        g = np.empty(self.k())
+        g[:d] = theta[:d] - ay @ self.X[self.sup]
+        g[d] = theta[d] - self.b_ref if self.free_b else -ay.sum()
+        g[d + 1 :] = 1.0 - m[self.E]
+        return g, m
+
+    def jacobian(self):
+        d, nE = self.d, self.nE
+        K = np.zeros((d + 1 + nE, d + 1 + nE))
+        cu = self.Cs[self.M] * self.uM
+        with np.errstate(invalid="ignore", over="ignore"):
+            K[: d + 1, : d + 1] = self.ZM.T @ (cu[:, None] * self.ZM)
+        K[np.arange(d), np.arange(d)] += 1.0
+        if self.free_b:
+            K[d, d] = 1.0
+        K[: d + 1, d + 1 :] = -self.BE.T
+        K[d + 1 :, : d + 1] = -self.BE
+        self._K = K
+        return K
+
+    def prec(self, g):
+        return g
+
+    def dG_dage(self, m):
+        out = np.zeros(self.k())
+        w = self.Cs[self.M] * self.vaM * self.y[self.M]
+        out[: self.d + 1] = -(w @ self.ZM)
+        return out
+
+    def factorize(self, K):
+        """LDL^T of J; stable when it has exactly |E| negative eigenvalues and no zero
+        one (notes 6.3, primal-reduced)."""
+        if not np.all(np.isfinite(K)):
+            return None, False, False
+        ldu, ipiv, info = dsytrf(K, lower=1, lwork=64 * max(1, K.shape[0]))
+        if info < 0:
+            return None, False, False
+        ev = _block_eigenvalues(ldu, ipiv)
+        aev = np.abs(ev)
+        stable = int(np.sum(ev < 0)) == self.nE and int(np.sum(ev > 0)) == self.d + 1
+        if not stable or aev.min() <= 1e-13 * max(1.0, float(aev.max())):
+            return None, False, False
+        return (ldu, ipiv), True, False
+
+    def to_full(self, theta, part=None, age=None):
+        if part is not None and part is not self.part:
+            saved = self.part
+            self.set_partition(part)
+            try:
+                return self.to_full(theta, age=age)
+            finally:
+                self.set_partition(saved)
+        x = np.zeros(self.n + 1)
+        x[self.I1] = self.Cs[self.I1]
+        x[self.E] = self._aE(theta)
+        if self.nM:
+            if age is None:
+                raise ValueError("the primal-reduced system needs the age")
+            xi = 1.0 - self.margins(theta)[self.M]
+            x[self.M] = self.Cs[self.M] * np.asarray(
+                self.reg.middle(xi, age), dtype=np.float64
+            )
+        x[self.n] = theta[self.d]
+        return x
+
+    def dir_full(self, dtheta):
+        """A direction of the unknowns in full coordinates (a, b), to first order at
+        the point of the last ``G`` (a_M moves with its loss)."""
+        x = np.zeros(self.n + 1)
+        x[self.E] = self._aE(dtheta)
+        if self.nM:
+            x[self.M] = -(self.Cs[self.M] * self.uM) * self._dm(dtheta)[self.M]
+        x[self.n] = dtheta[self.d]
+        return x
+
+    def from_full(self, x):
+        a = x[: self.n]
+        w = (a * self.y) @ self.X
+        return np.concatenate([w, x[self.n : self.n + 1], a[self.E]])
+
+    def knot_arrays(self, stored, segments, seg_of_knot):
+        d = self.d
+        return {
+            "coef_knots": np.array([x[:d] for x in stored]),
+            "intercept_knots": np.array([float(x[d]) for x in stored]),
+        }
+
 def _default_range(problem, reg):
     """Default age range of the SVM path from the hinge losses of the v = 1 fit.
 
@@ -685,7 +837,12 @@ def age_path_svm(
     age_max = reg.check_age(age_max, "age_max")
     if not age_min < age_max:
         raise ValueError(f"age_min={age_min!r} must be < age_max={age_max!r}.")
-    system = _SVMSystem(problem, reg)
+    # the linear kernel follows the smaller primal-reduced system (d + 1 + |E| unknowns
+    # instead of |E| + |M| + 1) unless there are more features than samples
+    if problem.kernel_name == "linear" and problem.n_features < problem.n_samples:
+        system = _SVMPrimalSystem(problem, reg)
+    else:
+        system = _SVMSystem(problem, reg)
     a0, b0, _ = problem.solve_weighted(np.ones(problem.n_samples))
     for attempt in range(60):
         fol = _Follower(

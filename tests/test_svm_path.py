@@ -238,17 +238,28 @@ def test_sample_weight_two_equals_duplicated_rows(cancer):
         )
 
 
-def test_precomputed_kernel_equals_linear(flipped):
+@pytest.mark.parametrize("reg", ["linear", "mixture"])
+def test_precomputed_kernel_equals_linear(flipped, reg):
+    """The linear kernel follows the primal-reduced system (d + 1 + |E| unknowns); a
+    precomputed Gram matrix follows the dual one (|E| + |M| + 1): same path."""
+    from gaga._svm_path import _SVMPrimalSystem, _SVMSystem
+
     X, y = flipped
-    p_lin = age_path_svm(X, y, kernel="linear", regularizer="linear")
+    p_lin = age_path_svm(X, y, kernel="linear", regularizer=reg)
+    assert type(p_lin._system) is _SVMPrimalSystem
     p_pre = age_path_svm(
         X @ X.T,
         y,
         kernel="precomputed",
-        regularizer="linear",
+        regularizer=reg,
         age_min=p_lin.age_min,
         age_max=p_lin.age_max,
     )
+    assert type(p_pre._system) is _SVMSystem
+    assert [(e.kind, e.index, e.to_set) for e in p_pre.events] == [
+        (e.kind, e.index, e.to_set) for e in p_lin.events
+    ]
+    np.testing.assert_allclose(p_pre.breakpoints, p_lin.breakpoints, rtol=1e-9)
     ages = np.linspace(p_lin.age_min, p_lin.age_max, 7)
     np.testing.assert_allclose(
         p_pre.decision_function(X @ X.T, ages),
