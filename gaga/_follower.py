@@ -135,6 +135,7 @@ class _Follower:
         self.cho_stale = True
         self.moved = []
         self.since_refresh = 0
+        self._landed_stable = True
         # hard regularizer: G does not depend on the age between events
         self.static = system.static
 
@@ -577,34 +578,28 @@ class _Follower:
         """
         sys = self.sys
         before = sys.to_full(theta, age=age)
-        age_j = min(age * (1.0 + 1e-9) + 1e-15, self.age_max)
-        x0 = before.copy()
-        u = None
-        if reason != "discontinuous":
-            g, r = sys.G(theta, age_j)
-            J = sys.jacobian()
-            if J.shape[0] and np.all(np.isfinite(J)):
-                w, U = eigh(J)
-                u = U[:, np.argmin(np.abs(w))]
-                sigma = -np.sign(u @ sys.prec(g)) or 1.0
-                scale = max(1.0, np.max(np.abs(theta)))
-                x0 = before + sys.dir_full(sigma * 1e-2 * scale * u)
         theta_before, part_before = theta, sys.part.copy()
-        try:
-            one_side = None
-            if u is not None and event is not None and event.index >= 0:
-                # a fold at a sample's event: the side where that sample moves on
-                # (e.g. an entering sample's weight grows), when the system knows it
-                one_side = sys.kick_sign(sys.dir_full(u), event)
-            if u is not None and one_side:
-                x0 = before + sys.dir_full(one_side * 1e-2 * scale * u)
-                theta = self.acs_land(*sys.split_acs(x0), age_j)
-            elif u is not None and sys.kick_both_sides:
-                theta = self._kick_land(before, u, sigma, scale, age_j)
-            else:
-                theta = self.acs_land(*sys.split_acs(x0), age_j)
-        except sys.stop_errors as exc:
-            raise _StopPath(theta_before, part_before, age, str(exc)) from None
+        # ACS may come back to (nearly) the same unstable point just past a degenerate
+        # end of the branch: then jump further past it (age offsets 1e-9, 1e-7, 1e-5,
+        # 1e-3 relative; the ages in between return the pre-jump point), and end the
+        # path when even that does not land on a stable point
+        for offset in (1e-9, 1e-7, 1e-5, 1e-3):
+            sys.set_partition(part_before)
+            age_j = min(age * (1.0 + offset) + 1e-15, self.age_max)
+            try:
+                theta = self._jump_land(theta_before, before, age_j, reason, event)
+            except sys.stop_errors as exc:
+                raise _StopPath(theta_before, part_before, age, str(exc)) from None
+            if self._landed_stable or age_j >= self.age_max:
+                break
+        else:
+            raise _StopPath(
+                theta_before,
+                part_before,
+                age,
+                "no stable point was found just past the end of the branch "
+                "(alternate convex search returns to an unstable one)",
+            )
         after = sys.to_full(theta, age=age_j)
         size = float(np.max(np.abs(after - before)))
         ev = PathEvent(
@@ -625,6 +620,32 @@ class _Follower:
         self.cho_stale = True
         return theta, age_j, seg
 
+    def _jump_land(self, theta, before, age_j, reason, event):
+        """Kick (folds) and warm-started ACS at ``age_j``; sets ``_landed_stable``."""
+        sys = self.sys
+        x0 = before.copy()
+        u = None
+        if reason != "discontinuous":
+            g, r = sys.G(theta, age_j)
+            J = sys.jacobian()
+            if J.shape[0] and np.all(np.isfinite(J)):
+                w, U = eigh(J)
+                u = U[:, np.argmin(np.abs(w))]
+                sigma = -np.sign(u @ sys.prec(g)) or 1.0
+                scale = max(1.0, np.max(np.abs(theta)))
+                x0 = before + sys.dir_full(sigma * 1e-2 * scale * u)
+        one_side = None
+        if u is not None and event is not None and event.index >= 0:
+            # a fold at a sample's event: the side where that sample moves on (e.g. an
+            # entering sample's weight grows), when the system knows it
+            one_side = sys.kick_sign(sys.dir_full(u), event)
+        if u is not None and one_side:
+            x0 = before + sys.dir_full(one_side * 1e-2 * scale * u)
+            return self.acs_land(*sys.split_acs(x0), age_j)
+        if u is not None and sys.kick_both_sides:
+            return self._kick_land(before, u, sigma, scale, age_j)
+        return self.acs_land(*sys.split_acs(x0), age_j)
+
     def _kick_land(self, before, u, sigma, scale, age):
         """Kick off a fold to both sides at once (the symmetric matrix of the SVM is a
         saddle matrix: no descent sign from it): warm-started ACS from the two kicked
@@ -643,6 +664,7 @@ class _Follower:
                 for run in list(runs):
                     theta, ok, done = next(run)
                     if ok:
+                        self._landed_stable = True
                         return theta
                     if done:
                         runs.remove(run)
@@ -699,8 +721,10 @@ class _Follower:
         """
         for theta, ok, done in self._acs_chunks(theta0, b0, age, self.sys.acs_max):
             if ok:
+                self._landed_stable = True
                 return theta
         theta_c, b_c = self._acs_state
+        self._landed_stable = False
         return self.try_land(theta_c, b_c, age, repairs=199, stable=False)[0]
 
     def try_land(self, theta0, b0, age, repairs=5, stable=True, skip=None):

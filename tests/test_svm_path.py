@@ -323,3 +323,23 @@ def test_one_class_left_at_age_min_is_a_clear_error():
     y[rng.permutation(40)[:5]] = 1
     with pytest.raises(ValueError, match="both classes"):
         age_path_svm(X, y, kernel="linear", regularizer="hard", age_min=0.5)
+
+
+def test_degenerate_fold_does_not_loop():
+    """A margin sample leaves at a_i = 0 into an unstable partition and ACS returns to
+    (nearly) the same point just past the fold: the jump goes further past it instead
+    of recording tiny jumps until max_events (a fold of a CV split of breast_cancer
+    with flipped labels, found while writing the SVM gallery example)."""
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X, _, y, _ = train_test_split(X, y, train_size=200, stratify=y, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    y, _ = flip_labels(X, y, 0.2, random_state=0)
+    tr, _ = list(StratifiedKFold(4, shuffle=True, random_state=0).split(X, y))[2]
+    path = age_path_svm(
+        X[tr], y[tr], regularizer="linear", age_min=0.8802074104601151, age_max=210.8
+    )
+    assert path.age_max == 210.8
+    assert len(path.jumps) <= 3
+    _check_certificates(path, n_random=10, use_cvxpy=False)
