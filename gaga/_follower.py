@@ -802,3 +802,105 @@ class _SystemBase:
         if saved is not None:
             self.set_partition(saved)
         return out
+
+
+class _AllExcluded(Exception):
+    """ACS at the start age leaves nothing to fit (every weight zero; for the SVM, a
+    class without weight)."""
+
+
+def check_path_args(max_events, tol, default_max_events):
+    """Validate ``max_events`` (None: ``default_max_events``) and ``tol``."""
+    if max_events is None:
+        max_events = default_max_events
+    elif (
+        isinstance(max_events, bool)
+        or not isinstance(max_events, (int, np.integer))
+        or max_events < 1
+    ):
+        raise ValueError(
+            f"max_events={max_events!r} must be a positive integer or None."
+        )
+    if not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol={tol!r} must be a positive real number.")
+    return max_events
+
+
+def resolve_age_range(reg, age_min, age_max, default_range):
+    """The age range: user values, else ``default_range()`` (called only if needed);
+    returns (age_min, age_max, user_min)."""
+    user_min = age_min is not None
+    if age_min is None or age_max is None:
+        dmin, dmax = default_range()
+        age_min = dmin if age_min is None else age_min
+        age_max = dmax if age_max is None else age_max
+    age_min = reg.check_age(age_min, "age_min")
+    age_max = reg.check_age(age_max, "age_max")
+    if not age_min < age_max:
+        raise ValueError(f"age_min={age_min!r} must be < age_max={age_max!r}.")
+    return age_min, age_max, user_min
+
+
+def follow_path(
+    system,
+    *,
+    age_min,
+    age_max,
+    user_min,
+    max_events,
+    acs_tol,
+    verbose,
+    start,
+    excluded_message,
+    label,
+):
+    """Start (``start(follower, age_min)``, an ACS landing that raises _AllExcluded when
+    nothing is left to fit), follow the path and wrap it in an AgePath.
+
+    A default start that collapses moves towards ``age_max`` (60 tries); a user's
+    ``age_min`` raises ``ValueError(excluded_message(age_min))``.
+    """
+    from gaga._path import AgePath
+
+    for attempt in range(60):
+        fol = _Follower(
+            system,
+            age_min,
+            age_max,
+            max_events=max_events,
+            verbose=verbose,
+            acs_tol=acs_tol,
+        )
+        try:
+            theta = start(fol, age_min)
+            break
+        except _AllExcluded:
+            if user_min or attempt == 59:
+                raise ValueError(excluded_message(age_min)) from None
+            # the default start collapsed: move it towards age_max
+            age_min = age_min + 0.25 * (age_max - age_min)
+    fol.run(theta, age_min)
+    if verbose:
+        print(
+            f"[gaga] {label} age path: {len(fol.events)} events, "
+            f"{sum(e.jump for e in fol.events)} jumps, {fol.n_steps} steps, "
+            f"{fol.n_jac} Jacobians in {fol.elapsed:.3f} s"
+        )
+    path = AgePath(
+        system=system,
+        problem=system.problem,
+        regularizer=system.reg,
+        age_min=age_min,
+        age_max=fol.age_max,
+        knots=fol.knots,
+        events=fol.events,
+        segment_of_knot=fol.seg_of_knot,
+        segments=fol.segments,
+        n_steps=fol.n_steps,
+    )
+    path.stats_ = {
+        "n_newton": fol.n_newton,
+        "n_jacobians": fol.n_jac,
+        "time": fol.elapsed,
+    }
+    return path

@@ -20,8 +20,15 @@ from scipy.linalg.lapack import dpotrs
 from threadpoolctl import threadpool_limits
 
 from gaga import _lasso_kernels as _lk
-from gaga._follower import _Follower, _Partition, _SystemBase
-from gaga._path import AgePath, PathEvent
+from gaga._follower import (
+    _AllExcluded,
+    _Partition,
+    _SystemBase,
+    check_path_args,
+    follow_path,
+    resolve_age_range,
+)
+from gaga._path import PathEvent
 from gaga.problems import ZeroWeightsError
 from gaga.regularizers import get_regularizer
 
@@ -583,10 +590,6 @@ def _age_min_for(reg, lmed, start, upper, fraction_weight=0.5):
     return b if b < upper else start + 0.5 * (upper - start)
 
 
-class _AllExcluded(Exception):
-    """ACS at the start age ends with every weight at zero."""
-
-
 def _start(fol, problem, reg, coef0, b0, age_min):
     v0 = reg.v_star(problem.losses(coef0, b0), age_min)
     if not np.any(problem.sample_weight * v0 > 0):
@@ -655,73 +658,27 @@ def age_path_lasso(
     problem = LassoProblem(
         X, y, alpha=alpha, fit_intercept=fit_intercept, sample_weight=sample_weight
     )
-    if max_events is None:
-        max_events = 50 * (problem.n_samples + problem.n_features)
-    elif (
-        isinstance(max_events, bool)
-        or not isinstance(max_events, (int, np.integer))
-        or max_events < 1
-    ):
-        raise ValueError(
-            f"max_events={max_events!r} must be a positive integer or None."
-        )
-    if not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol={tol!r} must be a positive real number.")
-    user_min = age_min is not None
-    if age_min is None or age_max is None:
-        dmin, dmax = default_age_range(problem, reg)
-        age_min = dmin if age_min is None else age_min
-        age_max = dmax if age_max is None else age_max
-    age_min = reg.check_age(age_min, "age_min")
-    age_max = reg.check_age(age_max, "age_max")
-    if not age_min < age_max:
-        raise ValueError(f"age_min={age_min!r} must be < age_max={age_max!r}.")
+    max_events = check_path_args(
+        max_events, tol, 50 * (problem.n_samples + problem.n_features)
+    )
+    age_min, age_max, user_min = resolve_age_range(
+        reg, age_min, age_max, lambda: default_age_range(problem, reg)
+    )
     system = _LassoSystem(problem, reg)
     coef0, b0, _ = problem.solve_weighted(np.ones(problem.n_samples))
-    for attempt in range(60):
-        fol = _Follower(
-            system,
-            age_min,
-            age_max,
-            max_events=max_events,
-            verbose=verbose,
-            acs_tol=1e-3 * tol,
-        )
-        try:
-            theta = _start(fol, problem, reg, coef0, b0, age_min)
-            break
-        except _AllExcluded:
-            if user_min or attempt == 59:
-                raise ValueError(
-                    f"All samples are excluded (v = 0) at age_min={age_min!r}: "
-                    "alternate "
-                    "convex search from the v = 1 fit ends with every weight at 0. "
-                    "Choose a larger age_min."
-                ) from None
-            # the default start collapsed: move it towards age_max
-            age_min = age_min + 0.25 * (age_max - age_min)
-    fol.run(theta, age_min)
-    if verbose:
-        print(
-            f"[gaga] Lasso age path: {len(fol.events)} events, "
-            f"{sum(e.jump for e in fol.events)} jumps, {fol.n_steps} steps, "
-            f"{fol.n_jac} Jacobians in {fol.elapsed:.3f} s"
-        )
-    path = AgePath(
-        system=system,
-        problem=problem,
-        regularizer=reg,
+    return follow_path(
+        system,
         age_min=age_min,
-        age_max=fol.age_max,
-        knots=fol.knots,
-        events=fol.events,
-        segment_of_knot=fol.seg_of_knot,
-        segments=fol.segments,
-        n_steps=fol.n_steps,
+        age_max=age_max,
+        user_min=user_min,
+        max_events=max_events,
+        acs_tol=1e-3 * tol,
+        verbose=verbose,
+        start=lambda fol, a: _start(fol, problem, reg, coef0, b0, a),
+        excluded_message=lambda a: (
+            f"All samples are excluded (v = 0) at age_min={a!r}: alternate convex "
+            "search from the v = 1 fit ends with every weight at 0. Choose a larger "
+            "age_min."
+        ),
+        label="Lasso",
     )
-    path.stats_ = {
-        "n_newton": fol.n_newton,
-        "n_jacobians": fol.n_jac,
-        "time": fol.elapsed,
-    }
-    return path

@@ -32,13 +32,16 @@ import numpy as np
 from scipy.linalg.lapack import dsytrf, dsytrs
 from threadpoolctl import threadpool_limits
 
-from gaga._follower import _Follower, _Partition, _SystemBase
-from gaga._lasso_path import (
+from gaga._follower import (
     _AllExcluded,
-    _range_from_losses,
-    _weighted_lower_median,
+    _Partition,
+    _SystemBase,
+    check_path_args,
+    follow_path,
+    resolve_age_range,
 )
-from gaga._path import AgePath, PathEvent
+from gaga._lasso_path import _range_from_losses, _weighted_lower_median
+from gaga._path import PathEvent
 from gaga.problems import OneClassError, SVMProblem, ZeroWeightsError
 from gaga.regularizers import get_regularizer
 
@@ -817,27 +820,10 @@ def age_path_svm(
         coef0=coef0,
         sample_weight=sample_weight,
     )
-    if max_events is None:
-        max_events = 50 * problem.n_samples
-    elif (
-        isinstance(max_events, bool)
-        or not isinstance(max_events, (int, np.integer))
-        or max_events < 1
-    ):
-        raise ValueError(
-            f"max_events={max_events!r} must be a positive integer or None."
-        )
-    if not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol={tol!r} must be a positive real number.")
-    user_min = age_min is not None
-    if age_min is None or age_max is None:
-        dmin, dmax = _default_range(problem, reg)
-        age_min = dmin if age_min is None else age_min
-        age_max = dmax if age_max is None else age_max
-    age_min = reg.check_age(age_min, "age_min")
-    age_max = reg.check_age(age_max, "age_max")
-    if not age_min < age_max:
-        raise ValueError(f"age_min={age_min!r} must be < age_max={age_max!r}.")
+    max_events = check_path_args(max_events, tol, 50 * problem.n_samples)
+    age_min, age_max, user_min = resolve_age_range(
+        reg, age_min, age_max, lambda: _default_range(problem, reg)
+    )
     # the linear kernel follows the smaller primal-reduced system (d + 1 + |E| unknowns
     # instead of |E| + |M| + 1) unless there are more features than samples
     if problem.kernel_name == "linear" and problem.n_features < problem.n_samples:
@@ -845,51 +831,21 @@ def age_path_svm(
     else:
         system = _SVMSystem(problem, reg)
     a0, b0, _ = problem.solve_weighted(np.ones(problem.n_samples))
-    for attempt in range(60):
-        fol = _Follower(
-            system,
-            age_min,
-            age_max,
-            max_events=max_events,
-            verbose=verbose,
-            acs_tol=max(1e-3 * tol, 1e-12),
-        )
-        try:
-            theta = _start(fol, problem, reg, a0, b0, age_min)
-            break
-        except _AllExcluded:
-            if user_min or attempt == 59:
-                raise ValueError(
-                    f"At age_min={age_min!r} the samples with v > 0 do not contain "
-                    "both classes (alternate convex search from the v = 1 fit). "
-                    "Choose a larger age_min."
-                ) from None
-            age_min = age_min + 0.25 * (age_max - age_min)
-    fol.run(theta, age_min)
-    if verbose:
-        print(
-            f"[gaga] SVM age path: {len(fol.events)} events, "
-            f"{sum(e.jump for e in fol.events)} jumps, {fol.n_steps} steps, "
-            f"{fol.n_jac} Jacobians in {fol.elapsed:.3f} s"
-        )
-    path = AgePath(
-        system=system,
-        problem=problem,
-        regularizer=reg,
+    return follow_path(
+        system,
         age_min=age_min,
-        age_max=fol.age_max,
-        knots=fol.knots,
-        events=fol.events,
-        segment_of_knot=fol.seg_of_knot,
-        segments=fol.segments,
-        n_steps=fol.n_steps,
+        age_max=age_max,
+        user_min=user_min,
+        max_events=max_events,
+        acs_tol=max(1e-3 * tol, 1e-12),
+        verbose=verbose,
+        start=lambda fol, a: _start(fol, problem, reg, a0, b0, a),
+        excluded_message=lambda a: (
+            f"At age_min={a!r} the samples with v > 0 do not contain both classes "
+            "(alternate convex search from the v = 1 fit). Choose a larger age_min."
+        ),
+        label="SVM",
     )
-    path.stats_ = {
-        "n_newton": fol.n_newton,
-        "n_jacobians": fol.n_jac,
-        "time": fol.elapsed,
-    }
-    return path
 
 
 def _start(fol, problem, reg, a0, b0, age_min):
