@@ -315,12 +315,6 @@ class _Progress:
 # --------------------------------------------------------------------------------------
 # gaga path
 # --------------------------------------------------------------------------------------
-def _svm_available():
-    import gaga
-
-    return getattr(gaga, "age_path_svm", None) is not None
-
-
 def _prepare(args):
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
@@ -428,7 +422,7 @@ def _fit_lasso(args, Xtr, ytr, Xte, yte, progress):
     }
 
 
-def _fit_svm(args, Xtr, ytr, Xte, yte, progress):  # pragma: no cover - needs issue 4
+def _fit_svm(args, Xtr, ytr, Xte, yte, progress):
     from sklearn.model_selection import StratifiedKFold
     from sklearn.svm import SVC
 
@@ -491,7 +485,7 @@ def _acs_time(args, Xtr, ytr, path):
 
     if args.model == "lasso":
         problem = LassoProblem(Xtr, ytr, alpha=args.alpha)
-    else:  # pragma: no cover - needs issue 4
+    else:
         problem = SVMProblem(Xtr, ytr, C=args.C, kernel=args.kernel)
     lo, hi = path.age_min, path.age_max
     ages = np.geomspace(lo, hi, 100) if lo > 0 else np.linspace(lo, hi, 100)
@@ -543,7 +537,7 @@ def _write_plot(fit, args, filename):
         CVAgeDisplay.from_estimator(
             fit["estimator"], score_name=f"CV {args.scoring or 'R^2'}", ax=ax_cv
         )
-    else:  # pragma: no cover - needs issue 4
+    else:
         res = fit["cv_result"]
         CVAgeDisplay(
             res["ages"],
@@ -561,11 +555,6 @@ def _table(rows):
 
 
 def _run_path(args):
-    if args.model == "svm" and not _svm_available():
-        raise _CLIError(
-            "the SVM age path is not available yet in this version of gaga "
-            "(gaga.age_path_svm is missing); use --model lasso"
-        )
     if args.data is None and args.label is not None:
         raise _CLIError("--label needs --data with a CSV file")
     try:
@@ -1026,9 +1015,6 @@ def _run_compare(args):
     for name in names:
         kind = _COMPARE_DATA[name][0]
         if kind not in estimators:
-            continue
-        if kind == "svm" and not _svm_available():
-            notes.append(f"{name}: skipped, gaga.age_path_svm is not available yet")
             continue
         try:
             X, y = _compare_load(name)

@@ -125,14 +125,6 @@ def test_csv_errors(tmp_path, small_csv, capsys):
     _one_line_error(capsys.readouterr().err)
 
 
-@pytest.mark.skipif(hasattr(gaga, "age_path_svm"), reason="the SVM path exists")
-def test_svm_not_available_yet(tmp_path, capsys):
-    assert main(["path", "--model", "svm", "--out", str(tmp_path / "o")]) == 1
-    line = _one_line_error(capsys.readouterr().err)
-    assert "SVM age path is not available yet" in line
-    assert not (tmp_path / "o").exists()
-
-
 def test_help_and_version(capsys):
     assert main(["path", "--help"]) == 0
     assert "--noise" in capsys.readouterr().out
@@ -252,15 +244,6 @@ def test_compare_svm_end_to_end(tmp_path, capsys):
     assert row["age_min"] <= row["age"] <= row["age_max"]
     assert row["n_noisy"] == round(0.2 * 426) and row["events"] > 0
     assert 0.5 < row["test_spl"] <= 1.0 and 0.5 < row["test_plain"] <= 1.0
-
-
-@pytest.mark.skipif(hasattr(gaga, "age_path_svm"), reason="the SVM path exists")
-def test_compare_svm_not_available_yet(tmp_path, capsys):
-    argv = ["compare", "--quick", "--estimators", "svm", "--out", str(tmp_path)]
-    assert main(argv) == 1
-    captured = capsys.readouterr()
-    assert "nothing was run" in _one_line_error(captured.err)
-    assert "gaga.age_path_svm is not available yet" in captured.out
 
 
 @pytest.mark.parametrize(
