@@ -8,7 +8,8 @@ Attributes
     ``n`` (samples), ``gtol`` (Newton tolerance on ``||G||_inf``), ``static`` (G does
     not depend on the age between events: hard regularizer), ``problem``, ``reg``,
     ``part`` (the current partition, set by ``set_partition``), ``incremental`` (the
-    symmetric Jacobian may be kept up to date by rank-one terms at moved samples),
+    symmetric Jacobian may be kept up to date by rank-one terms at moved samples; may
+    depend on the partition, e.g. a property false while an exact assembly is cheaper),
     ``acs_chunk`` (ACS iterations between landing attempts after a jump).
 
 Evaluations
@@ -133,6 +134,7 @@ class _Follower:
         self.J = None
         self.fac = None
         self.cho_stale = True
+        self.fac_exact = False
         self.moved = []
         self.since_refresh = 0
         self._landed_stable = True
@@ -150,6 +152,7 @@ class _Follower:
             self.hJ = self.sys.snapshot_terms()
         self.n_jac += 1
         self.since_refresh = 0
+        self.fac_exact = True  # the factor is of the exact Jacobian at this point
         return self._factorize()
 
     def _factorize(self):
@@ -176,6 +179,7 @@ class _Follower:
             self.cho_stale = False
             self.moved = []
             return self.factor(r, age)
+        self.fac_exact = False
         if self.moved:
             sys.rank_one(self.J, self.hJ, self.moved)
             self.moved = []
@@ -190,10 +194,11 @@ class _Follower:
 
         For an incremental system each refinement costs O(n |A|); the stored matrix is
         marked for an exact refresh only when the refinement contracts poorly (it
-        drifted).
+        drifted). A factor of the exact matrix at this point is refined only if the system
+        asks for it (``refine_exact``: indefinite LDL^T factors of the SVM).
         """
         t = self.solve(rhs)
-        if rhs.shape[0] == 0:
+        if rhs.shape[0] == 0 or (self.fac_exact and not self.sys.refine_exact):
             return t
         scale = max(np.max(np.abs(rhs)), 1e-300)
         prev = np.inf
@@ -255,9 +260,64 @@ class _Follower:
 
     # -- events
     # -----------------------------------------------------------------------------
-    def step_to_event(self, k, theta, age, dtheta, e_k0, h):
-        """Corrected point where event k fires: step to its first-order horizon, then
-        secant iterations in the age, each with a chord Newton correction."""
+    def step_to_event(self, k, theta, age, dtheta, e_k0, h, de_k0=None):
+        """Corrected point where event k fires.
+
+        Bordered chord Newton in (theta, age) when the system can evaluate event k
+        without a pass over the data (``event_k_at``): each iteration is one G pass,
+        a chord correction of theta, and an age update by the secant slope of the
+        corrected event function, with the tangent carrying theta along. Otherwise (or
+        when that does not converge) :meth:`_step_to_event_secant`.
+        """
+        got = None
+        if de_k0 is not None and de_k0 < 0.0 and getattr(self.sys, "event_k_at", None):
+            got = self._step_to_event_bordered(k, theta, age, dtheta, h, de_k0)
+        if got is None:
+            got = self._step_to_event_secant(k, theta, age, dtheta, e_k0, h)
+        return got
+
+    def _step_to_event_bordered(self, k, theta, age, dtheta, h, slope):
+        sys = self.sys
+        if self.fac is None or self.J.shape[0] != theta.shape[0]:
+            return None
+        lam = age + h
+        th = theta + h * dtheta
+        prev = None  # (age, corrected event value) of the previous iteration
+        gn_prev = np.inf
+        grew = 0
+        for it in range(16):
+            if not (age < lam <= self.age_max):
+                return None
+            g, r = sys.G(th, lam)
+            gn = np.max(np.abs(g), initial=0.0)
+            if not np.isfinite(gn):
+                return None
+            if gn <= sys.gtol and abs(sys.event_k(k, th, r, lam)) <= self.ftol:
+                pred = theta + (lam - age) * dtheta
+                if not self._close(th, pred, theta):
+                    return None
+                return th, r, lam, it
+            grew = grew + 1 if gn > 0.5 * gn_prev else 0
+            if grew >= 3:
+                return None
+            gn_prev = gn
+            th = th - self.solve(sys.prec(g))
+            fc = sys.event_k_at(k, th, lam)
+            if fc is None or not np.isfinite(fc):
+                return None
+            if prev is not None and lam != prev[0]:
+                sec = (fc - prev[1]) / (lam - prev[0])
+                if np.isfinite(sec) and sec < 0.0:
+                    slope = sec
+            prev = (lam, fc)
+            dl = -fc / slope
+            th = th + dl * dtheta
+            lam = lam + dl
+        return None
+
+    def _step_to_event_secant(self, k, theta, age, dtheta, e_k0, h):
+        """Step to the event's first-order horizon, then secant iterations in the age,
+        each with a chord Newton correction."""
         sys = self.sys
         lam_a, f_a = age, e_k0
         lam1 = age + h
@@ -446,7 +506,9 @@ class _Follower:
                 # hard: the solution is constant between events
                 theta_new, r_new, ok, iters = theta, r, True, 0
             elif limited and kev >= 0:
-                got = self.step_to_event(kev, theta, age, dtheta, e[kev], step)
+                got = self.step_to_event(
+                    kev, theta, age, dtheta, e[kev], step, de[kev]
+                )
                 ok = got is not None
                 if ok:
                     theta_new, r_new, new_age, iters = got
@@ -681,6 +743,11 @@ class _Follower:
         total = 0
         theta_c, b_c = np.asarray(theta0, dtype=float), float(b0)
         failed = set()
+        dv = np.inf
+
+        def tol_fn(solver, delta_v):
+            sys.acs_inner_tol(solver, min(delta_v, dv))
+
         while True:
             theta_c, b_c, v, it, conv, dv = _acs(
                 sys.problem,
@@ -692,6 +759,7 @@ class _Follower:
                 None,
                 self.acs_tol,
                 sys.acs_chunk,
+                tol_fn,
             )
             total += it
             done = conv or total >= max_total
@@ -751,7 +819,13 @@ class _Follower:
             k = _lk.most_violated(e, self.etol)
             if k < 0:
                 return theta, (self.factor(r, age) if stable else True)
-            theta, _, _ = sys.apply(k, target[k], theta, age, info)
+            if sys.land_batch:
+                # every violated index moves at once (a semismooth Newton step on the
+                # partition): a far ACS point needs a few of these, not one per sample
+                for j in np.flatnonzero(e < -self.etol):
+                    theta, _, _ = sys.apply(int(j), target[j], theta, age, info)
+            else:
+                theta, _, _ = sys.apply(k, target[k], theta, age, info)
         return theta, False
 
 
@@ -759,15 +833,21 @@ class _SystemBase:
     """Shared helpers of the restricted optimality systems."""
 
     incremental = False
+    refine_exact = True  # refine tangents solved with a fresh exact factor
     acs_chunk = 20
     acs_max = 100000
     kick_both_sides = False
     stop_errors = ()  # errors of a jump's ACS that end the path (with a warning)
     land_dv = 1e-4  # try to land once an ACS chunk changes v by at most this
     land_repairs = 5  # transitions applied to an identified partition before giving up
+    land_batch = False  # a repair moves every violated index (else the most violated)
 
     def prec(self, g):
         return g
+
+    def acs_inner_tol(self, solver, dv):
+        """Set the inner solver's tolerance for the next ACS chunk, given the last
+        chunk's ``max |delta v|`` (inf before the first); default: leave it."""
 
     def solve_exact(self, K, rhs):
         return np.linalg.solve(K, rhs)

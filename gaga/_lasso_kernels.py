@@ -171,3 +171,29 @@ def jac_vec(XA, fit_intercept, h, vec, out):
             out[j] += t * XA[i, j]
         if fit_intercept:
             out[nA] += t
+
+
+@njit(cache=True)
+def lasso_J(XA, fit_intercept, h, J):
+    """Unscaled exact J = sum_i h_i z_i z_i^T with z_i = (x_iA, 1), one pass over the
+    samples (lower triangle accumulated, then mirrored; samples with h_i = 0 skipped)."""
+    n, nA = XA.shape
+    k = J.shape[0]
+    for a in range(k):
+        for b in range(k):
+            J[a, b] = 0.0
+    for i in range(n):
+        hi = h[i]
+        if hi == 0.0:
+            continue
+        for a in range(nA):
+            t = hi * XA[i, a]
+            for b in range(a + 1):
+                J[a, b] += t * XA[i, b]
+        if fit_intercept:
+            for b in range(nA):
+                J[nA, b] += hi * XA[i, b]
+            J[nA, nA] += hi
+    for a in range(k):
+        for b in range(a):
+            J[b, a] = J[a, b]

@@ -15,8 +15,7 @@ with
 """
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor
-from scipy.linalg.lapack import dpotrs
+from scipy.linalg.lapack import dpotrf, dpotrs
 from threadpoolctl import threadpool_limits
 
 from gaga import _lasso_kernels as _lk
@@ -38,8 +37,12 @@ _REGION_NAMES = {0: "v=0", 1: "v=1", 2: "middle"}
 class _LassoSystem(_SystemBase):
     """Optimality system of the self-paced Lasso restricted to a partition."""
 
-    incremental = True
     acs_chunk = 20
+    land_batch = True
+    # up to this many unknowns the exact Jacobian (one O(n k^2 / 2) pass) is assembled
+    # at every point: cheaper than rank-one updates plus O(n k) refinement passes
+    exact_k = 24
+    refine_exact = False  # Cholesky of the exact J: backward stable, no refinement
 
     def __init__(self, problem, reg):
         self.problem = problem
@@ -77,6 +80,20 @@ class _LassoSystem(_SystemBase):
 
     def k(self):
         return len(self.part.active) + int(self.fit_intercept)
+
+    def acs_inner_tol(self, solver, dv):
+        """Inexact ACS: the weighted Lasso of an ACS step is solved only as far as the
+        weights have settled (KKT tolerance 1e-2 max |delta v| of the previous step,
+        between 1e-12 and 1e-2; duality gap its square). The point is polished by
+        Newton on the identified partition when it lands, and near convergence the
+        inner solves are as tight as the default."""
+        t = min(1e-2, max(1e-12, 1e-2 * dv))
+        solver.tol_kkt = t
+        solver.inner_tol = max(1e-12, t * t)
+
+    @property
+    def incremental(self):
+        return self.k() > self.exact_k
 
     def to_full(self, theta, part=None, age=None):
         part = self.part if part is None else part
@@ -194,23 +211,13 @@ class _LassoSystem(_SystemBase):
 
     def jacobian(self):
         """Exact J = (1/S) Z^T diag(h) Z (uses self.h)."""
-        h = self.h
-        nA = len(self.part.active)
         k = self.k()
         J = np.empty((k, k))
         # h is -inf where v* has an infinite slope (polynomial t > 2): the non-finite J
         # is then reported as unstable by the follower
-        with np.errstate(invalid="ignore", over="ignore"):
-            if nA:
-                XAh = self.XA * h[:, None]
-                J[:nA, :nA] = self.XA.T @ XAh
-                if self.fit_intercept:
-                    col = XAh.sum(axis=0)
-                    J[:nA, nA] = col
-                    J[nA, :nA] = col
-            if self.fit_intercept:
-                J[nA, nA] = h.sum()
-        return J / self.S
+        _lk.lasso_J(self.XA, self.fit_intercept, self.h, J)
+        J /= self.S
+        return J
 
     def jac_vec(self, vec):
         """Exact J @ vec = (1/S) Z^T (h * (Z vec)), one O(n |A|) pass (uses self.h)."""
@@ -320,14 +327,15 @@ class _LassoSystem(_SystemBase):
         if not np.all(np.isfinite(J)):
             # an infinite slope of v* at a threshold (polynomial t > 2): not stable
             return None, False, False
-        try:
-            cho = cho_factor(J, lower=True, check_finite=False)
-        except LinAlgError:
+        # LAPACK directly (scipy's cho_factor wrapper costs more than the factorization
+        # of these small matrices)
+        c, info = dpotrf(J, lower=1, clean=0)
+        if info != 0:
             return None, False, False
-        d = np.abs(np.diag(cho[0]))
+        d = np.abs(np.diag(c))
         if d.min() <= 1e-9 * max(1.0, d.max()):
             return None, False, False
-        return cho, True, bool(d.min() ** 2 <= 1e-2 * d.max() ** 2)
+        return (c, True), True, bool(d.min() ** 2 <= 1e-2 * d.max() ** 2)
 
     def fac_solve(self, fac, rhs):
         # LAPACK directly: scipy's cho_solve wrapper costs more than the solve here
@@ -405,35 +413,54 @@ class _LassoSystem(_SystemBase):
         :meth:`event_values`); uses the sample terms computed by the last ``G``."""
         n = self.n
         if k < n:
-            reg = self.reg
-            lo, hi = reg.loss_one(age), reg.loss_zero(age)
-            e = np.empty(1)
-            de = np.empty(1)
-            tg = np.empty(1, dtype=np.int8)
-            _lk.sample_events(
-                self.part.region[k : k + 1],
-                r[k : k + 1],
-                np.zeros(1),
-                lo,
-                hi,
-                0.0,
-                0.0,
-                lo > 0.0,
-                self.discontinuous,
-                self.loss_scale,
-                e,
-                de,
-                tg,
-            )
-            return float(e[0])
+            return self._sample_event(k, float(r[k]), age)
         j = k - n
         pos = np.flatnonzero(self.part.active == j)
         if pos.size:
-            nA = len(self.part.active)
-            wscale = max(1.0, float(np.max(np.abs(theta[:nA]))))
-            return float(self.part.signs[pos[0]] * theta[pos[0]] / wscale)
+            return self._active_event(pos[0], theta)
         cj = float(self.X[:, j] @ (self.s * self.v * r)) / self.S
         return 1.0 - abs(cj) / self.alpha
+
+    def event_k_at(self, k, theta, age):
+        """Event function k at any ``theta`` without a pass over the data (O(|A|)), or
+        None when it needs one (an inactive feature's correlation)."""
+        n = self.n
+        if k < n:
+            nA = len(self.part.active)
+            rk = self.y[k] - float(self.XA[k] @ theta[:nA])
+            if self.fit_intercept:
+                rk -= theta[nA]
+            return self._sample_event(k, rk, age)
+        pos = np.flatnonzero(self.part.active == k - n)
+        return self._active_event(pos[0], theta) if pos.size else None
+
+    def _sample_event(self, k, rk, age):
+        reg = self.reg
+        lo, hi = reg.loss_one(age), reg.loss_zero(age)
+        e = np.empty(1)
+        de = np.empty(1)
+        tg = np.empty(1, dtype=np.int8)
+        _lk.sample_events(
+            self.part.region[k : k + 1],
+            np.array([rk]),
+            np.zeros(1),
+            lo,
+            hi,
+            0.0,
+            0.0,
+            lo > 0.0,
+            self.discontinuous,
+            self.loss_scale,
+            e,
+            de,
+            tg,
+        )
+        return float(e[0])
+
+    def _active_event(self, pos, theta):
+        nA = len(self.part.active)
+        wscale = max(1.0, float(np.max(np.abs(theta[:nA]))))
+        return float(self.part.signs[pos] * theta[pos] / wscale)
 
     def apply(self, k, target, theta, age, c):
         """Apply event k; returns the new theta (same point in full coordinates)."""
@@ -488,7 +515,7 @@ def _weighted_lower_median(values, weights):
     return float(values[order][np.searchsorted(cum, 0.5 * cum[-1])])
 
 
-def default_age_range(problem, reg, level=0.99):
+def default_age_range(problem, reg, level=0.99, fit=None):
     """Data-driven default age range from the losses of the v = 1 fit.
 
     Only samples with positive sample weight count. ``age_max`` is the smallest age at
@@ -502,11 +529,15 @@ def default_age_range(problem, reg, level=0.99):
     own branch of partial optima may still keep a sample out at ``age_max`` (partial
     optima are not unique): pass a larger ``age_max`` to follow it further.
 
+    ``fit``: the v = 1 solution ``(coef, intercept)`` if already computed.
+
     Returns
     -------
     age_min, age_max : float
     """
-    coef, b, _ = problem.solve_weighted(np.ones(problem.n_samples))
+    if fit is None:
+        fit = problem.solve_weighted(np.ones(problem.n_samples))[:2]
+    coef, b = fit
     keep = problem.sample_weight > 0
     l = problem.losses(coef, b)[keep]
     s = problem.sample_weight[keep]
@@ -661,11 +692,11 @@ def age_path_lasso(
     max_events = check_path_args(
         max_events, tol, 50 * (problem.n_samples + problem.n_features)
     )
+    coef0, b0, _ = problem.solve_weighted(np.ones(problem.n_samples))
     age_min, age_max, user_min = resolve_age_range(
-        reg, age_min, age_max, lambda: default_age_range(problem, reg)
+        reg, age_min, age_max, lambda: default_age_range(problem, reg, fit=(coef0, b0))
     )
     system = _LassoSystem(problem, reg)
-    coef0, b0, _ = problem.solve_weighted(np.ones(problem.n_samples))
     return follow_path(
         system,
         age_min=age_min,

@@ -124,6 +124,7 @@ class _Solver:
                 f"inner_tol must be positive; got inner_tol={inner_tol!r}."
             )
         self.inner_tol = float(inner_tol)
+        self.tol_kkt = None  # our Lasso CD's KKT tolerance (None: its default)
         self._sk = None
 
     def solve(self, v, theta):
@@ -131,7 +132,10 @@ class _Solver:
         p = self.problem
         if self.solver == "gaga":
             if self.kind == "lasso":
-                coef, b, info = p.solve_weighted(v, coef_init=theta, tol=self.inner_tol)
+                kw = {} if self.tol_kkt is None else {"tol_kkt": self.tol_kkt}
+                coef, b, info = p.solve_weighted(
+                    v, coef_init=theta, tol=self.inner_tol, **kw
+                )
             else:
                 coef, b, info = p.solve_weighted(v, a_init=theta, tol=self.inner_tol)
             if not info["converged"]:
@@ -207,26 +211,34 @@ def _check_tol(tol, max_iter):
         )
 
 
-def _acs(problem, reg, age, solver, theta, b, v, tol, max_iter):
+def _acs(problem, reg, age, solver, theta, b, v, tol, max_iter, tol_fn=None):
     """Core loop of ACS.
 
     ``theta`` is coef or dual_coef (or None), ``v`` the starting weights or None.
+    ``tol_fn(solver, delta_v)``, if given, is called before each weighted solve with the
+    last ``max |delta v|`` (inf before the first) to adapt the inner tolerance.
 
     Returns theta, b, v, n_iter, converged, delta_v where theta is optimal at v.
     """
+    delta_v = np.inf
+
+    def _solve(v, theta):
+        if tol_fn is not None:
+            tol_fn(solver, delta_v)
+        return solver.solve(v, theta)
+
     n_iter = 0
     if v is None:
         if theta is None:
             v = np.ones(problem.n_samples)
-            theta, b = solver.solve(v, None)
+            theta, b = _solve(v, None)
             n_iter += 1
         v = np.asarray(reg.v_star(problem.losses(theta, b), age), dtype=np.float64)
-        theta, b = solver.solve(v, theta)
+        theta, b = _solve(v, theta)
         n_iter += 1
     else:
-        theta, b = solver.solve(v, theta)
+        theta, b = _solve(v, theta)
         n_iter += 1
-    delta_v = np.inf
     converged = False
     while True:
         v_new = np.asarray(reg.v_star(problem.losses(theta, b), age), dtype=np.float64)
@@ -237,7 +249,7 @@ def _acs(problem, reg, age, solver, theta, b, v, tol, max_iter):
         if n_iter >= max_iter:
             break
         v = v_new
-        theta, b = solver.solve(v, theta)
+        theta, b = _solve(v, theta)
         n_iter += 1
     return theta, b, v, n_iter, converged, delta_v
 
