@@ -194,8 +194,8 @@ class _Follower:
 
         For an incremental system each refinement costs O(n |A|); the stored matrix is
         marked for an exact refresh only when the refinement contracts poorly (it
-        drifted). A factor of the exact matrix at this point is refined only if the system
-        asks for it (``refine_exact``: indefinite LDL^T factors of the SVM).
+        drifted). A factor of the exact matrix at this point is refined only if the
+        system asks for it (``refine_exact``: indefinite LDL^T factors of the SVM).
         """
         t = self.solve(rhs)
         if rhs.shape[0] == 0 or (self.fac_exact and not self.sys.refine_exact):

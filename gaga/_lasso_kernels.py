@@ -175,8 +175,8 @@ def jac_vec(XA, fit_intercept, h, vec, out):
 
 @njit(cache=True)
 def lasso_J(XA, fit_intercept, h, J):
-    """Unscaled exact J = sum_i h_i z_i z_i^T with z_i = (x_iA, 1), one pass over the
-    samples (lower triangle accumulated, then mirrored; samples with h_i = 0 skipped)."""
+    """Unscaled exact J = sum_i h_i z_i z_i^T with z_i = (x_iA, 1), in one pass over
+    the samples (lower triangle, then mirrored; samples with h_i = 0 are skipped)."""
     n, nA = XA.shape
     k = J.shape[0]
     for a in range(k):

@@ -62,6 +62,7 @@ class _LassoSystem(_SystemBase):
         self.gtol = 1e-12 * max(1.0, self.alpha)
         yscale = float(np.max(np.abs(self.y - np.average(self.y, weights=self.s))))
         self.loss_scale = max(1.0, 0.5 * yscale**2)
+        self.colnorm = np.linalg.norm(self.X, axis=0)
         self.v = np.empty(self.n)
         self.h = np.empty(self.n)
         self.va = np.empty(self.n)
@@ -236,6 +237,53 @@ class _LassoSystem(_SystemBase):
     def dG_dage(self, r):
         return -self.Z_T(self.s * self.va * r) / self.S
 
+    def _feature_correlations(self, u, q=None):
+        """Correlations ``c_j = x_j . u`` of the inactive features with ``u = s v r /
+        S`` and, given ``q``, their age derivatives ``dc_j = x_j . q / S`` (0 on A),
+        exact only where an event is possible.
+
+        Screening: since the last exact evaluation of all of them (``u_ref``,
+        ``c_ref``, same active set), ``|c_j - c_ref_j| <= ||x_j|| ||u - u_ref||``
+        (Cauchy-Schwarz). Where that bound keeps ``|c_j|`` below ``0.999 alpha`` the
+        feature cannot have an event before the next exact evaluation: its entry is
+        the bound itself (an upper bound of ``|c_j|``: its event value is a positive
+        lower bound of the true one) with ``dc_j = 0``, and its O(n) products are
+        skipped. The step's event check is then still rigorous; only the horizon of
+        such a feature is not predicted. All are recomputed (and the reference reset)
+        when more than half are unsure.
+        """
+        d = self.d
+        c = np.zeros(d)
+        dc = np.zeros(d)
+        ina = self.inactive
+        if not ina.size:
+            return c, dc
+        ref = getattr(self, "_c_ref", None)
+        if ref is not None and ref[0] == self._active_key:
+            dn = float(np.linalg.norm(u - ref[1]))
+            bound = np.abs(ref[2]) + self.colnorm[ina] * dn
+            unsure = np.flatnonzero(bound >= 0.999 * self.alpha)
+            if 2 * unsure.size <= ina.size:
+                c[ina] = bound
+                if unsure.size:
+                    XU = self.XI[:, unsure]
+                    if q is None:
+                        c[ina[unsure]] = XU.T @ u
+                    else:
+                        cq = XU.T @ np.column_stack((u, q / self.S))
+                        c[ina[unsure]] = cq[:, 0]
+                        dc[ina[unsure]] = cq[:, 1]
+                return c, dc
+        if q is None:
+            c[ina] = self.XI.T @ u
+        else:
+            # one pass over the inactive columns for both
+            cq = self.XI.T @ np.column_stack((u, q / self.S))
+            c[ina] = cq[:, 0]
+            dc[ina] = cq[:, 1]
+        self._c_ref = (self._active_key, u, c[ina].copy())
+        return c, dc
+
     def correlations(self, r, v):
         """c_j = (1/S) sum_i s_i v_i r_i x_ij for the inactive features (0 on A)."""
         c = np.zeros(self.d)
@@ -380,18 +428,16 @@ class _LassoSystem(_SystemBase):
             de[:n],
             target[:n],
         )
-        c = self.correlations(r, v)
-        if dtheta is None:
-            dc = np.zeros(d)
-        else:
+        u = self.s * v * r / self.S
+        q = None
+        if dtheta is not None:
             with np.errstate(invalid="ignore"):
                 # polynomial t > 2: infinite slopes exactly at a threshold (the
                 # stability test then fails and the path jumps); keep them finite
                 q = np.nan_to_num(
                     h * dr + self.s * r * va, nan=0.0, posinf=0.0, neginf=0.0
                 )
-            dc = np.zeros(d)
-            dc[self.inactive] = self.XI.T @ q / self.S
+        c, dc = self._feature_correlations(u, q)
         active = self.part.active
         nA = len(active)
         # inactive features: 1 - |c_j| / alpha

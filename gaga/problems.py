@@ -19,8 +19,13 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
-from gaga._cd import weighted_lasso_cd
+from gaga._cd import weighted_lasso_cd, weighted_lasso_cd_gram
 from gaga._svm_dual import smo
+
+# weighted Lasso: epochs of CD on the data before switching to CD on the Gram matrix
+# (tall data with at most _GRAM_MAX_D features)
+_GRAM_AFTER = 10
+_GRAM_MAX_D = 512
 
 __all__ = ["LassoProblem", "SVMProblem", "warmup"]
 
@@ -377,17 +382,36 @@ class LassoProblem:
             coef = np.zeros(self.n_features)
         else:
             coef = self._coef(coef_init).copy()
+        wt = np.ascontiguousarray(wt)
+        m, d = Xc.shape
+        # CD on the data first; when that needs more than a few epochs and the data are
+        # tall, CD on the Gram matrix (O(d^2) per epoch instead of O(m d))
+        gram = m >= 4 * d and d <= _GRAM_MAX_D and max_iter > _GRAM_AFTER
         n_iter, gap, scale, kkt, converged = weighted_lasso_cd(
             Xc,
             yc,
-            np.ascontiguousarray(wt),
+            wt,
             self.alpha,
             coef,
             float(tol),
             float(tol_kkt),
-            int(max_iter),
+            int(min(max_iter, _GRAM_AFTER) if gram else max_iter),
             10,
         )
+        if gram and not converged:
+            Xw = Xc * wt[:, None]
+            it2, gap, scale, kkt, converged = weighted_lasso_cd_gram(
+                Xc.T @ Xw,
+                Xw.T @ yc,
+                float(yc @ (wt * yc)),
+                self.alpha,
+                coef,
+                float(tol),
+                float(tol_kkt),
+                int(max_iter - n_iter),
+                10,
+            )
+            n_iter += it2
         intercept = float(ybar - xbar @ coef) if self.fit_intercept else 0.0
         info = {
             "n_iter": int(n_iter),

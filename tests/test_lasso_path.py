@@ -322,3 +322,40 @@ def test_no_warnings_on_default_run(diabetes):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         age_path_lasso(X, y, regularizer="polynomial", alpha=0.01)
+
+
+def test_feature_screening_is_an_upper_bound():
+    """The screened correlations of the inactive features: exact where |c_j| may be
+    near alpha, elsewhere an upper bound of |c_j| (so the event values are lower
+    bounds), and all exact again once most features are unsure."""
+    from gaga._follower import _Partition
+    from gaga._lasso_path import _LassoSystem
+    from gaga.problems import LassoProblem
+    from gaga.regularizers import Linear
+
+    rng = np.random.default_rng(3)
+    n, d = 400, 30
+    X = rng.standard_normal((n, d))
+    y = X[:, 0] + 0.5 * rng.standard_normal(n)
+    sysm = _LassoSystem(LassoProblem(X, y, alpha=0.05), Linear())
+    middle = np.full(n, 2, dtype=np.int8)
+    sysm.set_partition(_Partition(np.array([0]), np.array([1.0]), middle))
+    u0 = rng.standard_normal(n) / n
+    exact = lambda u: X[:, sysm.inactive].T @ u  # noqa: E731
+    c, dc = sysm._feature_correlations(u0, q=rng.standard_normal(n))
+    np.testing.assert_allclose(c[sysm.inactive], exact(u0), rtol=1e-12, atol=1e-15)
+    assert c[0] == 0.0 and dc[0] == 0.0
+    n_screened = 0
+    for scale in (1e-6, 1e-4, 1e-3, 1e-2):
+        u = u0 + scale * rng.standard_normal(n) / n
+        c, _ = sysm._feature_correlations(u)
+        ce = exact(u)
+        got = c[sysm.inactive]
+        same = np.isclose(got, ce, rtol=1e-12, atol=1e-15)
+        # screened entries bound |c_j| from above and stay below alpha
+        assert np.all(got[~same] >= np.abs(ce[~same]))
+        assert np.all(got[~same] < 0.999 * sysm.alpha)
+        n_screened += int((~same).sum())
+        # entries close to alpha are always exact
+        assert np.all(same[np.abs(ce) >= 0.999 * sysm.alpha])
+    assert n_screened > 0

@@ -395,3 +395,35 @@ def test_weighted_solvers_match_cvxpy_on_random_problems(seed):
         gap, status, _, _ = cvxpy_gap(q, a, b, v)
         assert status == "optimal" and abs(gap) <= 1e-7, (kernel, gap)
         assert kkt_residual(q, a, b, v) <= 1e-9
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_lasso_gram_cd_equals_data_cd(fit_intercept, monkeypatch):
+    """Tall, strongly correlated data need many CD epochs: after _GRAM_AFTER epochs on
+    the data the solver switches to CD on the Gram matrix. Same solution (and the same
+    stopping rule) as CD on the data all the way, and sklearn's Lasso at v = 1."""
+    import gaga.problems as P
+
+    rng = np.random.default_rng(0)
+    n, d = 3000, 12
+    base = rng.standard_normal((n, 1))
+    X = base + 0.05 * rng.standard_normal((n, d))  # pairwise correlation ~0.998
+    y = X[:, :3] @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.standard_normal(n)
+    v = rng.uniform(0.2, 1.0, n) * (rng.random(n) < 0.8)
+    prob = LassoProblem(X, y, alpha=1e-3, fit_intercept=fit_intercept)
+    out = {}
+    after0 = P._GRAM_AFTER
+    for after in (after0, 10**9):
+        monkeypatch.setattr(P, "_GRAM_AFTER", after)
+        coef, b, info = prob.solve_weighted(v)
+        assert info["converged"] and info["rel_gap"] <= 1e-12
+        out[after] = (coef, b, info["n_iter"])
+    (c1, b1, it1), (c2, b2, it2) = out.values()
+    assert it1 == it2 > after0  # the switch happened (same CD iterates after it)
+    np.testing.assert_allclose(c1, c2, rtol=0, atol=1e-9)
+    assert abs(b1 - b2) <= 1e-9
+    monkeypatch.setattr(P, "_GRAM_AFTER", after0)
+    coef, b, _ = prob.solve_weighted(np.ones(n))
+    sk = Lasso(alpha=1e-3, fit_intercept=fit_intercept, tol=1e-14, max_iter=10**6)
+    sk.fit(X, y)
+    np.testing.assert_allclose(coef, sk.coef_, rtol=0, atol=1e-7)
