@@ -506,9 +506,7 @@ class _Follower:
                 # hard: the solution is constant between events
                 theta_new, r_new, ok, iters = theta, r, True, 0
             elif limited and kev >= 0:
-                got = self.step_to_event(
-                    kev, theta, age, dtheta, e[kev], step, de[kev]
-                )
+                got = self.step_to_event(kev, theta, age, dtheta, e[kev], step, de[kev])
                 ok = got is not None
                 if ok:
                     theta_new, r_new, new_age, iters = got
