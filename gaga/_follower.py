@@ -809,6 +809,7 @@ class _Follower:
             if key in skip:
                 return theta, False
             skip.add(key)
+        seen = set()
         for _ in range(repairs + 1):
             theta, r, ok, _ = self.newton(theta, age)
             if stable and not ok:
@@ -817,10 +818,14 @@ class _Follower:
             k = _lk.most_violated(e, self.etol)
             if k < 0:
                 return theta, (self.factor(r, age) if stable else True)
-            if sys.land_batch:
+            viol = np.flatnonzero(e < -self.etol)
+            key = viol.tobytes()
+            if sys.land_batch and viol.size > 1 and key not in seen:
                 # every violated index moves at once (a semismooth Newton step on the
-                # partition): a far ACS point needs a few of these, not one per sample
-                for j in np.flatnonzero(e < -self.etol):
+                # partition): a far ACS point needs a few of these, not one per sample;
+                # a violation set seen before (a cycle) moves only its worst index
+                seen.add(key)
+                for j in viol:
                     theta, _, _ = sys.apply(int(j), target[j], theta, age, info)
             else:
                 theta, _, _ = sys.apply(k, target[k], theta, age, info)
