@@ -197,3 +197,84 @@ def lasso_J(XA, fit_intercept, h, J):
     for a in range(k):
         for b in range(a):
             J[b, a] = J[a, b]
+
+
+@njit(cache=True)
+def sample_state(
+    kind,
+    p,
+    region,
+    XA,
+    fit_intercept,
+    r,
+    s,
+    age,
+    dtheta,
+    has_dtheta,
+    lo,
+    hi,
+    dlo,
+    dhi,
+    has_one,
+    discontinuous,
+    scale,
+    S,
+    v,
+    h,
+    va,
+    e,
+    de,
+    target,
+    u,
+    q,
+):
+    """The samples' part of the event functions in one pass (built-in regularizers).
+
+    Per sample: the terms v, h, dv/dage (as :func:`sample_terms`), the residual's age
+    derivative ``dr_i = -z_i . dtheta`` (0 without a tangent), the event value,
+    derivative and target (as :func:`sample_events`), ``u_i = s_i v_i r_i / S`` and
+    ``q_i = h_i dr_i + s_i r_i dv_i/dage`` (non-finite terms set to 0: infinite slopes
+    of v* at a threshold) for the correlations of the inactive features.
+    """
+    n, nA = XA.shape
+    one = np.empty(1)
+    d1 = np.empty(1)
+    de1 = np.empty(1)
+    e1 = np.empty(1)
+    t1 = np.empty(1, dtype=np.int8)
+    g1 = np.empty(1, dtype=np.int8)
+    for i in range(n):
+        g = region[i]
+        ri = r[i]
+        if g == R0:
+            v[i] = 0.0
+            h[i] = 0.0
+            va[i] = 0.0
+        elif g == R1:
+            v[i] = 1.0
+            h[i] = s[i]
+            va[i] = 0.0
+        else:
+            li = 0.5 * ri * ri
+            ph = phi(kind, p, li, age)
+            v[i] = ph
+            h[i] = s[i] * (ph + ri * ri * phi_dloss(kind, p, li, age))
+            va[i] = phi_dage(kind, p, li, age)
+        dri = 0.0
+        if has_dtheta:
+            acc = dtheta[nA] if fit_intercept else 0.0
+            for j in range(nA):
+                acc += XA[i, j] * dtheta[j]
+            dri = -acc
+        one[0] = ri
+        d1[0] = dri
+        g1[0] = g
+        sample_events(
+            g1, one, d1, lo, hi, dlo, dhi, has_one, discontinuous, scale, e1, de1, t1
+        )
+        e[i] = e1[0]
+        de[i] = de1[0]
+        target[i] = t1[0]
+        u[i] = s[i] * v[i] * ri / S
+        qi = h[i] * dri + s[i] * ri * va[i]
+        q[i] = qi if np.isfinite(qi) else 0.0

@@ -237,6 +237,39 @@ class _LassoSystem(_SystemBase):
     def dG_dage(self, r):
         return -self.Z_T(self.s * self.va * r) / self.S
 
+    def _sample_state_python(
+        self, theta, r, age, dtheta, lo, hi, dlo, dhi, has_one, e, de, target
+    ):
+        """:func:`_lasso_kernels.sample_state` for a user-defined regularizer."""
+        n = self.n
+        v, h, va = self.terms(r, age)
+        dr = np.zeros(n) if dtheta is None else -self.Z_dot(dtheta)
+        _lk.sample_events(
+            self.part.region,
+            r,
+            dr,
+            lo,
+            hi,
+            dlo,
+            dhi,
+            has_one,
+            self.discontinuous,
+            self.loss_scale,
+            e[:n],
+            de[:n],
+            target[:n],
+        )
+        u = self.s * v * r / self.S
+        q = None
+        if dtheta is not None:
+            with np.errstate(invalid="ignore"):
+                # polynomial t > 2: infinite slopes exactly at a threshold (the
+                # stability test then fails and the path jumps); keep them finite
+                q = np.nan_to_num(
+                    h * dr + self.s * r * va, nan=0.0, posinf=0.0, neginf=0.0
+                )
+        return u, q
+
     def _feature_correlations(self, u, q=None):
         """Correlations ``c_j = x_j . u`` of the inactive features with ``u = s v r /
         S`` and, given ``q``, their age derivatives ``dc_j = x_j . q / S`` (0 on A),
@@ -405,38 +438,46 @@ class _LassoSystem(_SystemBase):
         lo, hi = reg.loss_one(age), reg.loss_zero(age)
         dlo, dhi = reg.dloss_one(age), reg.dloss_zero(age)
         has_one = lo > 0.0
-        v, h, va = self.terms(r, age)
-        if dtheta is None:
-            dr = np.zeros(n)
-        else:
-            dr = -self.Z_dot(dtheta)
         e = np.empty(n + d)
         de = np.empty(n + d)
         target = np.empty(n + d, dtype=np.int8)
-        _lk.sample_events(
-            self.part.region,
-            r,
-            dr,
-            lo,
-            hi,
-            dlo,
-            dhi,
-            has_one,
-            self.discontinuous,
-            self.loss_scale,
-            e[:n],
-            de[:n],
-            target[:n],
-        )
-        u = self.s * v * r / self.S
-        q = None
-        if dtheta is not None:
-            with np.errstate(invalid="ignore"):
-                # polynomial t > 2: infinite slopes exactly at a threshold (the
-                # stability test then fails and the path jumps); keep them finite
-                q = np.nan_to_num(
-                    h * dr + self.s * r * va, nan=0.0, posinf=0.0, neginf=0.0
-                )
+        if self.kind >= 0:
+            u = np.empty(n)
+            q = np.empty(n)
+            _lk.sample_state(
+                self.kind,
+                self.param,
+                self.part.region,
+                self.XA,
+                self.fit_intercept,
+                r,
+                self.s,
+                age,
+                np.zeros(0) if dtheta is None else dtheta,
+                dtheta is not None,
+                lo,
+                hi,
+                dlo,
+                dhi,
+                has_one,
+                self.discontinuous,
+                self.loss_scale,
+                self.S,
+                self.v,
+                self.h,
+                self.va,
+                e[:n],
+                de[:n],
+                target[:n],
+                u,
+                q,
+            )
+            if dtheta is None:
+                q = None
+        else:
+            u, q = self._sample_state_python(
+                theta, r, age, dtheta, lo, hi, dlo, dhi, has_one, e, de, target
+            )
         c, dc = self._feature_correlations(u, q)
         active = self.part.active
         nA = len(active)
