@@ -211,3 +211,50 @@ def smo(Q, y, Cb, a, tol, max_iter):
             G[t] += Q[i, t] * dai + Q[j, t] * daj
     b = _intercept(y, a, Cb, G)
     return b, it, violation, converged
+
+
+@njit(cache=True)
+def sym_matvec(Q, a, out):
+    """``out = Q a`` for a symmetric ``Q`` from the rows where ``a`` is nonzero
+    (O(nnz(a) n) instead of O(n^2): a dual point is sparse)."""
+    n = Q.shape[0]
+    for s in range(n):
+        out[s] = 0.0
+    for t in range(n):
+        at = a[t]
+        if at != 0.0:
+            for s in range(n):
+                out[s] += Q[t, s] * at
+
+
+@njit(cache=True)
+def free_set_system(Q, y, a, F, A, rhs):
+    """Newton system of the SVM dual on the free set ``F`` of ``a``: ``A = [[Q_FF,
+    y_F], [y_F^T, 0]]`` and ``rhs = (1 - (Q a)_F, 0)``; its solution is the step of
+    a_F (keeping ``y^T a``) and the intercept."""
+    k = F.shape[0]
+    for p in range(k):
+        fp = F[p]
+        for q in range(k):
+            A[p, q] = Q[fp, F[q]]
+        A[p, k] = y[fp]
+        A[k, p] = y[fp]
+        rhs[p] = 1.0
+    A[k, k] = 0.0
+    rhs[k] = 0.0
+    m = a.shape[0]
+    for t in range(m):
+        at = a[t]
+        if at != 0.0:
+            for p in range(k):
+                rhs[p] -= Q[t, F[p]] * at
+
+
+@njit(cache=True)
+def gather_block(Q, idx, out):
+    """``out[:k, :k] = Q[idx][:, idx]`` (k = len(idx)) without temporaries."""
+    k = idx.shape[0]
+    for p in range(k):
+        ip = idx[p]
+        for q in range(k):
+            out[p, q] = Q[ip, idx[q]]

@@ -42,6 +42,7 @@ from gaga._follower import (
 )
 from gaga._lasso_path import _range_from_losses, _weighted_lower_median
 from gaga._path import PathEvent
+from gaga._svm_dual import gather_block
 from gaga.problems import OneClassError, SVMProblem, ZeroWeightsError
 from gaga.regularizers import get_regularizer
 
@@ -70,6 +71,8 @@ def _block_eigenvalues(ldu, ipiv):
         disc = np.sqrt(max(0.25 * tr * tr - det, 0.0))
         ev[i], ev[i + 1] = 0.5 * tr + disc, 0.5 * tr - disc
     return ev[:k]
+
+
 _NAMES = {
     OUT: "outside",
     MARGIN: "margin",
@@ -116,6 +119,7 @@ class _SVMSystem(_SystemBase):
         self.b_ref = 0.0
         self._sup_key = None
         self._last_jump = False
+        self._refine_cache = {}
         # twins: samples with identical rows (of X, or of K if precomputed) and labels.
         # Two twins on the margin make K singular; at most one of a group is kept on the
         # margin, the others sit at a bound of their box (notes 4.10: drop E points).
@@ -251,7 +255,7 @@ class _SVMSystem(_SystemBase):
         K = np.zeros((k, k))
         th = self.th
         if th.shape[0]:
-            K[:-1, :-1] = self.Q[np.ix_(th, th)]
+            gather_block(self.Q, th, K)
             K[:-1, -1] = self.y[th]
             K[-1, :-1] = self.y[th]
             idx = np.arange(self.nE, self.nE + self.nM)
@@ -397,9 +401,7 @@ class _SVMSystem(_SystemBase):
         part.region[k] = new
         margin_event = old in (OUT, MARGIN) or new in (OUT, MARGIN)
         self._last_jump = (
-            self.discontinuous
-            and old in _LOSS_REGIONS
-            and new in _LOSS_REGIONS
+            self.discontinuous and old in _LOSS_REGIONS and new in _LOSS_REGIONS
         )
         ev = PathEvent(
             age, "margin" if margin_event else "sample", k, _NAMES[old], _NAMES[new]
@@ -438,6 +440,16 @@ class _SVMSystem(_SystemBase):
         return float(way) or None
 
     def identify(self, a, b, age, mtol=1e-8):
+        """Partition of a dual point (a, b) (see :meth:`_identify_raw`), repaired by
+        :meth:`_refine`. Whatever is returned is checked by the follower's landing
+        (Newton, events, inertia)."""
+        a = np.asarray(a, dtype=np.float64)
+        theta = self._identify_raw(a, b, age, mtol)
+        if self.refine_repairs <= 0:
+            return theta
+        return self._refine(theta, age)
+
+    def _identify_raw(self, a, b, age, mtol=1e-8):
         """Partition of a dual point (a, b): margins within ``mtol`` of 1 are on the
         margin unless a_i sits at a bound; violators by their hinge loss."""
         reg = self.reg
@@ -482,6 +494,188 @@ class _SVMSystem(_SystemBase):
         self.b_ref = float(b)
         self.set_partition(_Partition([], [], region))
         return self.from_full(np.append(a, b))
+
+    # repairs of an identified partition inside ``identify`` (0: none); the landing
+    # (Newton, events, inertia in the follower) checks the result as before
+    refine_repairs = 40  # Newton solves per identified partition
+    refine_branch = 8  # samples nearest to an event tried when the repairs get stuck
+    refine_chain = 6  # samples moved along the null direction when Newton fails
+    refine_depth = 12  # Newton solves per branch
+    _ETOL = 1e-10  # the follower's event tolerance
+
+    def _newton_local(self, theta, age, max_iter=12):
+        g, m = self.G(theta, age)
+        for _ in range(max_iter):
+            gn = np.max(np.abs(g), initial=0.0)
+            if gn <= self.gtol:
+                return theta, m, True
+            if not np.isfinite(gn):
+                return theta, m, False
+            try:
+                step = self.solve_exact(self.jacobian(), self.prec(g))
+            except (np.linalg.LinAlgError, ValueError):
+                return theta, m, False
+            theta = theta - step
+            g, m = self.G(theta, age)
+        return theta, m, bool(np.max(np.abs(g), initial=0.0) <= self.gtol)
+
+    def _greedy(self, theta, age, visited, budget):
+        """Newton and repairs (most violated event first, never back to a visited
+        partition) from the partition set on the system. Returns (theta, status,
+        e, m) with status "ok" (solved, no violated event, stable inertia),
+        "unstable", "stuck" or "fail"; ``budget`` is a one-element list of
+        remaining Newton solves."""
+        while budget[0] > 0:
+            budget[0] -= 1
+            theta, m, ok = self._newton_local(theta, age)
+            if not ok:
+                return theta, "fail", None, None
+            e, _, target, info = self.event_values(theta, m, age)
+            viol = np.flatnonzero(e < -self._ETOL)
+            if viol.shape[0] == 0:
+                _, stable, _ = self.factorize(self.jacobian())
+                return theta, ("ok" if stable else "unstable"), e, m
+            region = self.part.region
+            k = -1
+            for j in viol[np.argsort(e[viol])]:
+                old = region[j]
+                region[j] = target[j]
+                key = region.tobytes()
+                region[j] = old
+                if key not in visited:
+                    k = int(j)
+                    visited.add(key)
+                    break
+            if k < 0:
+                return theta, "stuck", e, m
+            theta, _, _ = self.apply(k, target[k], theta, age, info)
+        return theta, "fail", None, None
+
+    def _chain(self, theta1, age, part0, bref0, visited, budget):
+        """Newton found no solution in the partition (a smooth fold: the Jacobian is
+        nearly singular at Newton's last point): move, one after the other, the sample
+        whose event comes first along the null direction of the Jacobian (both
+        signs), with Newton and greedy repairs after each move. Returns theta of a
+        point that solves the system with no violated event and a stable inertia (its
+        partition set on the system) or None."""
+        for sign in (1.0, -1.0):
+            self.b_ref = bref0
+            self.set_partition(part0.copy())
+            th = theta1
+            for _ in range(self.refine_chain):
+                if budget[0] <= 0 or not np.all(np.isfinite(th)):
+                    break
+                _, m = self.G(th, age)
+                K = self.jacobian()
+                if not np.all(np.isfinite(K)):
+                    break
+                w, U = np.linalg.eigh(K)
+                u = sign * U[:, int(np.argmin(np.abs(w)))]
+                e, de, target, info = self.event_values(th, m, age, dtheta=u)
+                cand = np.isfinite(e) & (de < 0.0) & (target != self.part.region)
+                idx = np.flatnonzero(cand)
+                if idx.shape[0] == 0:
+                    break
+                tc = np.maximum(e[idx], 0.0) / -de[idx]
+                k = -1
+                region = self.part.region
+                for j in idx[np.argsort(tc)][:4]:
+                    old = region[j]
+                    region[j] = target[j]
+                    key = region.tobytes()
+                    region[j] = old
+                    if key not in visited:
+                        k = int(j)
+                        visited.add(key)
+                        break
+                if k < 0:
+                    break
+                th, _, _ = self.apply(k, target[k], th, age, info)
+                th, status, _, _ = self._greedy(th, age, visited, budget)
+                if status == "ok":
+                    return th
+                if status != "fail":
+                    break
+        return None
+
+    def _refine(self, theta, age):
+        """Newton and repairs of the identified partition, never returning to a
+        partition already visited (the follower's repairs take the most violated
+        event, which cycles when a sample's two sides are both violated by ~1e-8: the
+        rest of the partition has no solution there). When Newton fails (no solution
+        in the partition) the samples whose events come first along the Jacobian's
+        null direction are moved (:meth:`_chain`). When the greedy repairs get
+        stuck, the samples nearest to an event of the first Newton point are moved
+        one at a time (``refine_branch`` of them), each followed by greedy repairs.
+        Returns the first point found that solves the system with no violated event
+        and a stable inertia (its partition set on the system), or the identified one
+        unchanged. The landing in the follower checks the result as before."""
+        part0, theta0, bref0 = self.part.copy(), theta, self.b_ref
+        key0 = part0.region.tobytes()
+        cache = self._refine_cache
+        if cache.get("age") != age:
+            cache.clear()
+            cache["age"] = age
+        if key0 in cache:
+            hit = cache[key0]
+            if hit is None:
+                return theta0
+            self.b_ref = hit[2]
+            self.set_partition(_Partition([], [], hit[0].copy()))
+            return hit[1].copy()
+        visited = {key0}
+        budget = [self.refine_repairs]
+        theta1, m1, ok = self._newton_local(theta0, age)
+        found = None
+        if ok:
+            th, status, _, _ = self._greedy(theta1, age, visited, budget)
+            if status == "ok":
+                found = th
+        elif not (np.all(np.isfinite(theta1)) and np.all(np.isfinite(m1))):
+            theta1 = theta0
+            _, m1 = self.G(theta1, age)
+        # Newton failed: no solution in this partition (e.g. just past a smooth fold,
+        # where Newton stalls); its last point starts the chain and the branches
+        if found is None and not ok and self.refine_chain > 0:
+            found = self._chain(theta1, age, part0, bref0, visited, budget)
+        if found is None and self.refine_branch > 0:
+            self.b_ref = bref0
+            self.set_partition(part0.copy())
+            e1, _, target1, info1 = self.event_values(theta1, m1, age)
+            fin = np.isfinite(e1) & (target1 != self.part.region)
+            if ok:
+                fin &= e1 >= -self._ETOL
+            cand = np.flatnonzero(fin)
+            cand = cand[np.argsort(np.abs(e1[cand]))][: self.refine_branch]
+            for j in cand:
+                if budget[0] <= 0:
+                    break
+                self.b_ref = bref0
+                self.set_partition(part0.copy())
+                region = self.part.region
+                old = region[j]
+                region[j] = target1[j]
+                key = region.tobytes()
+                region[j] = old
+                if key in visited:
+                    continue
+                visited.add(key)
+                th, _, _ = self.apply(int(j), target1[j], theta1, age, info1)
+                # a branch gets at most refine_depth Newton solves
+                sub = [min(budget[0], self.refine_depth)]
+                spent = sub[0]
+                th, status, _, _ = self._greedy(th, age, visited, sub)
+                budget[0] -= spent - sub[0]
+                if status == "ok":
+                    found = th
+                    break
+        if found is not None:
+            cache[key0] = (self.part.region.copy(), found.copy(), self.b_ref)
+            return found
+        cache[key0] = None
+        self.b_ref = bref0
+        self.set_partition(part0)
+        return theta0
 
     # -- objects for AgePath
     # -----------------------------------------------------------------
@@ -549,7 +743,6 @@ class _SVMSystem(_SystemBase):
 
     def certify_kwargs(self, x):
         return {"dual_coef": x[: self.n].copy(), "intercept": float(x[self.n])}
-
 
 
 class _SVMPrimalSystem(_SVMSystem):
@@ -697,6 +890,7 @@ class _SVMPrimalSystem(_SVMSystem):
             "coef_knots": np.array([x[:d] for x in stored]),
             "intercept_knots": np.array([float(x[d]) for x in stored]),
         }
+
 
 def _default_range(problem, reg):
     """Default age range of the SVM path from the hinge losses of the v = 1 fit.

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gaga._cd import weighted_lasso_cd, weighted_lasso_cd_gram
-from gaga._svm_dual import smo
+from gaga._svm_dual import free_set_system, smo, sym_matvec
 
 # weighted Lasso: epochs of CD on the data before switching to CD on the Gram matrix
 # (tall data with at most _GRAM_MAX_D features)
@@ -435,6 +435,48 @@ class LassoProblem:
 _KERNELS = ("linear", "rbf", "poly", "sigmoid", "precomputed")
 
 
+_FREE_STEP_MAX = 600  # largest free set solved directly (O(k^3) against SMO's O(k n))
+_WARM_HISTORY = 48  # solutions of solve_weighted kept to recognise warm starts
+
+
+def _free_set_step(Q, y, Cb, a):
+    """One Newton step of the SVM dual on the free set of a feasible ``a``.
+
+    With the samples at a bound of their box fixed, the equality-constrained QP on the
+    free set F (0 < a_i < Cb_i) is solved exactly: [[Q_FF, y_F], [y_F^T, 0]] (d_F, b) =
+    (1 - (Q a)_F, 0) gives the step d_F. The step towards it is cut at the box (ratio
+    test), so the result is feasible (and solves the dual when the bounds were right);
+    SMO then finishes from it. Returns (a, done): ``a`` unchanged and done when the free
+    set is empty, too large or the system singular; done is False when the step was cut
+    (a smaller free set may take another step).
+    """
+    F = np.flatnonzero((a > 0.0) & (a < Cb))
+    k = F.shape[0]
+    if k == 0 or k > _FREE_STEP_MAX:
+        return a, True
+    A = np.empty((k + 1, k + 1))
+    rhs = np.empty(k + 1)
+    free_set_system(Q, y, a, F, A, rhs)
+    try:
+        sol = np.linalg.solve(A, rhs)
+    except np.linalg.LinAlgError:
+        return a, True
+    if not np.all(np.isfinite(sol)):
+        return a, True
+    d = sol[:k]
+    t = 1.0
+    neg, pos = d < 0.0, d > 0.0
+    if np.any(neg):
+        t = min(t, float(np.min(a[F][neg] / -d[neg])))
+    if np.any(pos):
+        t = min(t, float(np.min((Cb[F][pos] - a[F][pos]) / d[pos])))
+    if t <= 0.0:
+        return a, True
+    out = a.copy()
+    out[F] = np.clip(a[F] + t * d, 0.0, Cb[F])
+    return out, t >= 1.0
+
+
 class SVMProblem:
     r"""Self-paced binary SVM problem (hinge loss, intercept, any SVC kernel).
 
@@ -667,7 +709,17 @@ class SVMProblem:
 
     def margins(self, a, b):
         """Margins ``y_i f(x_i) = (Q a)_i + y_i b``, shape (n_samples,)."""
-        return self.Q @ self._a(a) + self.y_pm * float(b)
+        a = self._a(a)
+        sym = getattr(self, "_Q_symmetric", None)
+        if sym is None:
+            # computed kernels are exactly symmetric; a precomputed one up to 1e-10
+            sym = self._Q_symmetric = bool(np.array_equal(self.Q, self.Q.T))
+        if sym and np.count_nonzero(a) < 0.6 * a.shape[0]:
+            out = np.empty(a.shape[0])
+            sym_matvec(self.Q, np.ascontiguousarray(a), out)
+        else:
+            out = self.Q @ a
+        return out + self.y_pm * float(b)
 
     def losses(self, a, b):
         """Hinge losses ``max(0, 1 - y_i f(x_i))``, shape (n_samples,)."""
@@ -721,6 +773,53 @@ class SVMProblem:
         """Upper bounds ``C s_i v_i`` of the dual variables, shape (n_samples,)."""
         return self.C * self.sample_weight * _check_v(v, self.n_samples)
 
+    # warm starts: one Newton step on the free set before SMO (see _free_set_step)
+    newton_warm_start = True
+    newton_warm_rounds = 1
+
+    def _warm_start(self, a_init, Cb_full, mask, ym):
+        """Feasible start on the samples in ``mask`` from ``a_init`` (full length).
+
+        When ``a_init`` is one of the last solutions of :meth:`solve_weighted`
+        (alternate convex search), its samples at their upper bound follow the new bound
+        (a middle sample's a_i = C s_i v_i moves with v_i). The start is clipped to the
+        box and ``y^T a = 0`` restored on the samples strictly inside their box,
+        proportionally to their room (all samples when they have too little), so the
+        other multipliers are kept: SMO then repairs only what the new box changed.
+        """
+        a_full = np.array(a_init, dtype=np.float64)
+        for last in getattr(self, "_last_solves", ()):
+            if np.array_equal(last[0], a_full):
+                old_cb = last[1]
+                up = (a_full >= old_cb) & (old_cb > 0.0)
+                a_full[up] = Cb_full[up]
+                break
+        Cb = Cb_full[mask]
+        a = np.clip(a_full[mask], 0.0, Cb)
+        pos = ym > 0
+        r = float(a[pos].sum() - a[~pos].sum())
+        if r != 0.0:
+            # r > 0: lower positive or raise negative multipliers (r < 0: the reverse)
+            down = pos if r > 0 else ~pos
+            room = np.where(down, a, Cb - a)
+            free = (a > 0.0) & (a < Cb)
+            for sel in (free, np.ones_like(free)):
+                total = float(room[sel].sum())
+                if total >= abs(r) * (1.0 + 1e-12):
+                    step = np.where(sel, room, 0.0) * (abs(r) / total)
+                    a = np.where(down, a - step, a + step)
+                    a = np.clip(a, 0.0, Cb)
+                    break
+            r2 = float(a[pos].sum() - a[~pos].sum())
+            if abs(r2) > 1e-13 * max(1.0, float(a.sum())):
+                # fall back to scaling the class with the larger sum
+                psum, nsum = float(a[pos].sum()), float(a[~pos].sum())
+                if psum > nsum:
+                    a[pos] *= nsum / psum
+                elif nsum > psum:
+                    a[~pos] *= psum / nsum
+        return np.ascontiguousarray(a)
+
     def solve_weighted(self, v, a_init=None, tol=1e-10, max_iter=None):
         """Solve the weighted SVM at fixed ``v`` in the dual with our SMO solver.
 
@@ -770,34 +869,37 @@ class SVMProblem:
         if a_init is None:
             a = np.zeros(Cb.shape[0])
         else:
-            a = np.clip(self._a(a_init, "a_init")[mask], 0.0, Cb)
-            pos = float(a[ym > 0].sum())
-            neg = float(a[ym < 0].sum())
-            if pos > neg:
-                a[ym > 0] *= neg / pos
-            elif neg > pos:
-                a[ym < 0] *= pos / neg
-            a = np.ascontiguousarray(a)
+            a = self._warm_start(self._a(a_init, "a_init"), Cb_full, mask, ym)
         key = mask.tobytes()
-        cached = getattr(self, "_Qm_cache", None)
-        if cached is not None and cached[0] == key:
-            Qm = cached[1]
+        cached = getattr(self, "_Qm_cache", [])
+        hit = [c[1] for c in cached if c[0] == key]
+        if hit:
+            Qm = hit[0]
         else:
             # the block of Q on the samples in (kept while the mask repeats, as it does
-            # along alternate convex search)
+            # along alternate convex search; two blocks for two alternating runs)
             Qm = (
                 self.Q
                 if mask.all()
                 else np.ascontiguousarray(self.Q[np.ix_(mask, mask)])
             )
-            self._Qm_cache = (key, Qm)
+            self._Qm_cache = [(key, Qm)] + cached[:1]
         if max_iter is None:
             max_iter = max(10_000_000, 100 * self.n_samples)
-        b, n_iter, violation, converged = smo(
-            Qm, np.ascontiguousarray(ym), Cb, a, float(tol), int(max_iter)
-        )
+        ym = np.ascontiguousarray(ym)
+        if a_init is not None and self.newton_warm_start:
+            for _ in range(self.newton_warm_rounds):
+                a, full = _free_set_step(Qm, ym, Cb, a)
+                if full:
+                    break
+        b, n_iter, violation, converged = smo(Qm, ym, Cb, a, float(tol), int(max_iter))
         a_full = np.zeros(self.n_samples)
         a_full[mask] = a
+        # the last solutions with their boxes: the warm starts of alternate convex
+        # search, also of two runs advancing in alternating chunks (see _warm_start)
+        self._last_solves = [(a_full.copy(), Cb_full)] + getattr(
+            self, "_last_solves", []
+        )[: _WARM_HISTORY - 1]
         info = {
             "n_iter": int(n_iter),
             "violation": float(violation),
