@@ -17,6 +17,19 @@ from numba import njit
 
 
 @njit(cache=True)
+def _cd_update(old, g, nj, alpha):
+    """Coordinate minimizer: soft threshold of ``old + g / nj`` at ``alpha / nj``
+    (``g`` the coordinate's correlation with the residual, ``nj`` its weighted norm)."""
+    z = old + g / nj
+    thr = alpha / nj
+    if z > thr:
+        return z - thr
+    if z < -thr:
+        return z + thr
+    return 0.0
+
+
+@njit(cache=True)
 def _residual(X, y, coef, r):
     m, d = X.shape
     for i in range(m):
@@ -142,14 +155,7 @@ def weighted_lasso_cd(X, y, wt, alpha, coef, tol, tol_kkt, max_iter, check_every
             g = 0.0
             for i in range(m):
                 g += wt[i] * X[i, j] * r[i]
-            z = old + g / nj
-            thr = alpha / nj
-            if z > thr:
-                new = z - thr
-            elif z < -thr:
-                new = z + thr
-            else:
-                new = 0.0
+            new = _cd_update(old, g, nj, alpha)
             if new != old:
                 delta = new - old
                 coef[j] = new
@@ -195,14 +201,7 @@ def weighted_lasso_cd_gram(Q, q, yy, alpha, coef, tol, tol_kkt, max_iter, check_
                     for k in range(d):
                         qw[k] -= Q[k, j] * old
                 continue
-            z = old + (q[j] - qw[j]) / nj
-            thr = alpha / nj
-            if z > thr:
-                new = z - thr
-            elif z < -thr:
-                new = z + thr
-            else:
-                new = 0.0
+            new = _cd_update(old, q[j] - qw[j], nj, alpha)
             if new != old:
                 delta = new - old
                 coef[j] = new

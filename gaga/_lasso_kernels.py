@@ -15,26 +15,29 @@ RM = 2
 
 
 @njit(cache=True)
+def _terms_i(kind, p, g, ri, si, age, i, v, h, va):
+    """Sample i's weight v, curvature h = s (v + r^2 dv/dl) and dv/dage in region g."""
+    if g == R0:
+        v[i] = 0.0
+        h[i] = 0.0
+        va[i] = 0.0
+    elif g == R1:
+        v[i] = 1.0
+        h[i] = si
+        va[i] = 0.0
+    else:
+        li = 0.5 * ri * ri
+        ph = phi(kind, p, li, age)
+        v[i] = ph
+        h[i] = si * (ph + ri * ri * phi_dloss(kind, p, li, age))
+        va[i] = phi_dage(kind, p, li, age)
+
+
+@njit(cache=True)
 def sample_terms(kind, p, region, r, s, age, v, h, va):
     """Per-sample weight v, curvature h = s (v + r^2 dv/dl) and dv/dage, by region."""
-    n = r.shape[0]
-    for i in range(n):
-        g = region[i]
-        if g == R0:
-            v[i] = 0.0
-            h[i] = 0.0
-            va[i] = 0.0
-        elif g == R1:
-            v[i] = 1.0
-            h[i] = s[i]
-            va[i] = 0.0
-        else:
-            ri = r[i]
-            li = 0.5 * ri * ri
-            ph = phi(kind, p, li, age)
-            v[i] = ph
-            h[i] = s[i] * (ph + ri * ri * phi_dloss(kind, p, li, age))
-            va[i] = phi_dage(kind, p, li, age)
+    for i in range(r.shape[0]):
+        _terms_i(kind, p, region[i], r[i], s[i], age, i, v, h, va)
 
 
 @njit(cache=True)
@@ -129,21 +132,9 @@ def lasso_G(XA, y, s, theta, fit_intercept, region, kind, p, age, r, v, h, va, g
             acc -= XA[i, j] * theta[j]
         r[i] = acc
         gr = region[i]
+        _terms_i(kind, p, gr, acc, s[i], age, i, v, h, va)
         if gr == R0:
-            v[i] = 0.0
-            h[i] = 0.0
-            va[i] = 0.0
             continue
-        if gr == R1:
-            v[i] = 1.0
-            h[i] = s[i]
-            va[i] = 0.0
-        else:
-            li = 0.5 * acc * acc
-            ph = phi(kind, p, li, age)
-            v[i] = ph
-            h[i] = s[i] * (ph + acc * acc * phi_dloss(kind, p, li, age))
-            va[i] = phi_dage(kind, p, li, age)
         u = s[i] * v[i] * acc
         for j in range(nA):
             g[j] += u * XA[i, j]
@@ -246,20 +237,7 @@ def sample_state(
     for i in range(n):
         g = region[i]
         ri = r[i]
-        if g == R0:
-            v[i] = 0.0
-            h[i] = 0.0
-            va[i] = 0.0
-        elif g == R1:
-            v[i] = 1.0
-            h[i] = s[i]
-            va[i] = 0.0
-        else:
-            li = 0.5 * ri * ri
-            ph = phi(kind, p, li, age)
-            v[i] = ph
-            h[i] = s[i] * (ph + ri * ri * phi_dloss(kind, p, li, age))
-            va[i] = phi_dage(kind, p, li, age)
+        _terms_i(kind, p, g, ri, s[i], age, i, v, h, va)
         dri = 0.0
         if has_dtheta:
             acc = dtheta[nA] if fit_intercept else 0.0

@@ -519,6 +519,20 @@ class _SVMSystem(_SystemBase):
             g, m = self.G(theta, age)
         return theta, m, bool(np.max(np.abs(g), initial=0.0) <= self.gtol)
 
+    def _first_unvisited(self, candidates, target, visited):
+        """First candidate sample whose move to ``target`` gives a partition not in
+        ``visited`` (which it is then added to), or -1."""
+        region = self.part.region
+        for j in candidates:
+            old = region[j]
+            region[j] = target[j]
+            key = region.tobytes()
+            region[j] = old
+            if key not in visited:
+                visited.add(key)
+                return int(j)
+        return -1
+
     def _greedy(self, theta, age, visited, budget):
         """Newton and repairs (most violated event first, never back to a visited
         partition) from the partition set on the system. Returns (theta, status,
@@ -535,17 +549,7 @@ class _SVMSystem(_SystemBase):
             if viol.shape[0] == 0:
                 _, stable, _ = self.factorize(self.jacobian())
                 return theta, ("ok" if stable else "unstable"), e, m
-            region = self.part.region
-            k = -1
-            for j in viol[np.argsort(e[viol])]:
-                old = region[j]
-                region[j] = target[j]
-                key = region.tobytes()
-                region[j] = old
-                if key not in visited:
-                    k = int(j)
-                    visited.add(key)
-                    break
+            k = self._first_unvisited(viol[np.argsort(e[viol])], target, visited)
             if k < 0:
                 return theta, "stuck", e, m
             theta, _, _ = self.apply(k, target[k], theta, age, info)
@@ -577,17 +581,7 @@ class _SVMSystem(_SystemBase):
                 if idx.shape[0] == 0:
                     break
                 tc = np.maximum(e[idx], 0.0) / -de[idx]
-                k = -1
-                region = self.part.region
-                for j in idx[np.argsort(tc)][:4]:
-                    old = region[j]
-                    region[j] = target[j]
-                    key = region.tobytes()
-                    region[j] = old
-                    if key not in visited:
-                        k = int(j)
-                        visited.add(key)
-                        break
+                k = self._first_unvisited(idx[np.argsort(tc)][:4], target, visited)
                 if k < 0:
                     break
                 th, _, _ = self.apply(k, target[k], th, age, info)
