@@ -30,6 +30,16 @@ def _cd_update(old, g, nj, alpha):
 
 
 @njit(cache=True)
+def _kkt_violation(c, wj, alpha):
+    """KKT violation of coordinate j with correlation ``c`` at ``w_j``."""
+    if wj > 0.0:
+        return abs(c - alpha)
+    if wj < 0.0:
+        return abs(c + alpha)
+    return max(abs(c) - alpha, 0.0)
+
+
+@njit(cache=True)
 def _residual(X, y, coef, r):
     m, d = X.shape
     for i in range(m):
@@ -57,19 +67,10 @@ def _gap_and_kkt(X, y, wt, alpha, coef, r):
         c = 0.0
         for i in range(m):
             c += wt[i] * X[i, j] * r[i]
-        a = abs(c)
-        if a > dual_norm:
-            dual_norm = a
+        dual_norm = max(dual_norm, abs(c))
         wj = coef[j]
         l1 += abs(wj)
-        if wj > 0.0:
-            viol = abs(c - alpha)
-        elif wj < 0.0:
-            viol = abs(c + alpha)
-        else:
-            viol = a - alpha if a > alpha else 0.0
-        if viol > kkt:
-            kkt = viol
+        kkt = max(kkt, _kkt_violation(c, wj, alpha))
     kappa = 1.0
     if dual_norm > alpha:
         kappa = alpha / dual_norm
@@ -221,17 +222,8 @@ def weighted_lasso_cd_gram(Q, q, yy, alpha, coef, tol, tol_kkt, max_iter, check_
                 wQw += wj * qw[j]
                 l1 += abs(wj)
                 c = q[j] - qw[j]
-                a = abs(c)
-                if a > dual_norm:
-                    dual_norm = a
-                if wj > 0.0:
-                    viol = abs(c - alpha)
-                elif wj < 0.0:
-                    viol = abs(c + alpha)
-                else:
-                    viol = a - alpha if a > alpha else 0.0
-                if viol > kkt:
-                    kkt = viol
+                dual_norm = max(dual_norm, abs(c))
+                kkt = max(kkt, _kkt_violation(c, wj, alpha))
             wr2 = max(yy - 2.0 * wq + wQw, 0.0)
             wry = yy - wq
             kappa = 1.0
