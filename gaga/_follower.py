@@ -138,6 +138,7 @@ class _Follower:
         self.moved = []
         self.since_refresh = 0
         self._landed_stable = True
+        self._state = None  # (theta, age, partition, r) of the last G evaluation
         # hard regularizer: G does not depend on the age between events
         self.static = system.static
 
@@ -383,7 +384,7 @@ class _Follower:
         if sys.is_jump(k):
             theta, age, seg = self.jump(theta, age, "discontinuous", seg, event=ev)
             return theta, age, seg, None
-        theta_p, _, ok, _ = self.newton(theta, age, chord=True)
+        theta_p, r_p, ok, _ = self.newton(theta, age, chord=True)
         if not ok:
             sys.set_partition(part_before)
             theta, age, seg = self.jump(
@@ -391,6 +392,8 @@ class _Follower:
             )
             return theta, age, seg, None
         seg = self.start_segment(changed)
+        # the system's sample state is that of (theta_p, age) in the new partition
+        self._state = (theta_p, age, sys.part, r_p)
         if sys.is_rank_one(k):
             self.moved.append(k)
         else:
@@ -451,7 +454,12 @@ class _Follower:
                 self.record_knot(theta, np.zeros_like(theta), age, seg)
                 self.stop_warning(age)
                 break
-            g, r = sys.G(theta, age)
+            st = self._state
+            if st is not None and st[0] is theta and st[1] == age and st[2] is sys.part:
+                r = st[3]  # G was last evaluated here (after a step or an event)
+            else:
+                g, r = sys.G(theta, age)
+            self._state = None
             if not self.update_factor(r, age):
                 # an event that makes the branch unstable at once is itself the jump
                 theta, age, seg = self.jump(
@@ -544,6 +552,9 @@ class _Follower:
                 theta, age, seg, pending = self.fire(k, tgt, theta, age, info_c, seg)
                 continue
             theta, age = theta_new, new_age
+            if sys.events_set_state:
+                # event_values just refreshed the sample state at (theta, age)
+                self._state = (theta, age, sys.part, r_new)
             if limited and kev >= 0 and e_new[kev] <= self.etol:
                 theta, age, seg, pending = self.fire(
                     kev, target_new[kev], theta, age, info_new, seg
@@ -837,6 +848,7 @@ class _SystemBase:
 
     incremental = False
     refine_exact = True  # refine tangents solved with a fresh exact factor
+    events_set_state = False  # event_values(theta, r, age) leaves the state G leaves
     acs_chunk = 20
     acs_max = 100000
     kick_both_sides = False

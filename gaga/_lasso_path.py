@@ -43,6 +43,7 @@ class _LassoSystem(_SystemBase):
     # at every point: cheaper than rank-one updates plus O(n k) refinement passes
     exact_k = 24
     refine_exact = False  # Cholesky of the exact J: backward stable, no refinement
+    events_set_state = True  # event_values recomputes v, h, dv/dage from r
 
     def __init__(self, problem, reg):
         self.problem = problem
