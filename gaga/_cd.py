@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _cd_update(old, g, nj, alpha):
     """Coordinate minimizer: soft threshold of ``old + g / nj`` at ``alpha / nj``
     (``g`` the coordinate's correlation with the residual, ``nj`` its weighted norm)."""
@@ -29,7 +29,7 @@ def _cd_update(old, g, nj, alpha):
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _kkt_violation(c, wj, alpha):
     """KKT violation of coordinate j with correlation ``c`` at ``w_j``."""
     if wj > 0.0:

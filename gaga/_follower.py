@@ -281,6 +281,13 @@ class _Follower:
         sys = self.sys
         if self.fac is None or self.J.shape[0] != theta.shape[0]:
             return None
+        fast = getattr(sys, "bordered_step", None)
+        if fast is not None:
+            got = fast(
+                k, theta, age, dtheta, h, slope, self.fac, self.age_max, self.ftol
+            )
+            if got is not NotImplemented:
+                return got
         lam = age + h
         th = theta + h * dtheta
         prev = None  # (age, corrected event value) of the previous iteration

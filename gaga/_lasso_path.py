@@ -509,6 +509,44 @@ class _LassoSystem(_SystemBase):
         cj = float(self.X[:, j] @ (self.s * self.v * r)) / self.S
         return 1.0 - abs(cj) / self.alpha
 
+    def bordered_step(self, k, theta, age, dtheta, h, slope, fac, age_max, ftol):
+        """Compiled bordered chord Newton to sample k's event (see
+        :meth:`_Follower._step_to_event_bordered`): (theta, r, age, iterations), None
+        when it does not converge, NotImplemented for a feature event or a
+        user-defined regularizer."""
+        if k >= self.n or self.kind < 0:
+            return NotImplemented
+        r = np.empty(self.n)
+        status, th, lam, it = _lk.bordered_event_step(
+            self.XA,
+            self.y,
+            self.s,
+            self.fit_intercept,
+            self.part.region,
+            self.kind,
+            self.param,
+            self.S,
+            self.alpha,
+            np.asarray(self.part.signs, dtype=np.float64),
+            fac[0],
+            theta,
+            dtheta,
+            age,
+            h,
+            slope,
+            k,
+            age_max,
+            self.gtol,
+            ftol,
+            self.discontinuous,
+            self.loss_scale,
+            r,
+            self.v,
+            self.h,
+            self.va,
+        )
+        return (th, r, lam, it) if status == 1 else None
+
     def event_k_at(self, k, theta, age):
         """Event function k at any ``theta`` without a pass over the data (O(|A|)), or
         None when it needs one (an inactive feature's correlation)."""
