@@ -223,34 +223,40 @@ def sample_state(
     of v* at a threshold) for the correlations of the inactive features.
     """
     n, nA = XA.shape
-    one = np.empty(1)
-    d1 = np.empty(1)
-    de1 = np.empty(1)
-    e1 = np.empty(1)
-    t1 = np.empty(1, dtype=np.int8)
-    g1 = np.empty(1, dtype=np.int8)
+    dr = np.zeros(n)
     for i in range(n):
-        g = region[i]
         ri = r[i]
-        v[i], h[i], va[i] = _terms_i(kind, p, g, ri, s[i], age)
-        dri = 0.0
+        v[i], h[i], va[i] = _terms_i(kind, p, region[i], ri, s[i], age)
         if has_dtheta:
             acc = dtheta[nA] if fit_intercept else 0.0
             for j in range(nA):
                 acc += XA[i, j] * dtheta[j]
-            dri = -acc
-        one[0] = ri
-        d1[0] = dri
-        g1[0] = g
-        sample_events(
-            g1, one, d1, lo, hi, dlo, dhi, has_one, discontinuous, scale, e1, de1, t1
-        )
-        e[i] = e1[0]
-        de[i] = de1[0]
-        target[i] = t1[0]
+            dr[i] = -acc
         u[i] = s[i] * v[i] * ri / S
-        qi = h[i] * dri + s[i] * ri * va[i]
+        qi = h[i] * dr[i] + s[i] * ri * va[i]
         q[i] = qi if np.isfinite(qi) else 0.0
+    sample_events(
+        region, r, dr, lo, hi, dlo, dhi, has_one, discontinuous, scale, e, de, target
+    )
+
+
+@njit(cache=True)
+def correlations_subset(XF, idx, u, q, has_q, c, dc):
+    """``c[j] = X[:, j] . u`` (and ``dc[j] = X[:, j] . q`` with ``has_q``) for the
+    columns ``idx`` of the Fortran-ordered ``XF`` (contiguous columns)."""
+    n = XF.shape[0]
+    for t in range(idx.shape[0]):
+        j = idx[t]
+        a = 0.0
+        b = 0.0
+        for i in range(n):
+            x = XF[i, j]
+            a += x * u[i]
+            if has_q:
+                b += x * q[i]
+        c[j] = a
+        if has_q:
+            dc[j] = b
 
 
 @njit(cache=True)

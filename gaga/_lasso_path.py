@@ -64,6 +64,7 @@ class _LassoSystem(_SystemBase):
         yscale = float(np.max(np.abs(self.y - np.average(self.y, weights=self.s))))
         self.loss_scale = max(1.0, 0.5 * yscale**2)
         self.colnorm = np.linalg.norm(self.X, axis=0)
+        self.XF = np.asfortranarray(self.X)  # contiguous columns (screened features)
         self.v = np.empty(self.n)
         self.h = np.empty(self.n)
         self.va = np.empty(self.n)
@@ -300,13 +301,16 @@ class _LassoSystem(_SystemBase):
             if 2 * unsure.size <= ina.size:
                 c[ina] = bound
                 if unsure.size:
-                    XU = self.XI[:, unsure]
-                    if q is None:
-                        c[ina[unsure]] = XU.T @ u
-                    else:
-                        cq = XU.T @ np.column_stack((u, q / self.S))
-                        c[ina[unsure]] = cq[:, 0]
-                        dc[ina[unsure]] = cq[:, 1]
+                    has_q = q is not None
+                    _lk.correlations_subset(
+                        self.XF,
+                        ina[unsure],
+                        u,
+                        q / self.S if has_q else u,
+                        has_q,
+                        c,
+                        dc,
+                    )
                 return c, dc
         if q is None:
             c[ina] = self.XI.T @ u
