@@ -144,10 +144,12 @@ class _Follower:
 
     # -- linear algebra
     # ---------------------------------------------------------------------
-    def factor(self, r, age):
+    def factor(self, r, age, fresh=False):
         """Assemble the symmetric Jacobian exactly at the current point and factor it
-        (the factorization is also the stability test)."""
-        self.sys.terms(r, age)
+        (the factorization is also the stability test). ``fresh``: the system's sample
+        terms are already those of (r, age)."""
+        if not fresh:
+            self.sys.terms(r, age)
         self.J = self.sys.jacobian()
         if self.sys.incremental:
             self.hJ = self.sys.snapshot_terms()
@@ -179,7 +181,9 @@ class _Follower:
         ):
             self.cho_stale = False
             self.moved = []
-            return self.factor(r, age)
+            # at the loop's top the state is that of the last G (or of the event
+            # check that refreshed it) at this point
+            return self.factor(r, age, fresh=sys.events_set_state)
         self.fac_exact = False
         if self.moved:
             sys.rank_one(self.J, self.hJ, self.moved)
