@@ -31,6 +31,14 @@ Set control
     ``identify(theta0, b0, age) -> theta`` (partition of an ACS point, set on the
     system).
 
+Optional (with defaults in ``_SystemBase``)
+    ``event_k_at(k, theta, age)`` (event k without a data pass, or None: enables the
+    bordered event step); ``bordered_step(...)`` (a compiled version of that step, or
+    NotImplemented); ``acs_inner_tol(solver, dv)`` (inexact ACS); ``refine_exact``
+    (refine tangents of a fresh exact factor); ``events_set_state`` (``event_values``
+    leaves the sample state ``G`` leaves, so it can be reused); ``land_batch`` (a
+    landing repair moves every violated index).
+
 Coordinates
     ``to_full(theta, age=None)`` (the point in full coordinates: ``(w, b)`` or
     ``(a, b)``; the SVM's primal-reduced system needs the age for the middle set),
