@@ -147,6 +147,8 @@ class _Follower:
         self.since_refresh = 0
         self._landed_stable = True
         self._state = None  # (theta, age, partition, r) of the last G evaluation
+        self._last_jump_age = None  # age where the last jump landed
+        self._jump_repeat = 0  # jumps in a row, each where the previous one landed
         # hard regularizer: G does not depend on the age between events
         self.static = system.static
 
@@ -673,7 +675,17 @@ class _Follower:
         # end of the branch: then jump further past it (age offsets 1e-9, 1e-7, 1e-5,
         # 1e-3 relative; the ages in between return the pre-jump point), and end the
         # path when even that does not land on a stable point
-        for offset in (1e-9, 1e-7, 1e-5, 1e-3):
+        # a jump right at the age where the previous one landed (its landing point
+        # fires an event that ends the branch at once) starts further past: without
+        # this a degenerate landing can repeat, each 1e-9 further
+        prev = self._last_jump_age
+        self._jump_repeat = (
+            self._jump_repeat + 1
+            if prev is not None and age <= prev * (1 + 1e-8)
+            else 0
+        )
+        offsets = (1e-9, 1e-7, 1e-5, 1e-3)[min(self._jump_repeat, 3) :]
+        for offset in offsets:
             sys.set_partition(part_before)
             age_j = min(age * (1.0 + offset) + 1e-15, self.age_max)
             try:
@@ -708,6 +720,7 @@ class _Follower:
             self.on_event(ev)
         seg = self.start_segment(range(sys.n))
         self.cho_stale = True
+        self._last_jump_age = age_j
         return theta, age_j, seg
 
     def _jump_land(self, theta, before, age_j, reason, event):

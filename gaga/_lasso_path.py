@@ -39,6 +39,7 @@ class _LassoSystem(_SystemBase):
 
     acs_chunk = 20
     land_batch = True
+    land_dv = 1e-2  # try to land once an ACS chunk moves v by at most this
     # up to this many unknowns the exact Jacobian (one O(n k^2 / 2) pass) is assembled
     # at every point: cheaper than rank-one updates plus O(n k) refinement passes
     exact_k = 24

@@ -359,3 +359,19 @@ def test_feature_screening_is_an_upper_bound():
         # entries close to alpha are always exact
         assert np.all(same[np.abs(ce) >= 0.999 * sysm.alpha])
     assert n_screened > 0
+
+
+def test_no_runs_of_jumps_at_one_age():
+    """A landing on a point whose event fires at once must not start a run of jumps
+    each 1e-9 further (this configuration once gave 24 of them, 6e-11 apart, and
+    |v - v*| = 2.5e-7): a jump where the previous one landed starts further past."""
+    X, y = _outliers()
+    sw = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
+    path = _path(X, y, "mixture", alpha=0.02, sample_weight=sw)
+    ages = np.array([e.age for e in path.events if e.jump])
+    close = np.diff(ages) <= 1e-6 * ages[1:]
+    run = longest = 0
+    for c in close:
+        run = run + 1 if c else 0
+        longest = max(longest, run)
+    assert longest <= 2, ages
