@@ -39,6 +39,16 @@ def _kkt_violation(c, wj, alpha):
     return max(abs(c) - alpha, 0.0)
 
 
+@njit(cache=True, inline="always")
+def _gap(wr2, wry, l1, dual_norm, alpha):
+    """Duality gap from ``r^T W r``, ``r^T W y``, ``||w||_1`` and ``max_j |c_j|``: the
+    dual point is the residual scaled into the feasible set (``kappa``)."""
+    kappa = 1.0
+    if dual_norm > alpha:
+        kappa = alpha / dual_norm
+    return 0.5 * wr2 + alpha * l1 - (kappa * wry - 0.5 * kappa * kappa * wr2)
+
+
 @njit(cache=True)
 def _residual(X, y, coef, r):
     m, d = X.shape
@@ -71,12 +81,7 @@ def _gap_and_kkt(X, y, wt, alpha, coef, r):
         wj = coef[j]
         l1 += abs(wj)
         kkt = max(kkt, _kkt_violation(c, wj, alpha))
-    kappa = 1.0
-    if dual_norm > alpha:
-        kappa = alpha / dual_norm
-    primal = 0.5 * wr2 + alpha * l1
-    dual = kappa * wry - 0.5 * kappa * kappa * wr2
-    return primal - dual, kkt
+    return _gap(wr2, wry, l1, dual_norm, alpha), kkt
 
 
 @njit(cache=True)
@@ -224,12 +229,7 @@ def weighted_lasso_cd_gram(Q, q, yy, alpha, coef, tol, tol_kkt, max_iter, check_
                 c = q[j] - qw[j]
                 dual_norm = max(dual_norm, abs(c))
                 kkt = max(kkt, _kkt_violation(c, wj, alpha))
-            wr2 = max(yy - 2.0 * wq + wQw, 0.0)
-            wry = yy - wq
-            kappa = 1.0
-            if dual_norm > alpha:
-                kappa = alpha / dual_norm
-            gap = 0.5 * wr2 + alpha * l1 - (kappa * wry - 0.5 * kappa * kappa * wr2)
+            gap = _gap(max(yy - 2.0 * wq + wQw, 0.0), yy - wq, l1, dual_norm, alpha)
             if gap <= tol * scale and kkt <= tol_kkt * kkt_scale:
                 return it + 1, gap, scale, kkt, True
     return max_iter, gap, scale, kkt, False

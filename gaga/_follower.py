@@ -32,8 +32,7 @@ Set control
     system).
 
 Optional (with defaults in ``_SystemBase``)
-    ``event_k_at(k, theta, age)`` (event k without a data pass, or None: enables the
-    bordered event step); ``bordered_step(...)`` (a compiled version of that step, or
+    ``bordered_step(...)`` (a compiled bordered chord Newton to an event, or
     NotImplemented); ``acs_inner_tol(solver, dv)`` (inexact ACS); ``refine_exact``
     (refine tangents of a fresh exact factor); ``events_set_state`` (``event_values``
     leaves the sample state ``G`` leaves, so it can be reused); ``land_batch`` (a
@@ -57,6 +56,7 @@ from gaga import _lasso_kernels as _lk
 from gaga._path import PathEvent
 
 _CHECKPOINT_EVERY = 64
+ETOL = 1e-10  # event tolerance of the consistency tests (scaled event functions)
 
 
 class _Partition:
@@ -129,7 +129,7 @@ class _Follower:
         self.max_events = max_events
         self.verbose = verbose
         self.acs_tol = acs_tol
-        self.etol = 1e-10  # event tolerance of the consistency tests (scaled events)
+        self.etol = ETOL
         self.ftol = 1e-14  # the located event itself is converged to this
         self.h_min = 1e-13 * max(1.0, age_max)
         self.events = []
@@ -142,9 +142,8 @@ class _Follower:
         self.J = None
         self.fac = None
         self.cho_stale = True
-        self.fac_exact = False
         self.moved = []
-        self.since_refresh = 0
+        self.since_refresh = 0  # 0: the factor is of the exact Jacobian here
         self._landed_stable = True
         self._state = None  # (theta, age, partition, r) of the last G evaluation
         self._last_jump_age = None  # age where the last jump landed
@@ -165,7 +164,6 @@ class _Follower:
             self.hJ = self.sys.snapshot_terms()
         self.n_jac += 1
         self.since_refresh = 0
-        self.fac_exact = True  # the factor is of the exact Jacobian at this point
         return self._factorize()
 
     def _factorize(self):
@@ -194,7 +192,6 @@ class _Follower:
             # at the loop's top the state is that of the last G (or of the event
             # check that refreshed it) at this point
             return self.factor(r, age, fresh=sys.events_set_state)
-        self.fac_exact = False
         if self.moved:
             sys.rank_one(self.J, self.hJ, self.moved)
             self.moved = []
@@ -213,7 +210,7 @@ class _Follower:
         system asks for it (``refine_exact``: indefinite LDL^T factors of the SVM).
         """
         t = self.solve(rhs)
-        if rhs.shape[0] == 0 or (self.fac_exact and not self.sys.refine_exact):
+        if rhs.shape[0] == 0 or (self.since_refresh == 0 and not self.sys.refine_exact):
             return t
         scale = max(np.max(np.abs(rhs)), 1e-300)
         prev = np.inf
@@ -278,64 +275,25 @@ class _Follower:
     def step_to_event(self, k, theta, age, dtheta, e_k0, h, de_k0=None):
         """Corrected point where event k fires.
 
-        Bordered chord Newton in (theta, age) when the system can evaluate event k
-        without a pass over the data (``event_k_at``): each iteration is one G pass,
-        a chord correction of theta, and an age update by the secant slope of the
-        corrected event function, with the tangent carrying theta along. Otherwise (or
-        when that does not converge) :meth:`_step_to_event_secant`.
+        The system's compiled bordered chord Newton in (theta, age) when it has one for
+        this event (``bordered_step``; the Lasso's sample events): each iteration is one
+        G pass, a chord correction of theta with the step's factor, and an age update
+        by the secant slope of the corrected event function, with the tangent carrying
+        theta along. Otherwise (or when that does not converge)
+        :meth:`_step_to_event_secant`.
         """
-        got = None
-        if de_k0 is not None and de_k0 < 0.0 and getattr(self.sys, "event_k_at", None):
-            got = self._step_to_event_bordered(k, theta, age, dtheta, h, de_k0)
-        if got is None:
-            got = self._step_to_event_secant(k, theta, age, dtheta, e_k0, h)
-        return got
-
-    def _step_to_event_bordered(self, k, theta, age, dtheta, h, slope):
-        sys = self.sys
-        if self.fac is None or self.J.shape[0] != theta.shape[0]:
-            return None
-        fast = getattr(sys, "bordered_step", None)
-        if fast is not None:
-            got = fast(
-                k, theta, age, dtheta, h, slope, self.fac, self.age_max, self.ftol
+        if (
+            de_k0 is not None
+            and de_k0 < 0.0
+            and self.fac is not None
+            and self.J.shape[0] == theta.shape[0]
+        ):
+            got = self.sys.bordered_step(
+                k, theta, age, dtheta, h, de_k0, self.fac, self.age_max, self.ftol
             )
-            if got is not NotImplemented:
+            if got is not NotImplemented and got is not None:
                 return got
-        lam = age + h
-        th = theta + h * dtheta
-        prev = None  # (age, corrected event value) of the previous iteration
-        gn_prev = np.inf
-        grew = 0
-        for it in range(16):
-            if not (age < lam <= self.age_max):
-                return None
-            g, r = sys.G(th, lam)
-            gn = np.max(np.abs(g), initial=0.0)
-            if not np.isfinite(gn):
-                return None
-            if gn <= sys.gtol and abs(sys.event_k(k, th, r, lam)) <= self.ftol:
-                pred = theta + (lam - age) * dtheta
-                if not self._close(th, pred, theta):
-                    return None
-                return th, r, lam, it
-            grew = grew + 1 if gn > 0.5 * gn_prev else 0
-            if grew >= 3:
-                return None
-            gn_prev = gn
-            th = th - self.solve(sys.prec(g))
-            fc = sys.event_k_at(k, th, lam)
-            if fc is None or not np.isfinite(fc):
-                return None
-            if prev is not None and lam != prev[0]:
-                sec = (fc - prev[1]) / (lam - prev[0])
-                if np.isfinite(sec) and sec < 0.0:
-                    slope = sec
-            prev = (lam, fc)
-            dl = -fc / slope
-            th = th + dl * dtheta
-            lam = lam + dl
-        return None
+        return self._step_to_event_secant(k, theta, age, dtheta, e_k0, h)
 
     def _step_to_event_secant(self, k, theta, age, dtheta, e_k0, h):
         """Step to the event's first-order horizon, then secant iterations in the age,
@@ -674,10 +632,10 @@ class _Follower:
         # ACS may come back to (nearly) the same unstable point just past a degenerate
         # end of the branch: then jump further past it (age offsets 1e-9, 1e-7, 1e-5,
         # 1e-3 relative; the ages in between return the pre-jump point), and end the
-        # path when even that does not land on a stable point
-        # a jump right at the age where the previous one landed (its landing point
-        # fires an event that ends the branch at once) starts further past: without
-        # this a degenerate landing can repeat, each 1e-9 further
+        # path when even that does not land on a stable point. A jump right at the age
+        # where the previous one landed (its landing point fires an event that ends the
+        # branch at once) starts further past: without this a degenerate landing can
+        # repeat, each 1e-9 further
         prev = self._last_jump_age
         self._jump_repeat = (
             self._jump_repeat + 1
@@ -910,21 +868,36 @@ class _SystemBase:
     def from_stored(self, x):
         return self.from_full(x)
 
+    def bordered_step(self, k, theta, age, dtheta, h, slope, fac, age_max, ftol):
+        """Compiled bordered chord Newton to event k (see
+        :meth:`_Follower.step_to_event`): (theta, r, age, iterations), None when it
+        does not converge, NotImplemented when the system has none for this event."""
+        return NotImplemented
+
+    def newton_exact(self, theta, age, max_iter=12):
+        """Newton with exact Jacobians on G(., age) = 0 in the current partition;
+        returns (theta, r, converged)."""
+        g, r = self.G(theta, age)
+        for _ in range(max_iter):
+            gn = np.max(np.abs(g), initial=0.0)
+            if gn <= self.gtol:
+                return theta, r, True
+            if not np.isfinite(gn):
+                return theta, r, False
+            try:
+                step = self.solve_exact(self.jacobian(), self.prec(g))
+            except (np.linalg.LinAlgError, ValueError):
+                return theta, r, False
+            theta = theta - step
+            g, r = self.G(theta, age)
+        return theta, r, bool(np.max(np.abs(g), initial=0.0) <= self.gtol)
+
     def polish_stored(self, x, age, part, max_iter=8):
         """Newton on G at ``age`` with partition ``part`` from a stored knot value
         (or an interpolant of two); returns the point in full coordinates."""
         saved = getattr(self, "part", None)
         self.set_partition(part)
-        theta = self.from_stored(x)
-        for _ in range(max_iter):
-            g, r = self.G(theta, age)
-            if np.max(np.abs(g), initial=0.0) <= self.gtol:
-                break
-            J = self.jacobian()
-            try:
-                theta = theta - self.solve_exact(J, self.prec(g))
-            except np.linalg.LinAlgError:
-                break
+        theta = self.newton_exact(self.from_stored(x), age, max_iter)[0]
         out = self.to_full(theta, age=age)
         if saved is not None:
             self.set_partition(saved)

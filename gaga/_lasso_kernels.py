@@ -35,6 +35,26 @@ def sample_terms(kind, p, region, r, s, age, v, h, va):
         v[i], h[i], va[i] = _terms_i(kind, p, region[i], r[i], s[i], age)
 
 
+@njit(cache=True, inline="always")
+def _event_i(g, li, dli, lo, hi, dlo, dhi, has_one, discontinuous, scale):
+    """One sample's event value, its derivative and target (see :func:`sample_events`)
+    from its loss ``li`` and the loss's age derivative ``dli``."""
+    if g == R0:
+        tg = R1 if (discontinuous or not (hi > lo)) else RM
+        return (li - hi) / scale, (dli - dhi) / scale, tg
+    if g == R1:
+        if not has_one:
+            return np.inf, 0.0, R1
+        tg = R0 if (discontinuous or not (hi > lo)) else RM
+        return (lo - li) / scale, (dlo - dli) / scale, tg
+    e = (hi - li) / scale
+    if has_one:
+        e_lo = (li - lo) / scale
+        if e_lo < e:
+            return e_lo, (dli - dlo) / scale, R1
+    return e, (dhi - dli) / scale, R0
+
+
 @njit(cache=True)
 def sample_events(
     region, r, dr, lo, hi, dlo, dhi, has_one, discontinuous, scale, e, de, target
@@ -44,42 +64,27 @@ def sample_events(
     Fills ``e`` (value), ``de`` (first-order derivative in the age) and ``target`` (the
     region the sample moves to when its event fires).
     """
-    n = r.shape[0]
-    for i in range(n):
-        li = 0.5 * r[i] * r[i]
-        dli = r[i] * dr[i]
-        g = region[i]
-        if g == R0:
-            e[i] = (li - hi) / scale
-            de[i] = (dli - dhi) / scale
-            if discontinuous or not (hi > lo):
-                target[i] = R1
-            else:
-                target[i] = RM
-        elif g == R1:
-            if has_one:
-                e[i] = (lo - li) / scale
-                de[i] = (dlo - dli) / scale
-                if discontinuous or not (hi > lo):
-                    target[i] = R0
-                else:
-                    target[i] = RM
-            else:
-                e[i] = np.inf
-                de[i] = 0.0
-                target[i] = R1
-        else:
-            e_up = (hi - li) / scale
-            de_up = (dhi - dli) / scale
-            e[i] = e_up
-            de[i] = de_up
-            target[i] = R0
-            if has_one:
-                e_lo = (li - lo) / scale
-                if e_lo < e_up:
-                    e[i] = e_lo
-                    de[i] = (dli - dlo) / scale
-                    target[i] = R1
+    for i in range(r.shape[0]):
+        e[i], de[i], target[i] = _event_i(
+            region[i],
+            0.5 * r[i] * r[i],
+            r[i] * dr[i],
+            lo,
+            hi,
+            dlo,
+            dhi,
+            has_one,
+            discontinuous,
+            scale,
+        )
+
+
+@njit(cache=True)
+def sample_event_one(g, ri, lo, hi, discontinuous, scale):
+    """Event value of one sample in region ``g`` with residual ``ri`` (thresholds
+    ``lo``, ``hi`` at the age)."""
+    li = 0.5 * ri * ri
+    return _event_i(g, li, 0.0, lo, hi, 0.0, 0.0, lo > 0.0, discontinuous, scale)[0]
 
 
 @njit(cache=True)
@@ -261,23 +266,10 @@ def correlations_subset(XF, idx, u, q, has_q, c, dc):
 
 @njit(cache=True)
 def _sample_event_value(kind, p, g, ri, age, discontinuous, scale):
-    """Event value of one sample in region ``g`` with residual ``ri`` (as
-    :func:`sample_events`)."""
+    """Event value of one sample in region ``g`` with residual ``ri`` at ``age``."""
     lo = loss_one(kind, p, age)
     hi = loss_zero(kind, p, age)
-    reg = np.empty(1, dtype=np.int8)
-    reg[0] = g
-    r1 = np.empty(1)
-    r1[0] = ri
-    e = np.empty(1)
-    de = np.empty(1)
-    tg = np.empty(1, dtype=np.int8)
-    zero = np.zeros(1)
-    has_one = lo > 0.0
-    sample_events(
-        reg, r1, zero, lo, hi, 0.0, 0.0, has_one, discontinuous, scale, e, de, tg
-    )
-    return e[0]
+    return sample_event_one(g, ri, lo, hi, discontinuous, scale)
 
 
 @njit(cache=True)
@@ -328,8 +320,8 @@ def bordered_event_step(
     va,
 ):
     """Bordered chord Newton to the age where sample k's event function vanishes,
-    compiled (the follower's ``_step_to_event_bordered`` for a sample event of a
-    built-in regularizer).
+    compiled (the Lasso system's ``bordered_step`` for a sample event of a built-in
+    regularizer).
 
     Each iteration: one G pass (:func:`lasso_G`), the chord correction with the
     Cholesky factor ``c`` of the step's start, the sample's event function at the

@@ -65,7 +65,8 @@ class _LassoSystem(_SystemBase):
         yscale = float(np.max(np.abs(self.y - np.average(self.y, weights=self.s))))
         self.loss_scale = max(1.0, 0.5 * yscale**2)
         self.colnorm = np.linalg.norm(self.X, axis=0)
-        self.XF = np.asfortranarray(self.X)  # contiguous columns (screened features)
+        self.XF = np.asfortranarray(self.X)  # contiguous columns (inactive features)
+        self._c_ref = None  # (active set, u, c) of the last exact correlations
         self.v = np.empty(self.n)
         self.h = np.empty(self.n)
         self.va = np.empty(self.n)
@@ -80,7 +81,6 @@ class _LassoSystem(_SystemBase):
             self._active_key = key
             self.XA = np.ascontiguousarray(self.X[:, part.active])
             self.inactive = np.setdiff1d(np.arange(self.d), part.active)
-            self.XI = np.ascontiguousarray(self.X[:, self.inactive])
 
     def k(self):
         return len(self.part.active) + int(self.fit_intercept)
@@ -294,40 +294,20 @@ class _LassoSystem(_SystemBase):
         ina = self.inactive
         if not ina.size:
             return c, dc
-        ref = getattr(self, "_c_ref", None)
+        has_q = q is not None
+        qs = q / self.S if has_q else u
+        ref = self._c_ref
         if ref is not None and ref[0] == self._active_key:
             dn = float(np.linalg.norm(u - ref[1]))
             bound = np.abs(ref[2]) + self.colnorm[ina] * dn
             unsure = np.flatnonzero(bound >= 0.999 * self.alpha)
             if 2 * unsure.size <= ina.size:
                 c[ina] = bound
-                if unsure.size:
-                    has_q = q is not None
-                    _lk.correlations_subset(
-                        self.XF,
-                        ina[unsure],
-                        u,
-                        q / self.S if has_q else u,
-                        has_q,
-                        c,
-                        dc,
-                    )
+                _lk.correlations_subset(self.XF, ina[unsure], u, qs, has_q, c, dc)
                 return c, dc
-        if q is None:
-            c[ina] = self.XI.T @ u
-        else:
-            # one pass over the inactive columns for both
-            cq = self.XI.T @ np.column_stack((u, q / self.S))
-            c[ina] = cq[:, 0]
-            dc[ina] = cq[:, 1]
+        _lk.correlations_subset(self.XF, ina, u, qs, has_q, c, dc)
         self._c_ref = (self._active_key, u, c[ina].copy())
         return c, dc
-
-    def correlations(self, r, v):
-        """c_j = (1/S) sum_i s_i v_i r_i x_ij for the inactive features (0 on A)."""
-        c = np.zeros(self.d)
-        c[self.inactive] = self.XI.T @ (self.s * v * r) / self.S
-        return c
 
     # -- objects for AgePath
     # -----------------------------------------------------------------
@@ -510,15 +490,17 @@ class _LassoSystem(_SystemBase):
         j = k - n
         pos = np.flatnonzero(self.part.active == j)
         if pos.size:
-            return self._active_event(pos[0], theta)
+            nA = len(self.part.active)
+            wscale = max(1.0, float(np.max(np.abs(theta[:nA]))))
+            return float(self.part.signs[pos[0]] * theta[pos[0]] / wscale)
         cj = float(self.X[:, j] @ (self.s * self.v * r)) / self.S
         return 1.0 - abs(cj) / self.alpha
 
     def bordered_step(self, k, theta, age, dtheta, h, slope, fac, age_max, ftol):
         """Compiled bordered chord Newton to sample k's event (see
-        :meth:`_Follower._step_to_event_bordered`): (theta, r, age, iterations), None
-        when it does not converge, NotImplemented for a feature event or a
-        user-defined regularizer."""
+        :meth:`_Follower.step_to_event`): (theta, r, age, iterations), None when it
+        does not converge, NotImplemented for a feature event or a user-defined
+        regularizer."""
         if k >= self.n or self.kind < 0:
             return NotImplemented
         r = np.empty(self.n)
@@ -552,46 +534,18 @@ class _LassoSystem(_SystemBase):
         )
         return (th, r, lam, it) if status == 1 else None
 
-    def event_k_at(self, k, theta, age):
-        """Event function k at any ``theta`` without a pass over the data (O(|A|)), or
-        None when it needs one (an inactive feature's correlation)."""
-        n = self.n
-        if k < n:
-            nA = len(self.part.active)
-            rk = self.y[k] - float(self.XA[k] @ theta[:nA])
-            if self.fit_intercept:
-                rk -= theta[nA]
-            return self._sample_event(k, rk, age)
-        pos = np.flatnonzero(self.part.active == k - n)
-        return self._active_event(pos[0], theta) if pos.size else None
-
     def _sample_event(self, k, rk, age):
         reg = self.reg
-        lo, hi = reg.loss_one(age), reg.loss_zero(age)
-        e = np.empty(1)
-        de = np.empty(1)
-        tg = np.empty(1, dtype=np.int8)
-        _lk.sample_events(
-            self.part.region[k : k + 1],
-            np.array([rk]),
-            np.zeros(1),
-            lo,
-            hi,
-            0.0,
-            0.0,
-            lo > 0.0,
-            self.discontinuous,
-            self.loss_scale,
-            e,
-            de,
-            tg,
+        return float(
+            _lk.sample_event_one(
+                self.part.region[k],
+                rk,
+                reg.loss_one(age),
+                reg.loss_zero(age),
+                self.discontinuous,
+                self.loss_scale,
+            )
         )
-        return float(e[0])
-
-    def _active_event(self, pos, theta):
-        nA = len(self.part.active)
-        wscale = max(1.0, float(np.max(np.abs(theta[:nA]))))
-        return float(self.part.signs[pos] * theta[pos] / wscale)
 
     def apply(self, k, target, theta, age, c):
         """Apply event k; returns the new theta (same point in full coordinates)."""

@@ -33,6 +33,7 @@ from scipy.linalg.lapack import dsytrf, dsytrs
 from threadpoolctl import threadpool_limits
 
 from gaga._follower import (
+    ETOL,
     _AllExcluded,
     _Partition,
     _SystemBase,
@@ -142,13 +143,17 @@ class _SVMSystem(_SystemBase):
 
     # -- partition and coordinates
     # ---------------------------------------------------------------------
-    def set_partition(self, part):
+    def _set_regions(self, part):
+        """Set ``part`` and its index sets: margin E, middle M, v = 1 inside I1."""
         self.part = part
         g = part.region
         self.E = np.flatnonzero(g == MARGIN)
         self.M = np.flatnonzero(g == INM)
         self.I1 = np.flatnonzero(g == IN1)
         self.nE, self.nM = self.E.shape[0], self.M.shape[0]
+
+    def set_partition(self, part):
+        self._set_regions(part)
         self.th = np.concatenate([self.E, self.M])
         sup = np.concatenate([self.th, self.I1])
         key = sup.tobytes()
@@ -501,37 +506,25 @@ class _SVMSystem(_SystemBase):
     refine_branch = 8  # samples nearest to an event tried when the repairs get stuck
     refine_chain = 6  # samples moved along the null direction when Newton fails
     refine_depth = 12  # Newton solves per branch
-    _ETOL = 1e-10  # the follower's event tolerance
-
-    def _newton_local(self, theta, age, max_iter=12):
-        g, m = self.G(theta, age)
-        for _ in range(max_iter):
-            gn = np.max(np.abs(g), initial=0.0)
-            if gn <= self.gtol:
-                return theta, m, True
-            if not np.isfinite(gn):
-                return theta, m, False
-            try:
-                step = self.solve_exact(self.jacobian(), self.prec(g))
-            except (np.linalg.LinAlgError, ValueError):
-                return theta, m, False
-            theta = theta - step
-            g, m = self.G(theta, age)
-        return theta, m, bool(np.max(np.abs(g), initial=0.0) <= self.gtol)
 
     def _first_unvisited(self, candidates, target, visited):
         """First candidate sample whose move to ``target`` gives a partition not in
         ``visited`` (which it is then added to), or -1."""
-        region = self.part.region
         for j in candidates:
-            old = region[j]
-            region[j] = target[j]
-            key = region.tobytes()
-            region[j] = old
+            key = self._moved_key(j, target[j])
             if key not in visited:
                 visited.add(key)
                 return int(j)
         return -1
+
+    def _moved_key(self, j, to):
+        """Key of the current regions with sample j moved to region ``to``."""
+        region = self.part.region
+        old = region[j]
+        region[j] = to
+        key = region.tobytes()
+        region[j] = old
+        return key
 
     def _greedy(self, theta, age, visited, budget):
         """Newton and repairs (most violated event first, never back to a visited
@@ -541,11 +534,11 @@ class _SVMSystem(_SystemBase):
         remaining Newton solves."""
         while budget[0] > 0:
             budget[0] -= 1
-            theta, m, ok = self._newton_local(theta, age)
+            theta, m, ok = self.newton_exact(theta, age)
             if not ok:
                 return theta, "fail", None, None
             e, _, target, info = self.event_values(theta, m, age)
-            viol = np.flatnonzero(e < -self._ETOL)
+            viol = np.flatnonzero(e < -ETOL)
             if viol.shape[0] == 0:
                 _, stable, _ = self.factorize(self.jacobian())
                 return theta, ("ok" if stable else "unstable"), e, m
@@ -619,7 +612,7 @@ class _SVMSystem(_SystemBase):
             return hit[1].copy()
         visited = {key0}
         budget = [self.refine_repairs]
-        theta1, m1, ok = self._newton_local(theta0, age)
+        theta1, m1, ok = self.newton_exact(theta0, age)
         found = None
         if ok:
             th, status, _, _ = self._greedy(theta1, age, visited, budget)
@@ -638,7 +631,7 @@ class _SVMSystem(_SystemBase):
             e1, _, target1, info1 = self.event_values(theta1, m1, age)
             fin = np.isfinite(e1) & (target1 != self.part.region)
             if ok:
-                fin &= e1 >= -self._ETOL
+                fin &= e1 >= -ETOL
             cand = np.flatnonzero(fin)
             cand = cand[np.argsort(np.abs(e1[cand]))][: self.refine_branch]
             for j in cand:
@@ -646,11 +639,7 @@ class _SVMSystem(_SystemBase):
                     break
                 self.b_ref = bref0
                 self.set_partition(part0.copy())
-                region = self.part.region
-                old = region[j]
-                region[j] = target1[j]
-                key = region.tobytes()
-                region[j] = old
+                key = self._moved_key(j, target1[j])
                 if key in visited:
                     continue
                 visited.add(key)
@@ -761,12 +750,7 @@ class _SVMPrimalSystem(_SVMSystem):
         self.X = problem.X
 
     def set_partition(self, part):
-        self.part = part
-        g = part.region
-        self.E = np.flatnonzero(g == MARGIN)
-        self.M = np.flatnonzero(g == INM)
-        self.I1 = np.flatnonzero(g == IN1)
-        self.nE, self.nM = self.E.shape[0], self.M.shape[0]
+        self._set_regions(part)
         self.sup = np.concatenate([self.E, self.M, self.I1])
         self.a_fixed = self.Cs[self.I1]
         self.free_b = self.nE + self.nM == 0

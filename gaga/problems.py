@@ -446,23 +446,22 @@ def _free_set_step(Q, y, Cb, a):
     free set F (0 < a_i < Cb_i) is solved exactly: [[Q_FF, y_F], [y_F^T, 0]] (d_F, b) =
     (1 - (Q a)_F, 0) gives the step d_F. The step towards it is cut at the box (ratio
     test), so the result is feasible (and solves the dual when the bounds were right);
-    SMO then finishes from it. Returns (a, done): ``a`` unchanged and done when the free
-    set is empty, too large or the system singular; done is False when the step was cut
-    (a smaller free set may take another step).
+    SMO then finishes from it. Returns ``a`` unchanged when the free set is empty, too
+    large or the system singular.
     """
     F = np.flatnonzero((a > 0.0) & (a < Cb))
     k = F.shape[0]
     if k == 0 or k > _FREE_STEP_MAX:
-        return a, True
+        return a
     A = np.empty((k + 1, k + 1))
     rhs = np.empty(k + 1)
     free_set_system(Q, y, a, F, A, rhs)
     try:
         sol = np.linalg.solve(A, rhs)
     except np.linalg.LinAlgError:
-        return a, True
+        return a
     if not np.all(np.isfinite(sol)):
-        return a, True
+        return a
     d = sol[:k]
     t = 1.0
     neg, pos = d < 0.0, d > 0.0
@@ -471,10 +470,10 @@ def _free_set_step(Q, y, Cb, a):
     if np.any(pos):
         t = min(t, float(np.min((Cb[F][pos] - a[F][pos]) / d[pos])))
     if t <= 0.0:
-        return a, True
+        return a
     out = a.copy()
     out[F] = np.clip(a[F] + t * d, 0.0, Cb[F])
-    return out, t >= 1.0
+    return out
 
 
 class SVMProblem:
@@ -773,10 +772,6 @@ class SVMProblem:
         """Upper bounds ``C s_i v_i`` of the dual variables, shape (n_samples,)."""
         return self.C * self.sample_weight * _check_v(v, self.n_samples)
 
-    # warm starts: one Newton step on the free set before SMO (see _free_set_step)
-    newton_warm_start = True
-    newton_warm_rounds = 1
-
     def _warm_start(self, a_init, Cb_full, mask, ym):
         """Feasible start on the samples in ``mask`` from ``a_init`` (full length).
 
@@ -887,11 +882,9 @@ class SVMProblem:
         if max_iter is None:
             max_iter = max(10_000_000, 100 * self.n_samples)
         ym = np.ascontiguousarray(ym)
-        if a_init is not None and self.newton_warm_start:
-            for _ in range(self.newton_warm_rounds):
-                a, full = _free_set_step(Qm, ym, Cb, a)
-                if full:
-                    break
+        if a_init is not None:
+            # a warm start: one Newton step on the free set before SMO
+            a = _free_set_step(Qm, ym, Cb, a)
         b, n_iter, violation, converged = smo(Qm, ym, Cb, a, float(tol), int(max_iter))
         a_full = np.zeros(self.n_samples)
         a_full[mask] = a

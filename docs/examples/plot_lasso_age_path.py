@@ -22,6 +22,8 @@ certify its breakpoints independently with :meth:`gaga.AgePath.certify`.
 # The diabetes data (442 patients, 10 features), standardized, with 10% of the
 # targets turned into outliers at least 5 standard deviations away
 # (:func:`gaga.datasets.add_outliers`).
+from collections import Counter
+
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_diabetes
@@ -48,10 +50,7 @@ alpha = 0.02
 path = age_path_lasso(X, y_noisy, regularizer="linear", alpha=alpha)
 print(f"age range [{path.age_min:.3g}, {path.age_max:.3g}]")
 print(f"{path.n_events} events, {len(path.jumps)} jumps, {len(path.knots)} knots")
-kinds = {}
-for event in path.events:
-    kinds[event.kind] = kinds.get(event.kind, 0) + 1
-print("events by kind:", kinds)
+print("events by kind:", dict(Counter(event.kind for event in path.events)))
 
 # %%
 # The path is exact at any age, not only at the knots: each value is predicted from

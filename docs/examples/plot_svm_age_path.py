@@ -25,6 +25,8 @@ along the path, read the test accuracy at every age, certify the path with
 # drawn among the samples closest to the boundary of a linear SVM
 # (:func:`gaga.datasets.flip_labels`): these are the hardest flips to detect, since a
 # flipped sample still lies close to the other class. The test labels stay clean.
+from collections import Counter
+
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_breast_cancer
@@ -56,10 +58,7 @@ C = 1.0
 path = age_path_svm(X_train, y_noisy, regularizer="linear", kernel="rbf", C=C)
 print(f"age range [{path.age_min:.3g}, {path.age_max:.3g}]")
 print(f"{path.n_events} events, {len(path.jumps)} jumps, {len(path.knots)} knots")
-kinds = {}
-for event in path.events:
-    kinds[event.kind] = kinds.get(event.kind, 0) + 1
-print("events by kind:", kinds)
+print("events by kind:", dict(Counter(event.kind for event in path.events)))
 
 # %%
 # ``"margin"`` events move a sample between the margin and the outside or the inside of
