@@ -50,6 +50,17 @@ from gaga.regularizers import get_regularizer
 OUT, MARGIN, IN1, INM, IN0, NULL = 0, 1, 2, 3, 4, 5
 
 
+def _ldl(K):
+    """Bunch-Kaufman LDL^T of a finite symmetric K (explicit workspace: scipy's default
+    is unblocked) with the eigenvalues of its D blocks, or None."""
+    if not np.all(np.isfinite(K)):
+        return None
+    ldu, ipiv, info = dsytrf(K, lower=1, lwork=64 * max(1, K.shape[0]))
+    if info < 0:
+        return None
+    return ldu, ipiv, _block_eigenvalues(ldu, ipiv)
+
+
 def _block_eigenvalues(ldu, ipiv):
     """Eigenvalues of the block-diagonal D of a lower Bunch-Kaufman factorization
     (LAPACK ``dsytrf``: ``ipiv[i] < 0`` marks a 2 x 2 block at rows i, i + 1); by
@@ -285,12 +296,10 @@ class _SVMSystem(_SystemBase):
 
     def factorize(self, K):
         """Bunch-Kaufman LDL^T of K; stable when its inertia is (|E|+, |M|+1-)."""
-        if not np.all(np.isfinite(K)):
+        got = _ldl(K)
+        if got is None:
             return None, False, False
-        ldu, ipiv, info = dsytrf(K, lower=1, lwork=64 * max(1, K.shape[0]))
-        if info < 0:
-            return None, False, False
-        ev = _block_eigenvalues(ldu, ipiv)
+        ldu, ipiv, ev = got
         n_pos = int(np.sum(ev > 0))
         n_neg = int(np.sum(ev < 0))
         aev = np.abs(ev)
@@ -814,12 +823,10 @@ class _SVMPrimalSystem(_SVMSystem):
     def factorize(self, K):
         """LDL^T of J; stable when it has exactly |E| negative eigenvalues and no zero
         one (notes 6.3, primal-reduced)."""
-        if not np.all(np.isfinite(K)):
+        got = _ldl(K)
+        if got is None:
             return None, False, False
-        ldu, ipiv, info = dsytrf(K, lower=1, lwork=64 * max(1, K.shape[0]))
-        if info < 0:
-            return None, False, False
-        ev = _block_eigenvalues(ldu, ipiv)
+        ldu, ipiv, ev = got
         aev = np.abs(ev)
         stable = int(np.sum(ev < 0)) == self.nE and int(np.sum(ev > 0)) == self.d + 1
         if not stable or aev.min() <= 1e-13 * max(1.0, float(aev.max())):
