@@ -1,11 +1,12 @@
 """Numba kernel of the weighted Lasso: coordinate descent with duality-gap stopping.
 
-The kernel solves, for positive weights ``wt`` (already divided by S) and centered data,
+The kernels solve, for positive weights ``wt`` (already divided by S) and centered data,
 
     min_w  0.5 * sum_i wt_i (y_i - x_i.w)^2 + alpha * ||w||_1.
 
-The intercept is eliminated exactly by the caller, who centers X and y with the weighted
-means (the minimizing intercept of the uncentered problem is then ``ybar - xbar.w``).
+The intercept is eliminated exactly by centering X and y with the weighted means (the
+minimizing intercept of the uncentered problem is then ``ybar - xbar.w``); the data
+kernel centers on the fly, on the rows with positive weight, without copying the data.
 The duality gap of the centered problem equals the gap of the original problem at the
 optimal intercept.
 
@@ -50,33 +51,38 @@ def _gap(wr2, wry, l1, dual_norm, alpha):
 
 
 @njit(cache=True)
-def _residual(X, y, coef, r):
-    m, d = X.shape
-    for i in range(m):
-        r[i] = y[i]
+def _residual(X, rows, xbar, y, ybar, coef, r):
+    """Centered residual ``r_k = (y_i - ybar) - (x_i - xbar).w`` for ``i = rows[k]``."""
+    m = rows.shape[0]
+    d = X.shape[1]
+    for k in range(m):
+        r[k] = y[rows[k]] - ybar
     for j in range(d):
         cj = coef[j]
         if cj != 0.0:
-            for i in range(m):
-                r[i] -= X[i, j] * cj
+            xb = xbar[j]
+            for k in range(m):
+                r[k] -= (X[rows[k], j] - xb) * cj
 
 
 @njit(cache=True)
-def _gap_and_kkt(X, y, wt, alpha, coef, r):
+def _gap_and_kkt(X, rows, xbar, y, ybar, wt, alpha, coef, r):
     """Duality gap and scaled KKT violation at ``coef`` with residual ``r``."""
-    m, d = X.shape
+    m = rows.shape[0]
+    d = X.shape[1]
     wr2 = 0.0
     wry = 0.0
-    for i in range(m):
-        wr2 += wt[i] * r[i] * r[i]
-        wry += wt[i] * r[i] * y[i]
+    for k in range(m):
+        wr2 += wt[k] * r[k] * r[k]
+        wry += wt[k] * r[k] * (y[rows[k]] - ybar)
     dual_norm = 0.0
     kkt = 0.0
     l1 = 0.0
     for j in range(d):
         c = 0.0
-        for i in range(m):
-            c += wt[i] * X[i, j] * r[i]
+        xb = xbar[j]
+        for k in range(m):
+            c += wt[k] * (X[rows[k], j] - xb) * r[k]
         dual_norm = max(dual_norm, abs(c))
         wj = coef[j]
         l1 += abs(wj)
@@ -85,25 +91,55 @@ def _gap_and_kkt(X, y, wt, alpha, coef, r):
 
 
 @njit(cache=True)
-def weighted_lasso_cd(X, y, wt, alpha, coef, tol, tol_kkt, max_iter, check_every):
-    """Cyclic coordinate descent for the weighted Lasso (no intercept, centered data).
+def weighted_means(X, rows, y, wt):
+    """Weighted means of the columns of X and of y over ``rows`` (weights ``wt``,
+    aligned with ``rows``): ``(xbar, ybar)``. X in C order is best (one pass over the
+    rows)."""
+    m = rows.shape[0]
+    d = X.shape[1]
+    wsum = 0.0
+    ybar = 0.0
+    xbar = np.zeros(d)
+    for k in range(m):
+        i = rows[k]
+        w = wt[k]
+        wsum += w
+        ybar += w * y[i]
+        for j in range(d):
+            xbar[j] += w * X[i, j]
+    for j in range(d):
+        xbar[j] /= wsum
+    return xbar, ybar / wsum
+
+
+@njit(cache=True)
+def weighted_lasso_cd(
+    X, rows, xbar, y, ybar, wt, alpha, coef, tol, tol_kkt, max_iter, check_every
+):
+    """Cyclic coordinate descent for the weighted Lasso on the rows ``rows`` of
+    ``(X, y)``, centered on the fly (no copy of the data).
 
     Parameters
     ----------
-    X : ndarray of shape (m, d)
-        Design (rows with positive weight only, centered by the caller). Fortran order
-        is best.
-    y : ndarray of shape (m,)
-        Targets, centered by the caller.
+    X : ndarray of shape (n, d)
+        The whole design; Fortran order is best (contiguous columns).
+    rows : ndarray of int64, shape (m,)
+        The rows with positive weight, increasing.
+    xbar : ndarray of shape (d,)
+        Column centers (the weighted means with an intercept, zeros without): the
+        kernel works on ``X[rows] - xbar`` without forming it.
+    y : ndarray of shape (n,)
+        Targets, centered at ``ybar`` on the fly.
+    ybar : float
     wt : ndarray of shape (m,)
-        Positive weights ``s_i v_i / S``.
+        Positive weights ``s_i v_i / S`` of the rows, aligned with ``rows``.
     alpha : float
         L1 penalty.
     coef : ndarray of shape (d,)
         Initial coefficients; updated in place.
     tol : float
         Stop when the duality gap is at most ``tol * scale`` with ``scale = 0.5 sum wt
-        y^2``.
+        y^2`` (centered y).
     tol_kkt : float
         ... and the largest KKT violation is at most ``tol_kkt * max(alpha, c0)``, where
         ``c0 = max_j |sum_i wt_i x_ij y_i|`` is the largest correlation at ``w = 0``
@@ -125,52 +161,56 @@ def weighted_lasso_cd(X, y, wt, alpha, coef, tol, tol_kkt, max_iter, check_every
         Last largest KKT violation (absolute, units of alpha).
     converged : bool
     """
-    m, d = X.shape
+    m = rows.shape[0]
+    d = X.shape[1]
     norms = np.zeros(d)
-    for j in range(d):
-        s = 0.0
-        for i in range(m):
-            s += wt[i] * X[i, j] * X[i, j]
-        norms[j] = s
-    scale = 0.0
-    for i in range(m):
-        scale += 0.5 * wt[i] * y[i] * y[i]
-    if scale <= 0.0:
-        scale = 1.0
     kkt_scale = alpha
     for j in range(d):
+        s = 0.0
         c0 = 0.0
-        for i in range(m):
-            c0 += wt[i] * X[i, j] * y[i]
+        xb = xbar[j]
+        for k in range(m):
+            i = rows[k]
+            xc = X[i, j] - xb
+            s += wt[k] * xc * xc
+            c0 += wt[k] * xc * (y[i] - ybar)
+        norms[j] = s
         if abs(c0) > kkt_scale:
             kkt_scale = abs(c0)
+    scale = 0.0
+    for k in range(m):
+        yc = y[rows[k]] - ybar
+        scale += 0.5 * wt[k] * yc * yc
+    if scale <= 0.0:
+        scale = 1.0
     r = np.empty(m)
-    _residual(X, y, coef, r)
+    _residual(X, rows, xbar, y, ybar, coef, r)
     gap = np.inf
     kkt = np.inf
     for it in range(max_iter):
         for j in range(d):
             nj = norms[j]
             old = coef[j]
+            xb = xbar[j]
             if nj <= 0.0:
                 if old != 0.0:
                     coef[j] = 0.0
-                    for i in range(m):
-                        r[i] += X[i, j] * old
+                    for k in range(m):
+                        r[k] += (X[rows[k], j] - xb) * old
                 continue
             g = 0.0
-            for i in range(m):
-                g += wt[i] * X[i, j] * r[i]
+            for k in range(m):
+                g += wt[k] * (X[rows[k], j] - xb) * r[k]
             new = _cd_update(old, g, nj, alpha)
             if new != old:
                 delta = new - old
                 coef[j] = new
-                for i in range(m):
-                    r[i] -= X[i, j] * delta
+                for k in range(m):
+                    r[k] -= (X[rows[k], j] - xb) * delta
         if (it + 1) % check_every == 0 or it == max_iter - 1 or it == 0:
             # fresh residual: no drift from the incremental updates
-            _residual(X, y, coef, r)
-            gap, kkt = _gap_and_kkt(X, y, wt, alpha, coef, r)
+            _residual(X, rows, xbar, y, ybar, coef, r)
+            gap, kkt = _gap_and_kkt(X, rows, xbar, y, ybar, wt, alpha, coef, r)
             if gap <= tol * scale and kkt <= tol_kkt * kkt_scale:
                 return it + 1, gap, scale, kkt, True
     return max_iter, gap, scale, kkt, False

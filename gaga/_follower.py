@@ -78,28 +78,34 @@ class _SegmentStore:
     per ``_CHECKPOINT_EVERY`` segments instead of per segment)."""
 
     def __init__(self):
-        self._checkpoints = []  # region arrays
-        self._segs = []  # (checkpoint id, deltas tuple, active, signs)
-        self._pending = {}
+        self._checkpoints = []  # (region array, first delta) per checkpoint
+        self._segs = []  # (checkpoint id, end of its deltas, active, signs)
+        self._delta_i = []  # changed sample, in the order of the segments
+        self._delta_g = []  # its new region
 
     def add(self, part, changed_samples):
         if not self._segs or len(self._segs) % _CHECKPOINT_EVERY == 0:
-            self._checkpoints.append(part.region.copy())
-            self._pending = {}
+            self._checkpoints.append((part.region.copy(), len(self._delta_i)))
         else:
             for i in changed_samples:
-                self._pending[int(i)] = int(part.region[i])
-        deltas = tuple(self._pending.items())
+                self._delta_i.append(int(i))
+                self._delta_g.append(int(part.region[i]))
         self._segs.append(
-            (len(self._checkpoints) - 1, deltas, part.active.copy(), part.signs.copy())
+            (
+                len(self._checkpoints) - 1,
+                len(self._delta_i),
+                part.active.copy(),
+                part.signs.copy(),
+            )
         )
         return len(self._segs) - 1
 
     def __getitem__(self, k):
-        cp, deltas, active, signs = self._segs[k]
-        region = self._checkpoints[cp].copy()
-        for i, g in deltas:
-            region[i] = g
+        cp, end, active, signs = self._segs[k]
+        base, start = self._checkpoints[cp]
+        region = base.copy()
+        for t in range(start, end):
+            region[self._delta_i[t]] = self._delta_g[t]
         return _Partition(active, signs, region)
 
     def __len__(self):

@@ -65,7 +65,7 @@ class _LassoSystem(_SystemBase):
         yscale = float(np.max(np.abs(self.y - np.average(self.y, weights=self.s))))
         self.loss_scale = max(1.0, 0.5 * yscale**2)
         self.colnorm = np.linalg.norm(self.X, axis=0)
-        self.XF = np.asfortranarray(self.X)  # contiguous columns (inactive features)
+        self.XF = problem._fortran_X()  # contiguous columns (inactive features)
         self._c_ref = None  # (active set, u, c) of the last exact correlations
         self.v = np.empty(self.n)
         self.h = np.empty(self.n)

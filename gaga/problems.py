@@ -19,7 +19,7 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
-from gaga._cd import weighted_lasso_cd, weighted_lasso_cd_gram
+from gaga._cd import weighted_lasso_cd, weighted_lasso_cd_gram, weighted_means
 from gaga._svm_dual import free_set_system, smo, sym_matvec
 
 # weighted Lasso: epochs of CD on the data before switching to CD on the Gram matrix
@@ -228,6 +228,13 @@ class LassoProblem:
         self.sample_weight = _check_sample_weight(sample_weight, self.n_samples)
         self.S = float(self.sample_weight.sum())
 
+    def _fortran_X(self):
+        """X with contiguous columns (a copy made once, for the CD kernel)."""
+        XF = getattr(self, "_XF", None)
+        if XF is None:
+            XF = self._XF = np.asfortranarray(self.X)
+        return XF
+
     # -- candidate helpers
     # ---------------------------------------------------------------------
     def _coef(self, coef):
@@ -364,32 +371,27 @@ class LassoProblem:
         """
         v = _check_v(v, self.n_samples)
         u, mask = effective_weights(self.sample_weight, v)
-        wt = u[mask] / self.S
-        Xm = self.X[mask]
-        ym = self.y[mask]
+        rows = np.flatnonzero(mask)
+        wt = u[rows] / self.S
+        XF = self._fortran_X()
         if self.fit_intercept:
-            wsum = wt.sum()
-            xbar = (wt @ Xm) / wsum
-            ybar = float(wt @ ym) / wsum
-            Xc = np.asfortranarray(Xm - xbar)
-            yc = ym - ybar
+            xbar, ybar = weighted_means(self.X, rows, self.y, wt)
         else:
-            xbar = np.zeros(self.n_features)
-            ybar = 0.0
-            Xc = np.asfortranarray(Xm)
-            yc = np.ascontiguousarray(ym)
+            xbar, ybar = np.zeros(self.n_features), 0.0
         if coef_init is None:
             coef = np.zeros(self.n_features)
         else:
             coef = self._coef(coef_init).copy()
-        wt = np.ascontiguousarray(wt)
-        m, d = Xc.shape
+        m, d = rows.size, self.n_features
         # CD on the data first; when that needs more than a few epochs and the data are
         # tall, CD on the Gram matrix (O(d^2) per epoch instead of O(m d))
         gram = m >= 4 * d and d <= _GRAM_MAX_D and max_iter > _GRAM_AFTER
         n_iter, gap, scale, kkt, converged = weighted_lasso_cd(
-            Xc,
-            yc,
+            XF,
+            rows,
+            xbar,
+            self.y,
+            ybar,
             wt,
             self.alpha,
             coef,
@@ -399,6 +401,8 @@ class LassoProblem:
             10,
         )
         if gram and not converged:
+            Xc = self.X[rows] - xbar
+            yc = self.y[rows] - ybar
             Xw = Xc * wt[:, None]
             it2, gap, scale, kkt, converged = weighted_lasso_cd_gram(
                 Xc.T @ Xw,
