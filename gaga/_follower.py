@@ -769,6 +769,12 @@ class _Follower:
             total += it
             done = conv or total >= max_total
             theta, ok = None, False
+            if (dv <= sys.land_dv or conv) and sys.descend is not None:
+                # a few Newton steps on the latent objective instead of ACS creeping
+                # towards the minimum (ACS goes on from the better point)
+                got = sys.descend(theta_c, b_c, age)
+                if got is not None:
+                    theta_c, b_c = got[0], got[1]
             if dv <= sys.land_dv or conv:
                 # the partition is settled enough to be identified
                 theta, ok = self.try_land(
@@ -852,6 +858,7 @@ class _SystemBase:
     land_dv = 1e-4  # try to land once an ACS chunk changes v by at most this
     land_repairs = 5  # transitions applied to an identified partition before giving up
     land_batch = False  # a repair moves every violated index (else the most violated)
+    descend = None  # optional local descent from an ACS point before landing (Lasso)
 
     def prec(self, g):
         return g

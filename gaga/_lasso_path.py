@@ -577,9 +577,9 @@ class _LassoSystem(_SystemBase):
         self.set_partition(part)
         return self.from_full(full), ev, changed
 
-    def identify(self, coef, intercept, age):
+    def _regions(self, r, age):
+        """Sample regions of v* at residuals ``r``."""
         reg = self.reg
-        r = self.y - self.X @ coef - (intercept if self.fit_intercept else 0.0)
         l = 0.5 * r * r
         lo, hi = reg.loss_one(age), reg.loss_zero(age)
         region = np.full(self.n, _lk.RM, dtype=np.int8)
@@ -588,10 +588,104 @@ class _LassoSystem(_SystemBase):
             region[l <= lo] = _lk.R1
         if not (hi > lo):
             region[l < hi] = _lk.R1
+        return region
+
+    def identify(self, coef, intercept, age):
+        r = self.y - self.X @ coef - (intercept if self.fit_intercept else 0.0)
+        region = self._regions(r, age)
         wmax = np.max(np.abs(coef), initial=0.0)
         active = np.flatnonzero(np.abs(coef) > 1e-13 * max(1.0, wmax))
         self.set_partition(_Partition(active, np.sign(coef[active]), region))
         return self.from_full(np.append(coef, intercept))
+
+    def _latent(self, coef, b, age):
+        """Latent objective ``(1/S) sum_i s_i F(l_i, age) + alpha ||w||_1`` (v
+        minimized out) and the residuals."""
+        r = self.y - self.X @ coef - b
+        F = np.asarray(self.reg.latent(0.5 * r * r, age), dtype=np.float64)
+        return float(self.s @ F) / self.S + self.alpha * float(np.abs(coef).sum()), r
+
+    def descend(self, coef, intercept, age, max_iter=30):
+        """Local descent on the latent objective from an ACS point (continuous v*).
+
+        ACS is block coordinate descent on (theta, v): near a fold or where few samples
+        are in it can creep for hundreds of weighted solves while the partition
+        flickers. The latent objective L(theta) = min_v (objective) is C^1 for a
+        continuous v*, with gradient G (v = v*) and Hessian J on each region, so a
+        Newton step with J (shifted to positive definite when it is not) and an
+        Armijo line search on L reaches a local minimum in a few steps; active
+        features keep their signs (the step is cut where one reaches 0, which then
+        leaves), and the inactive feature with the largest KKT violation enters when
+        the gradient on the active set is small. L never increases. Returns (coef,
+        intercept, converged) with the regions of the returned point set on the
+        system, or None (discontinuous or user-defined v*, non-finite J).
+        """
+        if self.discontinuous or self.kind < 0:
+            return None
+        coef = np.array(coef, dtype=np.float64)
+        b = float(intercept) if self.fit_intercept else 0.0
+        wmax = np.max(np.abs(coef), initial=0.0)
+        small = np.abs(coef) <= 1e-13 * max(1.0, wmax)
+        coef[small] = 0.0
+        active = np.flatnonzero(~small)
+        signs = np.sign(coef[active])
+        L, r = self._latent(coef, b, age)
+        gscale = max(1.0, self.alpha)
+        for _ in range(max_iter):
+            self.set_partition(_Partition(active, signs, self._regions(r, age)))
+            g, r = self.G(self.from_full(np.append(coef, b)), age)
+            gn = float(np.max(np.abs(g), initial=0.0))
+            if gn <= 1e-10 * gscale:
+                c = self.X.T @ (self.s * self.v * r) / self.S
+                c[active] = 0.0
+                j = int(np.argmax(np.abs(c)))
+                if abs(c[j]) <= self.alpha * (1.0 + 1e-10):
+                    return coef, b, True
+                # the most violated feature enters with the sign of its correlation
+                pos = int(np.searchsorted(active, j))
+                active = np.insert(active, pos, j)
+                signs = np.insert(signs, pos, 1.0 if c[j] > 0 else -1.0)
+                continue
+            J = self.jacobian()
+            if not np.all(np.isfinite(J)):
+                return None
+            k = J.shape[0]
+            mu = 0.0
+            while True:
+                fac, info = dpotrf(J + mu * np.eye(k), lower=1, clean=0)
+                if info == 0 and np.min(np.abs(np.diag(fac))) > 0.0:
+                    break
+                mu = max(4.0 * mu, 1e-10 * max(1.0, float(np.max(np.abs(J)))))
+            step, _ = dpotrs(fac, -g, lower=1)
+            nA = len(active)
+            w = coef[active]
+            # the largest step keeping every active sign, and the feature it zeroes
+            t_max, leave = 1.0, -1
+            for q in np.flatnonzero(signs * step[:nA] < 0):
+                t = -w[q] / step[q]
+                if t < t_max:
+                    t_max, leave = t, int(q)
+            slope = float(g @ step)
+            if not slope < 0.0 or t_max <= 0.0:
+                return coef, b, False
+            t = t_max
+            for _ in range(40):
+                cn = coef.copy()
+                cn[active] = w + t * step[:nA]
+                if t == t_max and leave >= 0:
+                    cn[active[leave]] = 0.0
+                bn = b + t * step[nA] if self.fit_intercept else 0.0
+                Ln, rn = self._latent(cn, bn, age)
+                if Ln <= L + 1e-4 * t * slope:
+                    break
+                t *= 0.5
+            else:
+                return coef, b, False
+            if t == t_max and leave >= 0:
+                active = np.delete(active, leave)
+                signs = np.delete(signs, leave)
+            coef, b, L, r = cn, bn, Ln, rn
+        return coef, b, False
 
 
 def _weighted_lower_median(values, weights):
