@@ -165,9 +165,10 @@ def jac_vec(XA, fit_intercept, h, vec, out):
 
 
 @njit(cache=True)
-def lasso_J(XA, fit_intercept, h, J):
+def lasso_J(XA, fit_intercept, h, region, skip_one, J):
     """Unscaled exact J = sum_i h_i z_i z_i^T with z_i = (x_iA, 1), in one pass over
-    the samples (lower triangle, then mirrored; samples with h_i = 0 are skipped)."""
+    the samples (lower triangle, then mirrored; samples with h_i = 0 are skipped, and
+    with ``skip_one`` those in region v = 1, whose constant part the caller keeps)."""
     n, nA = XA.shape
     k = J.shape[0]
     for a in range(k):
@@ -175,7 +176,7 @@ def lasso_J(XA, fit_intercept, h, J):
             J[a, b] = 0.0
     for i in range(n):
         hi = h[i]
-        if hi == 0.0:
+        if hi == 0.0 or (skip_one and region[i] == R1):
             continue
         for a in range(nA):
             t = hi * XA[i, a]

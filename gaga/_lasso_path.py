@@ -32,6 +32,7 @@ from gaga.problems import ZeroWeightsError
 from gaga.regularizers import get_regularizer
 
 _REGION_NAMES = {0: "v=0", 1: "v=1", 2: "middle"}
+_J1_REBUILD = 256  # rank-one terms before the v = 1 part of J is summed afresh
 
 
 class _LassoSystem(_SystemBase):
@@ -67,6 +68,7 @@ class _LassoSystem(_SystemBase):
         self.colnorm = np.linalg.norm(self.X, axis=0)
         self.XF = problem._fortran_X()  # contiguous columns (inactive features)
         self._c_ref = None  # (active set, u, c) of the last exact correlations
+        self._J1 = None  # [active set, sum over v = 1 of s z z^T, its samples, updates]
         self.v = np.empty(self.n)
         self.h = np.empty(self.n)
         self.va = np.empty(self.n)
@@ -214,14 +216,46 @@ class _LassoSystem(_SystemBase):
         return out
 
     def jacobian(self):
-        """Exact J = (1/S) Z^T diag(h) Z (uses self.h)."""
+        """Exact J = (1/S) Z^T diag(h) Z (uses self.h): the samples in region v = 1
+        have the constant curvature s_i, their sum is kept (:meth:`_j_one`) and only
+        the middle ones are summed at each call."""
         k = self.k()
         J = np.empty((k, k))
         # h is -inf where v* has an infinite slope (polynomial t > 2): the non-finite J
         # is then reported as unstable by the follower
-        _lk.lasso_J(self.XA, self.fit_intercept, self.h, J)
+        _lk.lasso_J(self.XA, self.fit_intercept, self.h, self.part.region, True, J)
+        J += self._j_one()
         J /= self.S
         return J
+
+    def _j_one(self):
+        """Unscaled sum of s_i z_i z_i^T over the samples in region v = 1, kept across
+        calls: rebuilt when the active set changes or after ``_J1_REBUILD`` rank-one
+        terms, else updated at the samples that entered or left the region."""
+        region = self.part.region
+        one = region == _lk.R1
+        st = self._J1
+        if st is None or st[0] != self._active_key or st[3] >= _J1_REBUILD:
+            k = self.k()
+            J1 = np.empty((k, k))
+            _lk.lasso_J(
+                self.XA,
+                self.fit_intercept,
+                np.where(one, self.s, 0.0),
+                region,
+                False,
+                J1,
+            )
+            self._J1 = [self._active_key, J1, one, 0]
+            return J1
+        J1, mask = st[1], st[2]
+        changed = np.flatnonzero(one != mask)
+        for i in changed:
+            z = self.z_row(i)
+            J1 += (self.s[i] if one[i] else -self.s[i]) * np.outer(z, z)
+        st[2] = one
+        st[3] += changed.size
+        return J1
 
     def jac_vec(self, vec):
         """Exact J @ vec = (1/S) Z^T (h * (Z vec)), one O(n |A|) pass (uses self.h)."""

@@ -432,3 +432,37 @@ def test_latent_descent_lands_where_tight_acs_does(name, ages):
     # a discontinuous v* (hard): no descent, ACS alone
     hard = _LassoSystem(p, get_regularizer("hard"))
     assert hard.descend(r0.coef, r0.intercept, 1.0) is None
+
+
+def test_jacobian_kept_v1_part_equals_a_fresh_sum():
+    """J with the v = 1 samples' constant part kept across calls (rank-one terms as
+    samples enter and leave v = 1, rebuilt on an active-set change) equals the plain
+    sum over all samples."""
+    from gaga import _lasso_kernels as _lk
+    from gaga._follower import _Partition
+    from gaga._lasso_path import _LassoSystem
+    from gaga.problems import LassoProblem
+    from gaga.regularizers import Mixture
+
+    rng = np.random.default_rng(7)
+    n, d = 300, 8
+    X = rng.standard_normal((n, d))
+    y = X[:, 0] + 0.3 * rng.standard_normal(n)
+    sw = rng.uniform(0.5, 2.0, n)
+    sysm = _LassoSystem(LassoProblem(X, y, alpha=0.05, sample_weight=sw), Mixture())
+    region = rng.integers(0, 3, n).astype(np.int8)
+    active = np.array([0, 2, 5])
+    theta = rng.standard_normal(len(active) + 1)
+    for step in range(40):
+        if step == 20:
+            active = np.array([0, 1, 2, 5])
+            theta = rng.standard_normal(len(active) + 1)
+        flip = rng.choice(n, 5, replace=False)
+        region[flip] = rng.integers(0, 3, 5)
+        sysm.set_partition(_Partition(active, np.ones(len(active)), region.copy()))
+        sysm.G(theta, 1.3)
+        J = sysm.jacobian()
+        full = np.empty_like(J)
+        _lk.lasso_J(sysm.XA, True, sysm.h, sysm.part.region, False, full)
+        np.testing.assert_allclose(J, full / sysm.S, rtol=1e-12, atol=1e-14)
+    assert sysm._J1[3] > 0  # rank-one terms were used, not only rebuilds
