@@ -369,7 +369,11 @@ class _Follower:
         if sys.is_jump(k):
             theta, age, seg = self.jump(theta, age, "discontinuous", seg, event=ev)
             return theta, age, seg, None
-        theta_p, r_p, ok, _ = self.newton(theta, age, chord=True)
+        got = sys.polish_moved(k, theta, age) if changed else None
+        if got is not None:
+            (theta_p, r_p), ok = got, True
+        else:
+            theta_p, r_p, ok, _ = self.newton(theta, age, chord=True)
         if not ok:
             sys.set_partition(part_before)
             theta, age, seg = self.jump(
@@ -886,6 +890,11 @@ class _SystemBase:
         :meth:`_Follower.step_to_event`): (theta, r, age, iterations), None when it
         does not converge, NotImplemented when the system has none for this event."""
         return NotImplemented
+
+    def polish_moved(self, k, theta, age):
+        """(theta, r) at ``age`` after index k moved at its located event when the
+        system can certify ``|G| <= gtol`` there without a G pass, else None."""
+        return None
 
     def newton_exact(self, theta, age, max_iter=12):
         """Newton with exact Jacobians on G(., age) = 0 in the current partition;

@@ -143,6 +143,22 @@ def lasso_G(XA, y, s, theta, fit_intercept, region, kind, p, age, r, v, h, va, g
 
 
 @njit(cache=True)
+def dG_dage_rows(XA, fit_intercept, mid, s, va, r, out):
+    """Unscaled ``sum_i s_i (dv_i/dage) r_i z_i`` over the middle samples ``mid`` (the
+    only ones whose v depends on the age)."""
+    nA = XA.shape[1]
+    for j in range(out.shape[0]):
+        out[j] = 0.0
+    for t in range(mid.shape[0]):
+        i = mid[t]
+        u = s[i] * va[i] * r[i]
+        for j in range(nA):
+            out[j] += u * XA[i, j]
+        if fit_intercept:
+            out[nA] += u
+
+
+@njit(cache=True)
 def jac_vec(XA, fit_intercept, h, vec, out):
     """Unscaled J @ vec = sum_i h_i (z_i . vec) z_i in one pass (samples with h_i = 0,
     the excluded ones, are skipped)."""
@@ -291,8 +307,37 @@ def _cho_solve(c, b):
     return x
 
 
+@njit(cache=True, inline="always")
+def _lasso_G_split(mid, J1, c1, XA, y, s, theta, fit_intercept, kind, p, age, g):
+    """Unscaled G sums ``sum_i s_i v_i r_i z_i`` from the middle samples ``mid`` only:
+    the v = 1 samples add ``c1 - J1 theta`` (their v is 1), those at v = 0 nothing.
+    O(|mid| |A| + |A|^2) instead of O(n |A|); the residuals are not stored."""
+    nA = XA.shape[1]
+    kk = g.shape[0]
+    for a in range(kk):
+        acc = c1[a]
+        for b in range(kk):
+            acc -= J1[a, b] * theta[b]
+        g[a] = acc
+    b0 = theta[nA] if fit_intercept else 0.0
+    for t in range(mid.shape[0]):
+        i = mid[t]
+        ri = y[i] - b0
+        for j in range(nA):
+            ri -= XA[i, j] * theta[j]
+        vi, _, _ = _terms_i(kind, p, RM, ri, s[i], age)
+        u = s[i] * vi * ri
+        for j in range(nA):
+            g[j] += u * XA[i, j]
+        if fit_intercept:
+            g[nA] += u
+
+
 @njit(cache=True)
 def bordered_event_step(
+    mid,
+    J1,
+    c1,
     XA,
     y,
     s,
@@ -324,12 +369,16 @@ def bordered_event_step(
     compiled (the Lasso system's ``bordered_step`` for a sample event of a built-in
     regularizer).
 
-    Each iteration: one G pass (:func:`lasso_G`), the chord correction with the
-    Cholesky factor ``c`` of the step's start, the sample's event function at the
-    corrected point, and the age update by the secant slope with ``dtheta`` carrying
-    theta. Returns (status, theta, age, iterations); status 1 when G and the event
-    function are converged at the returned point (``r``, ``v``, ``hh``, ``va`` then
-    hold its sample state) and the corrector stayed close to the predictor, else 0.
+    Each iteration: G (:func:`_lasso_G_split`: the middle samples ``mid`` plus the
+    kept v = 1 part ``c1 - J1 theta``), the chord correction with the Cholesky factor
+    ``c`` of the step's start, the sample's event function at the corrected point, and
+    the age update by the secant slope with ``dtheta`` carrying theta. A converged
+    point is checked with one full pass (:func:`lasso_G`, which also fills its sample
+    state), and iterations go on with full passes if that check fails. Returns
+    (status, theta, age, iterations, |G|_inf); status 1 when G and the event function
+    are converged at the returned point (``r``, ``v``, ``hh``, ``va`` then hold its
+    sample state; the norm is that of the full pass) and the corrector stayed close to
+    the predictor, else 0.
     """
     nA = XA.shape[1]
     kk = theta0.shape[0]
@@ -341,13 +390,17 @@ def bordered_event_step(
     f_prev = 0.0
     gn_prev = np.inf
     grew = 0
+    split = True
     base = 1.0
     for j in range(kk):
         base = max(base, abs(theta0[j]))
     for it in range(16):
         if not (age0 < lam <= age_max):
-            return 0, th, lam, it
-        lasso_G(XA, y, s, th, fit_intercept, region, kind, p, lam, r, v, hh, va, g)
+            return 0, th, lam, it, np.inf
+        if split:
+            _lasso_G_split(mid, J1, c1, XA, y, s, th, fit_intercept, kind, p, lam, g)
+        else:
+            lasso_G(XA, y, s, th, fit_intercept, region, kind, p, lam, r, v, hh, va, g)
         gn = 0.0
         for j in range(kk):
             g[j] = -g[j] / S
@@ -355,22 +408,51 @@ def bordered_event_step(
                 g[j] += alpha * signs[j]
             gn = max(gn, abs(g[j]))
         if not np.isfinite(gn):
-            return 0, th, lam, it
+            return 0, th, lam, it, np.inf
         if gn <= gtol:
-            f = _sample_event_value(kind, p, region[k], r[k], lam, discontinuous, scale)
+            rk = y[k] - (th[nA] if fit_intercept else 0.0)
+            for j in range(nA):
+                rk -= XA[k, j] * th[j]
+            f = _sample_event_value(kind, p, region[k], rk, lam, discontinuous, scale)
             if abs(f) <= ftol:
-                corr = 0.0
-                move = 0.0
-                for j in range(kk):
-                    pj = theta0[j] + (lam - age0) * dtheta[j]
-                    corr = max(corr, abs(th[j] - pj))
-                    move = max(move, abs(pj - theta0[j]))
-                if corr <= 0.3 * move + 1e-9 * base:
-                    return 1, th, lam, it
-                return 0, th, lam, it
+                if split:
+                    # the full pass: the sample state here, and G summed plainly
+                    split = False
+                    lasso_G(
+                        XA,
+                        y,
+                        s,
+                        th,
+                        fit_intercept,
+                        region,
+                        kind,
+                        p,
+                        lam,
+                        r,
+                        v,
+                        hh,
+                        va,
+                        g,
+                    )
+                    gn = 0.0
+                    for j in range(kk):
+                        g[j] = -g[j] / S
+                        if j < nA:
+                            g[j] += alpha * signs[j]
+                        gn = max(gn, abs(g[j]))
+                if gn <= gtol:
+                    corr = 0.0
+                    move = 0.0
+                    for j in range(kk):
+                        pj = theta0[j] + (lam - age0) * dtheta[j]
+                        corr = max(corr, abs(th[j] - pj))
+                        move = max(move, abs(pj - theta0[j]))
+                    if corr <= 0.3 * move + 1e-9 * base:
+                        return 1, th, lam, it, gn
+                    return 0, th, lam, it, np.inf
         grew = grew + 1 if gn > 0.5 * gn_prev else 0
         if grew >= 3:
-            return 0, th, lam, it
+            return 0, th, lam, it, np.inf
         gn_prev = gn
         th = th - _cho_solve(c, g)
         rk = y[k] - (th[nA] if fit_intercept else 0.0)
@@ -378,7 +460,7 @@ def bordered_event_step(
             rk -= XA[k, j] * th[j]
         fc = _sample_event_value(kind, p, region[k], rk, lam, discontinuous, scale)
         if not np.isfinite(fc):
-            return 0, th, lam, it
+            return 0, th, lam, it, np.inf
         if have_prev and lam != lam_prev:
             sec = (fc - f_prev) / (lam - lam_prev)
             if np.isfinite(sec) and sec < 0.0:
@@ -389,4 +471,4 @@ def bordered_event_step(
         dl = -fc / slope
         th = th + dl * dtheta
         lam = lam + dl
-    return 0, th, lam, 16
+    return 0, th, lam, 16, np.inf

@@ -68,7 +68,8 @@ class _LassoSystem(_SystemBase):
         self.colnorm = np.linalg.norm(self.X, axis=0)
         self.XF = problem._fortran_X()  # contiguous columns (inactive features)
         self._c_ref = None  # (active set, u, c) of the last exact correlations
-        self._J1 = None  # [active set, sum over v = 1 of s z z^T, its samples, updates]
+        self._J1 = None  # [active set, J1, c1, samples in v = 1, rank-one terms]
+        self._stepped = None  # (age, theta, r, |G|) of the last compiled event step
         self.v = np.empty(self.n)
         self.h = np.empty(self.n)
         self.va = np.empty(self.n)
@@ -229,33 +230,35 @@ class _LassoSystem(_SystemBase):
         return J
 
     def _j_one(self):
-        """Unscaled sum of s_i z_i z_i^T over the samples in region v = 1, kept across
+        """Unscaled sum of s_i z_i z_i^T over the samples in region v = 1."""
+        return self._one_part()[0]
+
+    def _one_part(self):
+        """The v = 1 samples' constant parts, unscaled: ``J1 = sum s_i z_i z_i^T`` and
+        ``c1 = sum s_i y_i z_i`` (their share of G is ``c1 - J1 theta``), kept across
         calls: rebuilt when the active set changes or after ``_J1_REBUILD`` rank-one
         terms, else updated at the samples that entered or left the region."""
         region = self.part.region
         one = region == _lk.R1
         st = self._J1
-        if st is None or st[0] != self._active_key or st[3] >= _J1_REBUILD:
+        if st is None or st[0] != self._active_key or st[4] >= _J1_REBUILD:
             k = self.k()
             J1 = np.empty((k, k))
-            _lk.lasso_J(
-                self.XA,
-                self.fit_intercept,
-                np.where(one, self.s, 0.0),
-                region,
-                False,
-                J1,
-            )
-            self._J1 = [self._active_key, J1, one, 0]
-            return J1
-        J1, mask = st[1], st[2]
+            w = np.where(one, self.s, 0.0)
+            _lk.lasso_J(self.XA, self.fit_intercept, w, region, False, J1)
+            c1 = self.Z_T(w * self.y)
+            self._J1 = [self._active_key, J1, c1, one, 0]
+            return J1, c1
+        J1, c1, mask = st[1], st[2], st[3]
         changed = np.flatnonzero(one != mask)
         for i in changed:
             z = self.z_row(i)
-            J1 += (self.s[i] if one[i] else -self.s[i]) * np.outer(z, z)
-        st[2] = one
-        st[3] += changed.size
-        return J1
+            si = self.s[i] if one[i] else -self.s[i]
+            J1 += si * np.outer(z, z)
+            c1 += (si * self.y[i]) * z
+        st[3] = one
+        st[4] += changed.size
+        return J1, c1
 
     def jac_vec(self, vec):
         """Exact J @ vec = (1/S) Z^T (h * (Z vec)), one O(n |A|) pass (uses self.h)."""
@@ -272,7 +275,19 @@ class _LassoSystem(_SystemBase):
         return z
 
     def dG_dage(self, r):
-        return -self.Z_T(self.s * self.va * r) / self.S
+        if self.kind < 0:
+            return -self.Z_T(self.s * self.va * r) / self.S
+        out = np.empty(self.k())
+        _lk.dG_dage_rows(
+            self.XA,
+            self.fit_intercept,
+            np.flatnonzero(self.part.region == _lk.RM),
+            self.s,
+            self.va,
+            r,
+            out,
+        )
+        return out / -self.S
 
     def _sample_state_python(
         self, theta, r, age, dtheta, lo, hi, dlo, dhi, has_one, e, de, target
@@ -538,7 +553,11 @@ class _LassoSystem(_SystemBase):
         if k >= self.n or self.kind < 0:
             return NotImplemented
         r = np.empty(self.n)
-        status, th, lam, it = _lk.bordered_event_step(
+        J1, c1 = self._one_part()
+        status, th, lam, it, gn = _lk.bordered_event_step(
+            np.flatnonzero(self.part.region == _lk.RM),
+            J1,
+            c1,
             self.XA,
             self.y,
             self.s,
@@ -566,7 +585,45 @@ class _LassoSystem(_SystemBase):
             self.h,
             self.va,
         )
-        return (th, r, lam, it) if status == 1 else None
+        if status != 1:
+            return None
+        self._stepped = (lam, th, r, gn)
+        return th, r, lam, it
+
+    def polish_moved(self, k, theta, age):
+        """The point after sample k changed region at the event the compiled step just
+        located, without a G pass: there ``|G|_inf = gn <= gtol`` in the old
+        partition, and the move changes G only by sample k's term ``(1/S) s_k (v_new -
+        v_old) r_k z_k`` (about 0 for a continuous v*). When the two together stay
+        below gtol the point stands (sample k's terms are updated in place): returns
+        (theta, r), else None (the caller runs Newton)."""
+        st, self._stepped = self._stepped, None
+        if st is None or k >= self.n or self.kind < 0:
+            return None
+        lam, th, r, gn = st
+        if lam != age or not np.array_equal(th, theta):
+            return None
+        v_old = self.v[k]
+        sl = slice(k, k + 1)
+        _lk.sample_terms(
+            self.kind,
+            self.param,
+            self.part.region[sl],
+            r[sl],
+            self.s[sl],
+            age,
+            self.v[sl],
+            self.h[sl],
+            self.va[sl],
+        )
+        nA = len(self.part.active)
+        zmax = max(
+            1.0 if self.fit_intercept else 0.0, np.max(np.abs(self.XA[k]), initial=0.0)
+        )
+        dg = abs(self.s[k] * (self.v[k] - v_old) * r[k]) * zmax / self.S
+        if gn + dg <= self.gtol and nA + int(self.fit_intercept) == len(theta):
+            return theta, r
+        return None
 
     def _sample_event(self, k, rk, age):
         reg = self.reg

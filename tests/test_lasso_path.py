@@ -465,4 +465,34 @@ def test_jacobian_kept_v1_part_equals_a_fresh_sum():
         full = np.empty_like(J)
         _lk.lasso_J(sysm.XA, True, sysm.h, sysm.part.region, False, full)
         np.testing.assert_allclose(J, full / sysm.S, rtol=1e-12, atol=1e-14)
-    assert sysm._J1[3] > 0  # rank-one terms were used, not only rebuilds
+    assert sysm._J1[4] > 0  # rank-one terms were used, not only rebuilds
+
+
+@pytest.mark.parametrize("name", ["linear", "mixture", "log", "polynomial"])
+def test_moved_sample_shortcut_is_a_solution(diabetes, name, monkeypatch):
+    """After a sample event located by the compiled step, the point is kept without a
+    G pass when |G| before the move plus the moved sample's term is below gtol: check
+    with a full G evaluation that every kept point does solve the new system."""
+    from gaga._lasso_path import _LassoSystem
+
+    kept = []
+    orig = _LassoSystem.polish_moved
+
+    def polish_moved(self, k, theta, age):
+        got = orig(self, k, theta, age)
+        if got is not None:
+            v, h, va = self.v.copy(), self.h.copy(), self.va.copy()
+            g, r = self.G(got[0], age)
+            kept.append(float(np.max(np.abs(g))) / self.gtol)
+            np.testing.assert_array_equal(r, got[1])
+            # the terms left for the next Jacobian are those of the new partition
+            np.testing.assert_allclose(self.v, v, rtol=1e-13, atol=0)
+            np.testing.assert_allclose(self.h, h, rtol=1e-12, atol=0)
+            np.testing.assert_allclose(self.va, va, rtol=1e-12, atol=0)
+        return got
+
+    monkeypatch.setattr(_LassoSystem, "polish_moved", polish_moved)
+    X, y = diabetes
+    _path(X, y, name, alpha=0.02)
+    assert len(kept) > 20
+    assert max(kept) <= 1.0
