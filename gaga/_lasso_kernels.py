@@ -245,21 +245,25 @@ def sample_state(
     of v* at a threshold) for the correlations of the inactive features.
     """
     n, nA = XA.shape
-    dr = np.zeros(n)
     for i in range(n):
         ri = r[i]
-        v[i], h[i], va[i] = _terms_i(kind, p, region[i], ri, s[i], age)
+        gi = region[i]
+        vi, hi_, vai = _terms_i(kind, p, gi, ri, s[i], age)
+        v[i] = vi
+        h[i] = hi_
+        va[i] = vai
+        dri = 0.0
         if has_dtheta:
             acc = dtheta[nA] if fit_intercept else 0.0
             for j in range(nA):
                 acc += XA[i, j] * dtheta[j]
-            dr[i] = -acc
-        u[i] = s[i] * v[i] * ri / S
-        qi = h[i] * dr[i] + s[i] * ri * va[i]
+            dri = -acc
+        u[i] = s[i] * vi * ri / S
+        qi = hi_ * dri + s[i] * ri * vai
         q[i] = qi if np.isfinite(qi) else 0.0
-    sample_events(
-        region, r, dr, lo, hi, dlo, dhi, has_one, discontinuous, scale, e, de, target
-    )
+        e[i], de[i], target[i] = _event_i(
+            gi, 0.5 * ri * ri, ri * dri, lo, hi, dlo, dhi, has_one, discontinuous, scale
+        )
 
 
 @njit(cache=True)
