@@ -696,6 +696,27 @@ class _LassoSystem(_SystemBase):
         F = np.asarray(self.reg.latent(0.5 * r * r, age), dtype=np.float64)
         return float(self.s @ F) / self.S + self.alpha * float(np.abs(coef).sum()), r
 
+    def _leave_saddle(self, J, coef, b, L, active, signs, age):
+        """A point of lower latent objective along the eigenvector of J's smallest
+        eigenvalue (either side, steps 1e-4 to 1e-1 of the coefficients' scale, the
+        active signs kept), or None."""
+        w, U = np.linalg.eigh(J)
+        u = U[:, 0]
+        nA = len(active)
+        scale = max(1.0, float(np.max(np.abs(coef), initial=0.0)), abs(b))
+        for t in (1e-4, 1e-3, 1e-2, 1e-1):
+            for sg in (1.0, -1.0):
+                d = (sg * t * scale) * u
+                cn = coef.copy()
+                cn[active] = coef[active] + d[:nA]
+                if np.any(signs * cn[active] < 0):
+                    continue
+                bn = b + d[nA] if self.fit_intercept else 0.0
+                Ln, rn = self._latent(cn, bn, age)
+                if Ln < L - 1e-14 * max(1.0, abs(L)):
+                    return cn, bn, Ln, rn, active, signs
+        return None
+
     def descend(self, coef, intercept, age, max_iter=30):
         """Local descent on the latent objective from an ACS point (continuous v*).
 
@@ -707,9 +728,11 @@ class _LassoSystem(_SystemBase):
         Armijo line search on L reaches a local minimum in a few steps; active
         features keep their signs (the step is cut where one reaches 0, which then
         leaves), and the inactive feature with the largest KKT violation enters when
-        the gradient on the active set is small. L never increases. Returns (coef,
-        intercept, converged) with the regions of the returned point set on the
-        system, or None (discontinuous or user-defined v*, non-finite J).
+        the gradient on the active set is small. A stationary point whose J is not
+        positive definite (ACS stops at those too) is left along J's most negative
+        curvature. L never increases. Returns (coef, intercept, converged) with the
+        regions of the returned point set on the system, or None (discontinuous or
+        user-defined v*, non-finite J).
         """
         if self.discontinuous or self.kind < 0:
             return None
@@ -730,12 +753,23 @@ class _LassoSystem(_SystemBase):
                 c = self.X.T @ (self.s * self.v * r) / self.S
                 c[active] = 0.0
                 j = int(np.argmax(np.abs(c)))
-                if abs(c[j]) <= self.alpha * (1.0 + 1e-10):
+                if abs(c[j]) > self.alpha * (1.0 + 1e-10):
+                    # the most violated feature enters with its correlation's sign
+                    pos = int(np.searchsorted(active, j))
+                    active = np.insert(active, pos, j)
+                    signs = np.insert(signs, pos, 1.0 if c[j] > 0 else -1.0)
+                    continue
+                J = self.jacobian()
+                if not np.all(np.isfinite(J)):
+                    return None
+                if J.shape[0] == 0 or self.factorize(J)[1]:
                     return coef, b, True
-                # the most violated feature enters with the sign of its correlation
-                pos = int(np.searchsorted(active, j))
-                active = np.insert(active, pos, j)
-                signs = np.insert(signs, pos, 1.0 if c[j] > 0 else -1.0)
+                # stationary but not stable (ACS stops at such points too, e.g. at a
+                # kink of v*): leave along the most negative curvature
+                got = self._leave_saddle(J, coef, b, L, active, signs, age)
+                if got is None:
+                    return coef, b, False
+                coef, b, L, r, active, signs = got
                 continue
             J = self.jacobian()
             if not np.all(np.isfinite(J)):

@@ -496,3 +496,38 @@ def test_moved_sample_shortcut_is_a_solution(diabetes, name, monkeypatch):
     _path(X, y, name, alpha=0.02)
     assert len(kept) > 20
     assert max(kept) <= 1.0
+
+
+def test_latent_descent_leaves_an_unstable_stationary_point():
+    """Two symmetric clusters of targets: the intercept between them is stationary
+    (where ACS started there stays) but a local maximum of the latent objective
+    (J < 0). The descent leaves it along the negative curvature and ends at a stable,
+    certified partial optimum of lower objective."""
+    from gaga._lasso_path import _LassoSystem
+    from gaga.problems import LassoProblem
+    from gaga.regularizers import Linear
+    from gaga.verify import certify
+
+    rng = np.random.default_rng(0)
+    n = 200
+    X = 1e-3 * rng.standard_normal((n, 1))
+    y = np.where(np.arange(n) < n // 2, 1.0, -1.0)
+    p = LassoProblem(X, y, alpha=0.5)
+    reg = Linear()
+    sysm = _LassoSystem(p, reg)
+    coef0, b0, age = np.zeros(1), 0.0, 1.0
+    theta = sysm.identify(coef0, b0, age)
+    g, _ = sysm.G(theta, age)
+    assert np.max(np.abs(g)) <= 1e-15  # stationary ...
+    assert not sysm.factorize(sysm.jacobian())[1]  # ... and unstable
+    coef, b, ok = sysm.descend(coef0, b0, age)
+    assert ok and abs(b) > 0.1
+    assert p.latent_objective(coef, b, age, reg) < p.latent_objective(
+        coef0, b0, age, reg
+    )
+    theta = sysm.identify(coef, b, age)
+    sysm.G(theta, age)
+    assert sysm.factorize(sysm.jacobian())[1]
+    v = reg.v_star(p.losses(coef, b), age)
+    cert = certify(p, reg, age, coef=coef, intercept=b, v=v)
+    assert cert.certified, cert
