@@ -337,6 +337,29 @@ def _lasso_G_split(mid, J1, c1, XA, y, s, theta, fit_intercept, kind, p, age, g)
             g[nA] += u
 
 
+@njit(cache=True, inline="always")
+def _scale_G(g, S, alpha, signs, nA):
+    """The unscaled sums to G in place (``-g / S`` plus the penalty on the active
+    features); returns ``|G|_inf``."""
+    gn = 0.0
+    for j in range(g.shape[0]):
+        g[j] = -g[j] / S
+        if j < nA:
+            g[j] += alpha * signs[j]
+        gn = max(gn, abs(g[j]))
+    return gn
+
+
+@njit(cache=True, inline="always")
+def _residual_k(XA, y, theta, fit_intercept, k):
+    """Residual of sample k at theta."""
+    nA = XA.shape[1]
+    rk = y[k] - (theta[nA] if fit_intercept else 0.0)
+    for j in range(nA):
+        rk -= XA[k, j] * theta[j]
+    return rk
+
+
 @njit(cache=True)
 def bordered_event_step(
     mid,
@@ -405,18 +428,11 @@ def bordered_event_step(
             _lasso_G_split(mid, J1, c1, XA, y, s, th, fit_intercept, kind, p, lam, g)
         else:
             lasso_G(XA, y, s, th, fit_intercept, region, kind, p, lam, r, v, hh, va, g)
-        gn = 0.0
-        for j in range(kk):
-            g[j] = -g[j] / S
-            if j < nA:
-                g[j] += alpha * signs[j]
-            gn = max(gn, abs(g[j]))
+        gn = _scale_G(g, S, alpha, signs, nA)
         if not np.isfinite(gn):
             return 0, th, lam, it, np.inf
         if gn <= gtol:
-            rk = y[k] - (th[nA] if fit_intercept else 0.0)
-            for j in range(nA):
-                rk -= XA[k, j] * th[j]
+            rk = _residual_k(XA, y, th, fit_intercept, k)
             f = _sample_event_value(kind, p, region[k], rk, lam, discontinuous, scale)
             if abs(f) <= ftol:
                 if split:
@@ -438,12 +454,7 @@ def bordered_event_step(
                         va,
                         g,
                     )
-                    gn = 0.0
-                    for j in range(kk):
-                        g[j] = -g[j] / S
-                        if j < nA:
-                            g[j] += alpha * signs[j]
-                        gn = max(gn, abs(g[j]))
+                    gn = _scale_G(g, S, alpha, signs, nA)
                 if gn <= gtol:
                     corr = 0.0
                     move = 0.0
@@ -459,9 +470,7 @@ def bordered_event_step(
             return 0, th, lam, it, np.inf
         gn_prev = gn
         th = th - _cho_solve(c, g)
-        rk = y[k] - (th[nA] if fit_intercept else 0.0)
-        for j in range(nA):
-            rk -= XA[k, j] * th[j]
+        rk = _residual_k(XA, y, th, fit_intercept, k)
         fc = _sample_event_value(kind, p, region[k], rk, lam, discontinuous, scale)
         if not np.isfinite(fc):
             return 0, th, lam, it, np.inf
