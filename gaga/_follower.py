@@ -700,8 +700,7 @@ class _Follower:
             g, r = sys.G(theta, age_j)
             J = sys.jacobian()
             if J.shape[0] and np.all(np.isfinite(J)):
-                w, U = eigh(J)
-                u = U[:, np.argmin(np.abs(w))]
+                u = sys.fold_direction(J)
                 sigma = -np.sign(u @ sys.prec(g)) or 1.0
                 scale = max(1.0, np.max(np.abs(theta)))
                 x0 = before + sys.dir_full(sigma * 1e-2 * scale * u)
@@ -890,6 +889,12 @@ class _SystemBase:
         :meth:`_Follower.step_to_event`): (theta, r, age, iterations), None when it
         does not converge, NotImplemented when the system has none for this event."""
         return NotImplemented
+
+    def fold_direction(self, K):
+        """Unit eigenvector of the symmetric K for its eigenvalue of smallest modulus
+        (the direction of a fold's kick)."""
+        w, U = eigh(K)
+        return U[:, int(np.argmin(np.abs(w)))]
 
     def polish_moved(self, k, theta, age):
         """(theta, r) at ``age`` after index k moved at its located event when the

@@ -1,13 +1,15 @@
 """Numba SMO solver of the weighted SVM dual (libsvm-style second-order working sets).
 
 Solves, for a dense ``Q = y y^T * K`` (m x m, positive semidefinite up to rounding) and
-positive per-sample boxes ``Cb``,
+nonnegative per-sample boxes ``Cb``,
 
     min_a  0.5 a^T Q a - sum_i a_i   s.t.  0 <= a_i <= Cb_i,  y^T a = 0,
 
 from a feasible starting point, with the working-set selection of Fan, Chen and Lin
 (2005) ("WSS 2", as in libsvm) and libsvm's analytic two-variable update. Samples with a
-zero-width box are removed by the caller (they are fixed at a_i = 0 and play no role).
+zero-width box (``Cb_i = 0``, a_i = 0) are never selected and play no role in the
+intercept, so the iterates are those of the problem without them, while the gradient
+``G = Q a - 1`` is kept for every sample.
 The intercept is computed as in libsvm: the average of ``-y_i G_i`` over free support
 vectors, or the midpoint of the feasible interval when there is none. Only plain arrays
 and scalars enter the compiled signatures (``style.md`` section 6.2).
@@ -79,6 +81,8 @@ def _intercept(y, a, Cb, G):
     sum_free = 0.0
     n_free = 0
     for t in range(m):
+        if Cb[t] <= 0.0:
+            continue  # a zero-width box (out of the problem)
         yG = y[t] * G[t]
         if a[t] >= Cb[t]:
             if y[t] < 0.0:
@@ -111,7 +115,7 @@ def smo(Q, y, Cb, a, tol, max_iter):
     y : ndarray of shape (m,)
         Labels in {-1, +1}.
     Cb : ndarray of shape (m,)
-        Positive upper bounds ``C s_i v_i``.
+        Nonnegative upper bounds ``C s_i v_i`` (0: the sample is out).
     a : ndarray of shape (m,)
         Feasible start (0 <= a <= Cb, y^T a = 0); overwritten by the solution.
     tol : float
@@ -128,6 +132,8 @@ def smo(Q, y, Cb, a, tol, max_iter):
     violation : float
         Final maximal violation ``m(a) - M(a)``.
     converged : bool
+    G : ndarray of shape (m,)
+        Gradient ``Q a - 1`` at the solution (updated along the iterations).
     """
     m = y.shape[0]
     QD = np.empty(m)
@@ -210,7 +216,7 @@ def smo(Q, y, Cb, a, tol, max_iter):
         for t in range(m):
             G[t] += Q[i, t] * dai + Q[j, t] * daj
     b = _intercept(y, a, Cb, G)
-    return b, it, violation, converged
+    return b, it, violation, converged, G
 
 
 @njit(cache=True)
@@ -258,3 +264,18 @@ def gather_block(Q, idx, out):
         ip = idx[p]
         for q in range(k):
             out[p, q] = Q[ip, idx[q]]
+
+
+@njit(cache=True)
+def rows_matvec(Q, rows, coef, out):
+    """``out = sum_t coef[t] Q[rows[t], :]`` (the margins of a dual point from the rows
+    of its support, without copying the rows); zero coefficients are skipped."""
+    n = Q.shape[1]
+    for s in range(n):
+        out[s] = 0.0
+    for t in range(rows.shape[0]):
+        c = coef[t]
+        if c != 0.0:
+            r = rows[t]
+            for s in range(n):
+                out[s] += Q[r, s] * c

@@ -29,6 +29,7 @@ from the factorization. The kernel matrix is computed once (``SVMProblem.K`` and
 """
 
 import numpy as np
+from scipy.linalg import eigh
 from scipy.linalg.lapack import dsytrf, dsytrs
 from threadpoolctl import threadpool_limits
 
@@ -43,7 +44,7 @@ from gaga._follower import (
 )
 from gaga._lasso_path import _range_from_losses, _weighted_lower_median
 from gaga._path import PathEvent
-from gaga._svm_dual import gather_block
+from gaga._svm_dual import gather_block, rows_matvec
 from gaga.problems import OneClassError, SVMProblem, ZeroWeightsError
 from gaga.regularizers import get_regularizer
 
@@ -85,6 +86,99 @@ def _block_eigenvalues(ldu, ipiv):
     return ev[:k]
 
 
+class _Bordered:
+    """Solves with the symmetric matrix of any partition from one LDL^T factor of a
+    *base* partition's matrix (a bordered system, as in a capacitance-matrix method).
+
+    The matrix of a partition is ``K_T = Kfull[T, T] + diag(d_T)`` over its unknowns T
+    (margin and middle samples, then the intercept row) with ``Kfull = [[Q, y], [y^T,
+    0]]`` and ``d`` the middle samples' 1 / (C s u). Against the base (B, d_B), the
+    samples of T with the same diagonal are *kept*; the others are *added* (A) and the
+    base samples not kept are *removed* (R, their unknown fixed at 0 by a multiplier).
+    Then
+
+        [[K_B, W], [W^T, C]] (x_B, z) = (r_B, r_A, 0),   W = [Kfull[B, A], e_R],
+        C = [[K_AA, 0], [0, 0]],
+
+    is ``K_T x = r`` (x_A = z_A, x_R = 0), solved with the Schur complement
+    ``S = C - W^T K_B^{-1} W`` of size |A| + |R| (the columns ``K_B^{-1} W`` are kept
+    per sample). A solve costs O(k^2 (1 + new columns) + k p^2 + p^3) instead of the
+    O(k^3) factorization. Newton's residual, computed from scratch, is what certifies
+    a point, so the solves only have to be accurate enough for Newton to converge."""
+
+    def __init__(self, Q, y, th, diag, ldu, ipiv):
+        self.Q, self.y = Q, y
+        self.th = th.copy()
+        self.diag = diag.copy()
+        self.ldu, self.ipiv = ldu, ipiv
+        self.kB = th.shape[0] + 1
+        self.pos = np.full(y.shape[0], -1, dtype=np.intp)
+        self.pos[th] = np.arange(th.shape[0])
+        self.cols = {}  # key (sample j >= 0, removed base position q: -1 - q) -> (w, z)
+
+    def _columns(self, keys):
+        missing = [c for c in keys if c not in self.cols]
+        if missing:
+            if len(self.cols) + len(missing) > 512:
+                self.cols = {}
+                missing = list(dict.fromkeys(keys))
+            W = np.zeros((self.kB, len(missing)))
+            for t, c in enumerate(missing):
+                if c >= 0:
+                    W[:-1, t] = self.Q[self.th, c]
+                    W[-1, t] = self.y[c]
+                else:
+                    W[-1 - c, t] = 1.0
+            Z, info = dsytrs(self.ldu, self.ipiv, W, lower=1)
+            for t, c in enumerate(missing):
+                self.cols[c] = (W[:, t], Z[:, t])
+        W = np.column_stack([self.cols[c][0] for c in keys])
+        Z = np.column_stack([self.cols[c][1] for c in keys])
+        return W, Z
+
+    def solve(self, th, diag, rhs, pmax):
+        """x with K_T x = rhs for the partition (th, diag), or None when it differs
+        from the base in more than ``pmax`` rows or the bordered system is
+        singular."""
+        pos = self.pos[th]
+        kept = pos >= 0
+        kept[kept] = self.diag[pos[kept]] == diag[kept]
+        added = np.flatnonzero(~kept)
+        keep_pos = pos[kept]
+        in_base = np.zeros(self.kB - 1, dtype=bool)
+        in_base[keep_pos] = True
+        removed = np.flatnonzero(~in_base)
+        na = added.shape[0]
+        p = na + removed.shape[0]
+        if p > pmax:
+            return None
+        rB = np.zeros(self.kB)
+        rB[keep_pos] = rhs[:-1][kept]
+        rB[-1] = rhs[-1]
+        y0, info = dsytrs(self.ldu, self.ipiv, rB, lower=1)
+        x = np.empty(th.shape[0] + 1)
+        if p == 0:
+            x[:-1] = y0[pos]
+            x[-1] = y0[-1]
+            return x
+        sa = th[added]
+        W, Z = self._columns([int(j) for j in sa] + [int(-1 - q) for q in removed])
+        S = -(W.T @ Z)
+        S[:na, :na] += self.Q[np.ix_(sa, sa)]
+        S[np.arange(na), np.arange(na)] += diag[added]
+        rs = -(W.T @ y0)
+        rs[:na] += rhs[:-1][added]
+        try:
+            z = np.linalg.solve(S, rs)
+        except np.linalg.LinAlgError:
+            return None
+        xB = y0 - Z @ z
+        x[:-1][kept] = xB[keep_pos]
+        x[:-1][added] = z[:na]
+        x[-1] = xB[-1]
+        return x
+
+
 _NAMES = {
     OUT: "outside",
     MARGIN: "margin",
@@ -113,6 +207,12 @@ class _SVMSystem(_SystemBase):
     land_dv = 1e-4
     land_repairs = 10
     stop_errors = (OneClassError, ZeroWeightsError)
+    bordered = True  # Newton solves bordered from a base factor (_Bordered)
+    bordered_max = 64  # rows a partition may differ from the base by (and k / 4)
+    _direct = False
+    _bf = None
+    _K = None
+    _fac_memo = None
 
     def __init__(self, problem, reg):
         self.problem = problem
@@ -129,9 +229,9 @@ class _SVMSystem(_SystemBase):
         self.static = self.kind == 0
         self.gtol = 1e-11 * max(1.0, self.C * float(np.max(self.s)))
         self.b_ref = 0.0
-        self._sup_key = None
         self._last_jump = False
         self._refine_cache = {}
+        self._mfix_cache = {}
         # twins: samples with identical rows (of X, or of K if precomputed) and labels.
         # Two twins on the margin make K singular; at most one of a group is kept on the
         # margin, the others sit at a bound of their box (notes 4.10: drop E points).
@@ -166,17 +266,30 @@ class _SVMSystem(_SystemBase):
     def set_partition(self, part):
         self._set_regions(part)
         self.th = np.concatenate([self.E, self.M])
-        sup = np.concatenate([self.th, self.I1])
-        key = sup.tobytes()
-        if key != self._sup_key:
-            # rows of Q of the samples with a_i != 0 (kept while the support holds)
-            self._sup_key = key
-            self.sup = sup
-            self.Qs = np.ascontiguousarray(self.Q[sup])
+        # the samples with a_i != 0 (their rows of Q give the margins, rows_matvec)
+        self.sup = np.concatenate([self.th, self.I1])
         self.a_fixed = self.Cs[self.I1]
+        self._m_fixed = self._fixed_margins()
         # no unknown multiplier: b is not determined by the equations (every support
         # vector at a bound); it is frozen at its value and moves only at events
         self.free_b = self.nE + self.nM == 0
+
+    def _fixed_margins(self):
+        """Q a over the v = 1 inside samples (a_i = C s_i, fixed while the set
+        holds; the last few sets are kept), or None."""
+        I1 = self.I1
+        if not I1.shape[0]:
+            return None
+        key = I1.tobytes()
+        cache = self._mfix_cache
+        if key in cache:
+            return cache[key]
+        out = np.empty(self.n)
+        rows_matvec(self.Q, I1, np.ascontiguousarray(self.Cs[I1]), out)
+        if len(cache) >= 8:
+            cache.pop(next(iter(cache)))
+        cache[key] = out
+        return out
 
     def k(self):
         return self.nE + self.nM + 1
@@ -238,8 +351,12 @@ class _SVMSystem(_SystemBase):
         return np.concatenate([theta[:-1], self.a_fixed])
 
     def margins(self, theta):
-        b = theta[-1]
-        return self._a_sup(theta) @ self.Qs + self.y * b
+        out = np.empty(self.n)
+        rows_matvec(self.Q, self.th, np.ascontiguousarray(theta[:-1]), out)
+        if self._m_fixed is not None:
+            out += self._m_fixed
+        out += self.y * theta[-1]
+        return out
 
     def terms(self, m, age):
         """v*, dv*/dl and dv*/dage on the middle set (fills self.vM, uM, vaM)."""
@@ -279,7 +396,15 @@ class _SVMSystem(_SystemBase):
         if self.free_b:
             K[-1, -1] = 1.0
         self._K = K
+        # what K is the matrix of (a factor of K becomes a bordered base, and a
+        # factorization of the same matrix is reused)
+        self._K_of = (self.th, self._diag(), self.free_b)
         return K
+
+    def _base_from(self, ldu, ipiv):
+        th, diag, free_b = self._K_of
+        if self.bordered and not free_b:
+            self._bf = _Bordered(self.Q, self.y, th, diag, ldu, ipiv)
 
     def prec(self, g):
         out = g.copy()
@@ -296,6 +421,20 @@ class _SVMSystem(_SystemBase):
 
     def factorize(self, K):
         """Bunch-Kaufman LDL^T of K; stable when its inertia is (|E|+, |M|+1-)."""
+        key = None
+        if K is self._K:
+            th, diag, free_b = self._K_of
+            key = (th.tobytes(), diag.tobytes(), free_b)
+            memo = self._fac_memo
+            if memo is not None and memo[0] == key:
+                # the same matrix again (a landing's check after the repairs' one)
+                return memo[1]
+        out = self._factorize(K)
+        if key is not None:
+            self._fac_memo = (key, out)
+        return out
+
+    def _factorize(self, K):
         got = _ldl(K)
         if got is None:
             return None, False, False
@@ -309,16 +448,138 @@ class _SVMSystem(_SystemBase):
             stable = n_pos == 1 and K.shape[0] == 1
         else:
             stable = n_pos == self.nE and n_neg == self.nM + 1
+        if K is self._K:
+            # the factor of the current partition's matrix is the next bordered base
+            self._base_from(ldu, ipiv)
         if not stable or aev.min() <= 1e-13 * max(1.0, dmax):
             return None, False, False
         return (ldu, ipiv), True, False
 
-    def solve_exact(self, K, rhs):
+    def _solve_direct(self, K, rhs):
         ldu, ipiv, info = dsytrf(K, lower=1, lwork=64 * max(1, K.shape[0]))
         if info != 0:
             raise np.linalg.LinAlgError("singular system")
+        if self.bordered and K is self._K:
+            self._base_from(ldu, ipiv)
         x, info = dsytrs(ldu, ipiv, rhs, lower=1)
         return x
+
+    # -- bordered solves (:class:`_Bordered`): Newton on a partition a few samples away
+    # from the last factored one costs O(k^2) per step instead of O(k^3)
+    # ---------------------------------------------------------------------------
+    def _use_bordered(self):
+        return self.bordered and not self._direct and not self.free_b
+
+    def _diag(self):
+        d = np.zeros(self.nE + self.nM)
+        d[self.nE :] = self.dM
+        return d
+
+    def _bsolve(self, rhs, K=None):
+        """x with K x = rhs for the current partition's matrix K (bordered from the
+        base factor; a new base, the factor of K, when the partition is too far from
+        it)."""
+        bf = self._bf
+        if bf is not None:
+            kB = bf.kB
+            pmax = min(self.bordered_max, max(4, kB // 4))
+            diag = self._diag()
+            x = bf.solve(self.th, diag, rhs, pmax)
+            if x is not None:
+                if K is None:
+                    return x
+                # the caller has the matrix: check the solve (the follower's Newton
+                # has no fallback of its own)
+                res = float(np.max(np.abs(K @ x - rhs)))
+                scale = float(np.max(np.abs(rhs))) + float(
+                    np.max(np.abs(K[:, :-1]), initial=0.0)
+                ) * float(np.max(np.abs(x)))
+                if res <= 1e-12 * scale:
+                    return x
+        if K is None:
+            K = self.jacobian()
+        return self._solve_direct(K, rhs)
+
+    def solve_exact(self, K, rhs):
+        if self._use_bordered() and K is self._K:
+            return self._bsolve(rhs, K)
+        return self._solve_direct(K, rhs)
+
+    def newton_exact(self, theta, age, max_iter=12):
+        """Newton with exact Jacobians on G(., age) = 0 in the current partition,
+        each step solved from the bordered factor (:meth:`_bsolve`); when that does
+        not converge, the plain Newton with a fresh factorization per step decides.
+        Returns (theta, r, converged)."""
+        if not self.bordered:
+            return super().newton_exact(theta, age, max_iter)
+        theta0 = theta
+        used = False
+        g, r = self.G(theta, age)
+        for _ in range(max_iter):
+            gn = np.max(np.abs(g), initial=0.0)
+            if gn <= self.gtol:
+                return theta, r, True
+            if not np.isfinite(gn):
+                break
+            try:
+                if self._use_bordered():
+                    bf = self._bf
+                    step = self._bsolve(self.prec(g))
+                    # a solve from an older factor (not a fresh one of this matrix)
+                    used = used or (bf is not None and self._bf is bf)
+                else:
+                    step = self._solve_direct(self.jacobian(), self.prec(g))
+            except (np.linalg.LinAlgError, ValueError):
+                break
+            theta = theta - step
+            g, r = self.G(theta, age)
+        else:
+            if np.max(np.abs(g), initial=0.0) <= self.gtol:
+                return theta, r, True
+        if not used:
+            return theta, r, False
+        self._direct = True
+        try:
+            return super().newton_exact(theta0, age, max_iter)
+        finally:
+            self._direct = False
+
+    def fold_direction(self, K, max_iter=20, block=4):
+        """Unit eigenvector of the symmetric K for its eigenvalue of smallest modulus
+        (the direction of a fold's kick): block inverse iteration with the LDL^T factor
+        of K and Rayleigh-Ritz on ``block`` vectors (O(k^3 / 3) instead of a full
+        eigendecomposition), from a fixed start, until the eigen-residual is below
+        1e-10 max |K|; scipy's ``eigh`` when that does not converge (K singular or
+        its smallest eigenvalues clustered)."""
+        k = K.shape[0]
+        scale = float(np.max(np.abs(K), initial=0.0))
+        got = _ldl(K) if k > 2 * block and 0.0 < scale < _BIG / 10 else None
+        if got is not None and np.all(got[2] != 0.0):
+            ldu, ipiv, _ = got
+            V = np.linalg.qr(np.random.default_rng(0).standard_normal((k, block)))[0]
+            for _ in range(max_iter):
+                X, info = dsytrs(ldu, ipiv, V, lower=1)
+                if not np.all(np.isfinite(X)):
+                    break
+                V = np.linalg.qr(X)[0]
+                KV = K @ V
+                w, S = np.linalg.eigh(V.T @ KV)
+                j = int(np.argmin(np.abs(w)))
+                u = V @ S[:, j]
+                r = KV @ S[:, j] - w[j] * u
+                if np.linalg.norm(r) <= 1e-10 * max(1.0, scale):
+                    return u / np.linalg.norm(u)
+        w, U = eigh(K)
+        return U[:, int(np.argmin(np.abs(w)))]
+
+    def polish_stored(self, x, age, part, max_iter=8):
+        # dense output with fresh factorizations: a query's result does not depend
+        # on the bordered base left by earlier work
+        self._direct = True
+        try:
+            return super().polish_stored(x, age, part, max_iter)
+        finally:
+            self._direct = False
 
     def fac_solve(self, fac, rhs):
         x, info = dsytrs(fac[0], fac[1], rhs, lower=1)
@@ -401,7 +662,10 @@ class _SVMSystem(_SystemBase):
     def _dm(self, dtheta):
         """Derivative of the margins along a direction of the unknowns."""
         nk = self.nE + self.nM
-        return dtheta[:nk] @ self.Qs[:nk] + self.y * dtheta[-1]
+        out = np.empty(self.n)
+        rows_matvec(self.Q, self.th, np.ascontiguousarray(dtheta[:nk]), out)
+        out += self.y * dtheta[-1]
+        return out
 
     def event_k(self, k, theta, m, age):
         e, _, _, _ = self.event_values(theta, m, age)
@@ -468,7 +732,7 @@ class _SVMSystem(_SystemBase):
         margin unless a_i sits at a bound; violators by their hinge loss."""
         reg = self.reg
         a = np.asarray(a, dtype=np.float64)
-        m = self.Q @ a + self.y * b
+        m = self.problem.margins(a, b)
         xi = 1.0 - m
         lo, hi = reg.loss_one(age), reg.loss_zero(age)
         has_one = lo > 0.0
@@ -753,6 +1017,8 @@ class _SVMPrimalSystem(_SVMSystem):
     negative and d + 1 positive eigenvalues (H positive definite on null(B_E)). The
     events, the partition and the full coordinates (a, b) are those of the dual.
     """
+
+    bordered = False
 
     def __init__(self, problem, reg):
         super().__init__(problem, reg)

@@ -713,6 +713,11 @@ class SVMProblem:
     def margins(self, a, b):
         """Margins ``y_i f(x_i) = (Q a)_i + y_i b``, shape (n_samples,)."""
         a = self._a(a)
+        cached = getattr(self, "_Qa_cache", None)
+        if cached is not None and np.array_equal(cached[0], a):
+            # Q a of the last weighted solution (from the solver's gradient) or of the
+            # last call (alternate convex search asks for the same point again)
+            return cached[1] + self.y_pm * float(b)
         sym = getattr(self, "_Q_symmetric", None)
         if sym is None:
             # computed kernels are exactly symmetric; a precomputed one up to 1e-10
@@ -722,6 +727,7 @@ class SVMProblem:
             sym_matvec(self.Q, np.ascontiguousarray(a), out)
         else:
             out = self.Q @ a
+        self._Qa_cache = (a.copy(), out)
         return out + self.y_pm * float(b)
 
     def losses(self, a, b):
@@ -864,34 +870,25 @@ class SVMProblem:
                 f"got {int(np.sum(ym > 0))} positive and {int(np.sum(ym < 0))} "
                 "negative."
             )
-        Cb = np.ascontiguousarray(Cb_full[mask])
-        if a_init is None:
-            a = np.zeros(Cb.shape[0])
-        else:
-            a = self._warm_start(self._a(a_init, "a_init"), Cb_full, mask, ym)
-        key = mask.tobytes()
-        cached = getattr(self, "_Qm_cache", [])
-        hit = [c[1] for c in cached if c[0] == key]
-        if hit:
-            Qm = hit[0]
-        else:
-            # the block of Q on the samples in (kept while the mask repeats, as it does
-            # along alternate convex search; two blocks for two alternating runs)
-            Qm = (
-                self.Q
-                if mask.all()
-                else np.ascontiguousarray(self.Q[np.ix_(mask, mask)])
-            )
-            self._Qm_cache = [(key, Qm)] + cached[:1]
+        # SMO runs on all samples: a zero-width box (v_i = 0) is never selected and
+        # plays no role in the intercept, so the iterates are those on the samples in
+        # (no copy of their block of Q), and the gradient gives every margin
+        Cb = np.ascontiguousarray(Cb_full)
+        a = np.zeros(self.n_samples)
+        if a_init is not None:
+            a[mask] = self._warm_start(self._a(a_init, "a_init"), Cb_full, mask, ym)
         if max_iter is None:
             max_iter = max(10_000_000, 100 * self.n_samples)
-        ym = np.ascontiguousarray(ym)
         if a_init is not None:
             # a warm start: one Newton step on the free set before SMO
-            a = _free_set_step(Qm, ym, Cb, a)
-        b, n_iter, violation, converged = smo(Qm, ym, Cb, a, float(tol), int(max_iter))
-        a_full = np.zeros(self.n_samples)
-        a_full[mask] = a
+            a = _free_set_step(self.Q, self.y_pm, Cb, a)
+        b, n_iter, violation, converged, G = smo(
+            self.Q, self.y_pm, Cb, a, float(tol), int(max_iter)
+        )
+        a_full = a
+        # Q a at the solution for margins()
+        Qa = G + 1.0
+        self._Qa_cache = (a_full.copy(), Qa)
         # the last solutions with their boxes: the warm starts of alternate convex
         # search, also of two runs advancing in alternating chunks (see _warm_start)
         self._last_solves = [(a_full.copy(), Cb_full)] + getattr(

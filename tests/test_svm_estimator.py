@@ -306,3 +306,25 @@ def test_feature_names(small):
     np.testing.assert_allclose(
         est.decision_function(df), est.path_.decision_function(X, est.age_), atol=1e-10
     )
+
+
+def test_weighted_solve_margins_from_the_solver_gradient():
+    """After a weighted solve, margins() of the solution come from the SMO gradient
+    (and the support rows for the samples left out): they equal Q a + y b."""
+    from sklearn.datasets import make_classification
+
+    from gaga.problems import SVMProblem
+
+    X, y = make_classification(n_samples=80, n_features=4, random_state=0)
+    p = SVMProblem(X, y, C=1.0, kernel="rbf")
+    v = np.random.default_rng(0).uniform(0, 1, 80)
+    v[:10] = 0.0
+    a, b, info = p.solve_weighted(v)
+    assert info["converged"]
+    expect = p.Q @ a + p.y_pm * b
+    np.testing.assert_allclose(p.margins(a, b), expect, rtol=0, atol=1e-12)
+    a2 = a.copy()
+    a2[np.flatnonzero(a)[0]] *= 0.5  # another point: not the cached one
+    np.testing.assert_allclose(
+        p.margins(a2, b), p.Q @ a2 + p.y_pm * b, rtol=0, atol=1e-12
+    )

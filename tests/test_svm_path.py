@@ -343,3 +343,114 @@ def test_degenerate_fold_does_not_loop():
     assert path.age_max == 210.8
     assert len(path.jumps) <= 3
     _check_certificates(path, n_random=10, use_cvxpy=False)
+
+
+def _bordered_system(X, y, reg="linear"):
+    """The dual system of a path's problem with a partition that has margin and
+    middle samples (the first knot after age_min of a path)."""
+    from gaga._follower import _Partition
+    from gaga._svm_path import INM, MARGIN, OUT, _SVMSystem
+
+    path = age_path_svm(X, y, regularizer=reg, kernel="rbf")
+    sys_ = _SVMSystem(path.problem, path.regularizer)
+    rng = np.random.default_rng(0)
+    region = rng.choice([OUT, MARGIN, INM], size=len(y), p=[0.4, 0.3, 0.3])
+    sys_.set_partition(_Partition([], [], region.astype(np.int8)))
+    age = 0.5 * (path.age_min + path.age_max)
+    theta = rng.uniform(0.1, 0.9, sys_.k())
+    sys_.G(theta, age)
+    return sys_, age, theta
+
+
+def test_bordered_solve_equals_fresh_factorization(cancer):
+    """A solve bordered from the factor of another partition's matrix (samples added,
+    removed, moved between the margin and the middle set, a middle diagonal changed)
+    equals a solve with a fresh factorization of the partition's own matrix."""
+    from gaga._follower import _Partition
+    from gaga._svm_path import INM, MARGIN, OUT
+
+    X, y = cancer
+    sys_, age, theta = _bordered_system(X, y, "mixture")
+    K0 = sys_.jacobian()
+    sys_.factorize(K0)  # the factor of this partition becomes the base
+    base = sys_._bf
+    assert base is not None
+    d_old = dict(zip(sys_.M.tolist(), sys_.dM.tolist()))
+    region = sys_.part.region.copy()
+    rng = np.random.default_rng(1)
+    moves = {OUT: MARGIN, MARGIN: INM, INM: OUT}
+    for j in rng.permutation(len(y))[:6]:
+        region[j] = moves[int(region[j])]
+    sys_.set_partition(_Partition([], [], region))
+    # the middle diagonal of the samples that stay in the middle set is kept, but one
+    dM = np.array([d_old.get(j, -1.0 - rng.uniform()) for j in sys_.M.tolist()])
+    dM[0] *= 1.5
+    sys_.dM = dM
+    rhs = rng.standard_normal(sys_.k())
+    x = sys_._bsolve(rhs)
+    assert sys_._bf is base  # bordered, not refactored
+    K = sys_.jacobian()
+    np.testing.assert_allclose(K @ x, rhs, rtol=0, atol=1e-12 * np.abs(rhs).max())
+    np.testing.assert_allclose(
+        x, np.linalg.solve(K, rhs), rtol=0, atol=1e-10 * np.abs(x).max()
+    )
+
+
+def test_bordered_newton_equals_plain_newton(cancer):
+    """Newton with bordered solves reaches the point of Newton with a fresh
+    factorization per step (same partition, to rounding)."""
+    from gaga._follower import _SystemBase
+
+    X, y = cancer
+    path = age_path_svm(X, y, regularizer="linear", kernel="rbf")
+    sys_ = path._system
+    age = path.breakpoints[len(path.breakpoints) // 2]
+    x, seg = path._full_at(age)
+    sys_.set_partition(path._segments[seg])
+    theta0 = sys_.from_full(x)
+    theta0 = theta0 + 1e-3 * np.random.default_rng(0).standard_normal(theta0.shape)
+    t1, r1, ok1 = sys_.newton_exact(theta0, age)
+    sys_._direct = True
+    try:
+        t2, r2, ok2 = _SystemBase.newton_exact(sys_, theta0, age)
+    finally:
+        sys_._direct = False
+    assert ok1 and ok2
+    np.testing.assert_allclose(t1, t2, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(r1, r2, rtol=0, atol=1e-12)
+
+
+def test_dense_output_does_not_depend_on_earlier_queries(cancer):
+    """Queries polish with fresh factorizations: the same age gives the same bits
+    whatever was computed before (the landings' bordered solves keep a state)."""
+    X, y = cancer
+    path = age_path_svm(X, y, regularizer="linear", kernel="rbf")
+    ages = np.linspace(path.age_min, path.age_max, 7)
+    first = path.dual_coef(ages)
+    path.dual_coef(ages[::-1] * 0.999 + 0.001 * path.age_min)
+    path._system._direct = False
+    np.testing.assert_array_equal(path.dual_coef(ages), first)
+
+
+@pytest.mark.parametrize("reg", ["linear", "mixture"])
+def test_fold_direction_is_the_smallest_eigenvector(cancer, reg):
+    """The fold kick's direction from inverse iteration with the LDL^T factor is the
+    eigenvector of the smallest |eigenvalue| (that of a full eigendecomposition, up to
+    the sign)."""
+    import scipy.linalg
+
+    X, y = cancer
+    sys_, age, theta = _bordered_system(X, y, reg)
+    K = sys_.jacobian()
+    w, U = scipy.linalg.eigh(K)
+    j = np.argsort(np.abs(w))
+    assert abs(w[j[0]]) < 0.9 * abs(w[j[1]])
+    u = sys_.fold_direction(K)
+    assert abs(np.linalg.norm(u) - 1.0) <= 1e-12
+    assert abs(abs(u @ U[:, j[0]]) - 1.0) <= 1e-10
+    # a singular matrix: eigh's vector
+    K[:, 0] = K[:, 1]
+    K[0, :] = K[1, :]
+    w, U = scipy.linalg.eigh(K)
+    u = sys_.fold_direction(K)
+    assert abs(abs(u @ U[:, np.argmin(np.abs(w))]) - 1.0) <= 1e-10
