@@ -41,7 +41,8 @@ def alarm(seconds):
     """Raise :class:`BudgetExceeded` in the main thread after ``seconds`` (None: never).
 
     Python code is interrupted at the next bytecode; a running numba kernel finishes its
-    call first. POSIX only (SIGALRM).
+    call first (the dispatcher then reports a ``SystemError`` caused by the alarm, which
+    is turned back into :class:`BudgetExceeded`). POSIX only (SIGALRM).
     """
     if seconds is None or not hasattr(signal, "SIGALRM"):
         yield
@@ -54,6 +55,11 @@ def alarm(seconds):
     signal.setitimer(signal.ITIMER_REAL, max(float(seconds), 1e-3))
     try:
         yield
+    except SystemError as exc:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, BudgetExceeded):
+            raise cause from None
+        raise
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0.0)
         signal.signal(signal.SIGALRM, old)
