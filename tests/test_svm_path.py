@@ -1,7 +1,6 @@
 """The exact self-paced SVM age path (issue 4): certificates, agreement with ACS, ties,
 separable data, bad input."""
 
-
 import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer, make_blobs, make_classification
