@@ -297,9 +297,55 @@ class _Follower:
             got = self.sys.bordered_step(
                 k, theta, age, dtheta, h, de_k0, self.fac, self.age_max, self.ftol
             )
+            if got is NotImplemented and self.sys.event_one is not None:
+                got = self._step_to_event_bordered(k, theta, age, dtheta, h, de_k0)
             if got is not NotImplemented and got is not None:
                 return got
         return self._step_to_event_secant(k, theta, age, dtheta, e_k0, h)
+
+    def _step_to_event_bordered(self, k, theta, age, dtheta, h, slope):
+        """The bordered chord Newton of ``bordered_step`` with the system's G, the
+        step's factor and its O(k) event value of one index (``event_one``): (theta,
+        r, age, iterations) or None."""
+        sys = self.sys
+        lam = age + h
+        th = theta + h * dtheta
+        have_prev, lam_prev, f_prev = False, 0.0, 0.0
+        gn_prev, grew = np.inf, 0
+        base = max(1.0, float(np.max(np.abs(theta), initial=0.0)))
+        for it in range(16):
+            if not (age < lam <= self.age_max):
+                return None
+            g, r = sys.G(th, lam)
+            gn = float(np.max(np.abs(g), initial=0.0))
+            if not np.isfinite(gn):
+                return None
+            if gn <= sys.gtol:
+                f = sys.event_k(k, th, r, lam)
+                if abs(f) <= self.ftol:
+                    pred = theta + (lam - age) * dtheta
+                    corr = float(np.max(np.abs(th - pred), initial=0.0))
+                    move = float(np.max(np.abs(pred - theta), initial=0.0))
+                    if corr <= 0.3 * move + 1e-9 * base:
+                        return th, r, lam, it
+                    return None
+            grew = grew + 1 if gn > 0.5 * gn_prev else 0
+            if grew >= 3:
+                return None
+            gn_prev = gn
+            th = th - self.solve(sys.prec(g))
+            fc = sys.event_one(k, th, lam)
+            if fc is None or not np.isfinite(fc):
+                return None
+            if have_prev and lam != lam_prev:
+                sec = (fc - f_prev) / (lam - lam_prev)
+                if np.isfinite(sec) and sec < 0.0:
+                    slope = sec
+            have_prev, lam_prev, f_prev = True, lam, fc
+            dl = -fc / slope
+            th = th + dl * dtheta
+            lam = lam + dl
+        return None
 
     def _step_to_event_secant(self, k, theta, age, dtheta, e_k0, h):
         """Step to the event's first-order horizon, then secant iterations in the age,
@@ -889,6 +935,8 @@ class _SystemBase:
         :meth:`_Follower.step_to_event`): (theta, r, age, iterations), None when it
         does not converge, NotImplemented when the system has none for this event."""
         return NotImplemented
+
+    event_one = None  # O(k) event value of one index for the bordered step, or None
 
     def fold_direction(self, K):
         """Unit eigenvector of the symmetric K for its eigenvalue of smallest modulus

@@ -453,3 +453,24 @@ def test_fold_direction_is_the_smallest_eigenvector(cancer, reg):
     w, U = scipy.linalg.eigh(K)
     u = sys_.fold_direction(K)
     assert abs(abs(u @ U[:, np.argmin(np.abs(w))]) - 1.0) <= 1e-10
+
+
+@pytest.mark.parametrize("reg", ["linear", "mixture"])
+def test_event_one_equals_event_values(cancer, reg):
+    """The O(k) event value of one sample (the bordered event step's) equals its entry
+    of the full event functions, in every region."""
+    from gaga._follower import _Partition
+    from gaga._svm_path import IN0, IN1, INM, MARGIN, OUT
+
+    X, y = cancer
+    sys_, age, _ = _bordered_system(X, y, reg)
+    assert not sys_.has_twins
+    rng = np.random.default_rng(2)
+    region = rng.choice([OUT, MARGIN, IN1, INM, IN0], size=len(y)).astype(np.int8)
+    sys_.set_partition(_Partition([], [], region))
+    theta = rng.uniform(0.1, 0.9, sys_.k())
+    for a in (0.3 * age, age):
+        g, m = sys_.G(theta, a)
+        e = sys_.event_values(theta, m, a)[0]
+        one = np.array([sys_.event_one(k, theta, a) for k in range(len(y))])
+        np.testing.assert_allclose(one, e, rtol=1e-12, atol=1e-12)
