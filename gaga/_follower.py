@@ -252,19 +252,21 @@ class _Follower:
         for it in range(max_iter):
             if gn <= sys.gtol:
                 return theta, r, True, it
-            if exact:
-                J = sys.jacobian()
-                self.n_jac += 1
-                try:
-                    step = sys.solve_exact(J, sys.prec(g))
-                except np.linalg.LinAlgError:
-                    return theta, r, False, it
-            else:
-                step = self.solve(sys.prec(g))
-            theta = theta - step
-            self.n_newton += 1
-            g, r = sys.G(theta, age)
-            gn_new = np.max(np.abs(g), initial=0.0)
+            # a diverging iterate may overflow (a far chord step): it is rejected below
+            with np.errstate(over="ignore", invalid="ignore"):
+                if exact:
+                    J = sys.jacobian()
+                    self.n_jac += 1
+                    try:
+                        step = sys.solve_exact(J, sys.prec(g))
+                    except np.linalg.LinAlgError:
+                        return theta, r, False, it
+                else:
+                    step = self.solve(sys.prec(g))
+                theta = theta - step
+                self.n_newton += 1
+                g, r = sys.G(theta, age)
+                gn_new = np.max(np.abs(g), initial=0.0)
             if not np.isfinite(gn_new):
                 return theta, r, False, it + 1
             if gn_new > 0.25 * gn and gn_new > sys.gtol:
@@ -333,8 +335,10 @@ class _Follower:
             if grew >= 3:
                 return None
             gn_prev = gn
-            th = th - self.solve(sys.prec(g))
-            fc = sys.event_one(k, th, lam)
+            with np.errstate(over="ignore", invalid="ignore"):
+                # a far iterate overflows: it is rejected here, the secant takes over
+                th = th - self.solve(sys.prec(g))
+                fc = sys.event_one(k, th, lam) if np.all(np.isfinite(th)) else None
             if fc is None or not np.isfinite(fc):
                 return None
             if have_prev and lam != lam_prev:
