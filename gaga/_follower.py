@@ -36,7 +36,11 @@ Optional (with defaults in ``_SystemBase``)
     NotImplemented); ``acs_inner_tol(solver, dv)`` (inexact ACS); ``refine_exact``
     (refine tangents of a fresh exact factor); ``events_set_state`` (``event_values``
     leaves the sample state ``G`` leaves, so it can be reused); ``land_batch`` (a
-    landing repair moves every violated index).
+    landing repair moves every violated index); ``event_one(k, theta, age)`` (an O(k)
+    event value of one index: the Python bordered step); ``polish_moved(k, theta,
+    age)`` (the point after an event without a G pass); ``descend(theta0, b0, age)``
+    (local descent from an ACS point before landing); ``fold_direction(K)`` (the
+    fold's kick direction); ``newton_step(g)`` (the step of ``newton_exact``).
 
 Coordinates
     ``to_full(theta, age=None)`` (the point in full coordinates: ``(w, b)`` or
@@ -284,11 +288,12 @@ class _Follower:
         """Corrected point where event k fires.
 
         The system's compiled bordered chord Newton in (theta, age) when it has one for
-        this event (``bordered_step``; the Lasso's sample events): each iteration is one
-        G pass, a chord correction of theta with the step's factor, and an age update
-        by the secant slope of the corrected event function, with the tangent carrying
-        theta along. Otherwise (or when that does not converge)
-        :meth:`_step_to_event_secant`.
+        this event (``bordered_step``; the Lasso's sample events), else the same method
+        in Python when the system has an O(k) event value of one index (``event_one``;
+        the SVM): each iteration is one G pass, a chord correction of theta with the
+        step's factor, and an age update by the secant slope of the corrected event
+        function, with the tangent carrying theta along. Otherwise (or when that does
+        not converge) :meth:`_step_to_event_secant`.
         """
         if (
             de_k0 is not None
@@ -314,7 +319,6 @@ class _Follower:
         th = theta + h * dtheta
         have_prev, lam_prev, f_prev = False, 0.0, 0.0
         gn_prev, grew = np.inf, 0
-        base = max(1.0, float(np.max(np.abs(theta), initial=0.0)))
         for it in range(16):
             if not (age < lam <= self.age_max):
                 return None
@@ -326,11 +330,7 @@ class _Follower:
                 f = sys.event_k(k, th, r, lam)
                 if abs(f) <= self.ftol:
                     pred = theta + (lam - age) * dtheta
-                    corr = float(np.max(np.abs(th - pred), initial=0.0))
-                    move = float(np.max(np.abs(pred - theta), initial=0.0))
-                    if corr <= 0.3 * move + 1e-9 * base:
-                        return th, r, lam, it
-                    return None
+                    return (th, r, lam, it) if self._close(th, pred, theta) else None
             grew = grew + 1 if gn > 0.5 * gn_prev else 0
             if grew >= 3:
                 return None
@@ -964,12 +964,16 @@ class _SystemBase:
             if not np.isfinite(gn):
                 return theta, r, False
             try:
-                step = self.solve_exact(self.jacobian(), self.prec(g))
+                step = self.newton_step(g)
             except (np.linalg.LinAlgError, ValueError):
                 return theta, r, False
             theta = theta - step
             g, r = self.G(theta, age)
         return theta, r, bool(np.max(np.abs(g), initial=0.0) <= self.gtol)
+
+    def newton_step(self, g):
+        """Step of :meth:`newton_exact` at residual ``g`` (the exact Jacobian here)."""
+        return self.solve_exact(self.jacobian(), self.prec(g))
 
     def polish_stored(self, x, age, part, max_iter=8):
         """Newton on G at ``age`` with partition ``part`` from a stored knot value

@@ -70,6 +70,7 @@ class _LassoSystem(_SystemBase):
         self._c_ref = None  # (active set, u, c) of the last exact correlations
         self._J1 = None  # [active set, J1, c1, samples in v = 1, rank-one terms]
         self._stepped = None  # (age, theta, r, |G|) of the last compiled event step
+        self._mid = None  # (partition, its middle samples)
         self.v = np.empty(self.n)
         self.h = np.empty(self.n)
         self.va = np.empty(self.n)
@@ -87,6 +88,14 @@ class _LassoSystem(_SystemBase):
 
     def k(self):
         return len(self.part.active) + int(self.fit_intercept)
+
+    def _middle(self):
+        """Indices of the middle samples of the current partition (kept per
+        partition: the tangent and the event step both need them)."""
+        mid = self._mid
+        if mid is None or mid[0] is not self.part:
+            mid = self._mid = (self.part, np.flatnonzero(self.part.region == _lk.RM))
+        return mid[1]
 
     def acs_inner_tol(self, solver, dv):
         """Inexact ACS: the weighted Lasso of an ACS step is solved only as far as the
@@ -218,20 +227,16 @@ class _LassoSystem(_SystemBase):
 
     def jacobian(self):
         """Exact J = (1/S) Z^T diag(h) Z (uses self.h): the samples in region v = 1
-        have the constant curvature s_i, their sum is kept (:meth:`_j_one`) and only
+        have the constant curvature s_i, their sum is kept (:meth:`_one_part`) and only
         the middle ones are summed at each call."""
         k = self.k()
         J = np.empty((k, k))
         # h is -inf where v* has an infinite slope (polynomial t > 2): the non-finite J
         # is then reported as unstable by the follower
         _lk.lasso_J(self.XA, self.fit_intercept, self.h, self.part.region, True, J)
-        J += self._j_one()
+        J += self._one_part()[0]
         J /= self.S
         return J
-
-    def _j_one(self):
-        """Unscaled sum of s_i z_i z_i^T over the samples in region v = 1."""
-        return self._one_part()[0]
 
     def _one_part(self):
         """The v = 1 samples' constant parts, unscaled: ``J1 = sum s_i z_i z_i^T`` and
@@ -281,7 +286,7 @@ class _LassoSystem(_SystemBase):
         _lk.dG_dage_rows(
             self.XA,
             self.fit_intercept,
-            np.flatnonzero(self.part.region == _lk.RM),
+            self._middle(),
             self.s,
             self.va,
             r,
@@ -555,7 +560,7 @@ class _LassoSystem(_SystemBase):
         r = np.empty(self.n)
         J1, c1 = self._one_part()
         status, th, lam, it, gn = _lk.bordered_event_step(
-            np.flatnonzero(self.part.region == _lk.RM),
+            self._middle(),
             J1,
             c1,
             self.XA,
@@ -616,14 +621,11 @@ class _LassoSystem(_SystemBase):
             self.h[sl],
             self.va[sl],
         )
-        nA = len(self.part.active)
         zmax = max(
             1.0 if self.fit_intercept else 0.0, np.max(np.abs(self.XA[k]), initial=0.0)
         )
         dg = abs(self.s[k] * (self.v[k] - v_old) * r[k]) * zmax / self.S
-        if gn + dg <= self.gtol and nA + int(self.fit_intercept) == len(theta):
-            return theta, r
-        return None
+        return (theta, r) if gn + dg <= self.gtol else None
 
     def _sample_event(self, k, rk, age):
         reg = self.reg
@@ -682,7 +684,7 @@ class _LassoSystem(_SystemBase):
         return region
 
     def identify(self, coef, intercept, age):
-        r = self.y - self.X @ coef - (intercept if self.fit_intercept else 0.0)
+        r = self.problem.residuals(coef, intercept if self.fit_intercept else 0.0)
         region = self._regions(r, age)
         wmax = np.max(np.abs(coef), initial=0.0)
         active = np.flatnonzero(np.abs(coef) > 1e-13 * max(1.0, wmax))
@@ -692,7 +694,7 @@ class _LassoSystem(_SystemBase):
     def _latent(self, coef, b, age):
         """Latent objective ``(1/S) sum_i s_i F(l_i, age) + alpha ||w||_1`` (v
         minimized out) and the residuals."""
-        r = self.y - self.X @ coef - b
+        r = self.problem.residuals(coef, b)
         F = np.asarray(self.reg.latent(0.5 * r * r, age), dtype=np.float64)
         return float(self.s @ F) / self.S + self.alpha * float(np.abs(coef).sum()), r
 

@@ -210,6 +210,7 @@ class _SVMSystem(_SystemBase):
     bordered = True  # Newton solves bordered from a base factor (_Bordered)
     bordered_max = 64  # rows a partition may differ from the base by (and k / 4)
     _direct = False
+    _bordered_used = False  # the last newton_exact solved from an older factor
     _bf = None
     _K = None
     _fac_memo = None
@@ -505,42 +506,28 @@ class _SVMSystem(_SystemBase):
             return self._bsolve(rhs, K)
         return self._solve_direct(K, rhs)
 
+    def newton_step(self, g):
+        """The step of :meth:`newton_exact`, solved from the bordered factor (a solve
+        from an older factor, not a fresh one of this matrix, is noted)."""
+        if not self._use_bordered():
+            return super().newton_step(g)
+        bf = self._bf
+        step = self._bsolve(self.prec(g))
+        self._bordered_used = self._bordered_used or (bf is not None and self._bf is bf)
+        return step
+
     def newton_exact(self, theta, age, max_iter=12):
         """Newton with exact Jacobians on G(., age) = 0 in the current partition,
-        each step solved from the bordered factor (:meth:`_bsolve`); when that does
-        not converge, the plain Newton with a fresh factorization per step decides.
-        Returns (theta, r, converged)."""
-        if not self.bordered:
-            return super().newton_exact(theta, age, max_iter)
-        theta0 = theta
-        used = False
-        g, r = self.G(theta, age)
-        for _ in range(max_iter):
-            gn = np.max(np.abs(g), initial=0.0)
-            if gn <= self.gtol:
-                return theta, r, True
-            if not np.isfinite(gn):
-                break
-            try:
-                if self._use_bordered():
-                    bf = self._bf
-                    step = self._bsolve(self.prec(g))
-                    # a solve from an older factor (not a fresh one of this matrix)
-                    used = used or (bf is not None and self._bf is bf)
-                else:
-                    step = self._solve_direct(self.jacobian(), self.prec(g))
-            except (np.linalg.LinAlgError, ValueError):
-                break
-            theta = theta - step
-            g, r = self.G(theta, age)
-        else:
-            if np.max(np.abs(g), initial=0.0) <= self.gtol:
-                return theta, r, True
-        if not used:
-            return theta, r, False
+        each step solved from the bordered factor (:meth:`newton_step`); when that
+        does not converge, the plain Newton with a fresh factorization per step
+        decides. Returns (theta, r, converged)."""
+        self._bordered_used = False
+        got = super().newton_exact(theta, age, max_iter)
+        if got[2] or not self._bordered_used:
+            return got
         self._direct = True
         try:
-            return super().newton_exact(theta0, age, max_iter)
+            return super().newton_exact(theta, age, max_iter)
         finally:
             self._direct = False
 
