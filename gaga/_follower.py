@@ -488,11 +488,26 @@ class _Follower:
         pending = None  # index just moved (for the consistency test)
         prev = None  # (segment, age, tangent) of the previous knot
         ratio = 0.0
+        fast = getattr(sys, "fast_events", None)
+        try_fast = fast is not None
         while True:
             if len(self.events) >= self.max_events:
                 self.record_knot(theta, np.zeros_like(theta), age, seg)
                 self.stop_warning(age)
                 break
+            if try_fast:
+                # the system's compiled loop takes the regular iterations; where it
+                # stops, this loop takes (at least) one iteration
+                try_fast = False
+                got = fast(self, theta, age, seg, pending, h_ctrl)
+                if got is not None:
+                    theta, age, seg, pending, h_ctrl = got
+                    self._state = None
+                    self.cho_stale = True
+                    prev = None
+                    continue
+            else:
+                try_fast = fast is not None
             st = self._state
             if st is not None and st[0] is theta and st[1] == age and st[2] is sys.part:
                 r = st[3]  # G was last evaluated here (after a step or an event)

@@ -19,6 +19,7 @@ from scipy.linalg.lapack import dpotrf, dpotrs
 from threadpoolctl import threadpool_limits
 
 from gaga import _lasso_kernels as _lk
+from gaga import _lasso_loop as _ll
 from gaga._follower import (
     _AllExcluded,
     _Partition,
@@ -46,6 +47,8 @@ class _LassoSystem(_SystemBase):
     exact_k = 24
     refine_exact = False  # Cholesky of the exact J: backward stable, no refinement
     events_set_state = True  # event_values recomputes v, h, dv/dage from r
+    fast = True  # the compiled event loop takes the regular iterations (False: Python)
+    cand_mult = 2.0  # its screening evaluates about cand_mult sqrt(n) candidates
 
     def __init__(self, problem, reg):
         self.problem = problem
@@ -71,6 +74,8 @@ class _LassoSystem(_SystemBase):
         self._J1 = None  # [active set, J1, c1, samples in v = 1, rank-one terms]
         self._stepped = None  # (age, theta, r, |G|) of the last compiled event step
         self._mid = None  # (partition, its middle samples)
+        self._znorm = None  # (active set, ||z_i||) for the compiled loop's screening
+        self.fast_counters = np.zeros(16, dtype=np.int64)
         self.v = np.empty(self.n)
         self.h = np.empty(self.n)
         self.va = np.empty(self.n)
@@ -594,6 +599,119 @@ class _LassoSystem(_SystemBase):
             return None
         self._stepped = (lam, th, r, gn)
         return th, r, lam, it
+
+    def fast_events(self, fol, theta, age, seg, pending, h_ctrl):
+        """The follower's regular iterations compiled (:func:`gaga._lasso_loop.
+        run_events`) from a point where its loop starts one: the events and knots are
+        recorded on ``fol``; returns (theta, age, seg, pending, h_ctrl) where Python's
+        loop goes on, or None where the compiled loop does not apply (a user-defined
+        or discontinuous regularizer, more unknowns than ``exact_k``)."""
+        if (
+            not self.fast
+            or self.kind < 0
+            or self.discontinuous
+            or self.k() > self.exact_k
+            or not np.isfinite(h_ctrl)
+        ):
+            return None
+        budget = fol.max_events - len(fol.events)
+        if budget <= 0:
+            return None
+        cap = min(budget, 4096)
+        k = self.k()
+        part = self.part
+        nA = len(part.active)
+        if self._znorm is None or self._znorm[0] != self._active_key:
+            zn = np.einsum("ij,ij->i", self.XA, self.XA)
+            if self.fit_intercept:
+                zn += 1.0
+            self._znorm = (self._active_key, np.sqrt(zn))
+        ev_age = np.empty(cap)
+        ev_k = np.empty(cap, dtype=np.intp)
+        ev_from = np.empty(cap, dtype=np.int8)
+        ev_to = np.empty(cap, dtype=np.int8)
+        n_kn = 4 * cap + 64
+        kn_age = np.empty(n_kn)
+        kn_theta = np.empty((n_kn, k))
+        kn_dtheta = np.empty((n_kn, k))
+        kn_seg = np.empty(n_kn, dtype=np.intp)
+        counters = np.zeros(16, dtype=np.int64)
+        region = part.region.copy()
+        _st, th, age_n, h_ctrl, pend, n_ev, n_kn = _ll.run_events(
+            self.XA,
+            self.XF,
+            self.y,
+            self.s,
+            self.fit_intercept,
+            self.kind,
+            self.param,
+            self.S,
+            self.alpha,
+            np.asarray(part.signs, dtype=np.float64),
+            part.active,
+            np.asarray(self.inactive, dtype=np.intp),
+            self.colnorm,
+            self._znorm[1],
+            self.loss_scale,
+            region,
+            np.ascontiguousarray(theta, dtype=np.float64),
+            float(age),
+            float(fol.age_max),
+            float(h_ctrl),
+            float(fol.age_max - fol.age_min),
+            self.gtol,
+            fol.etol,
+            fol.ftol,
+            fol.h_min,
+            cap,
+            -1 if pending is None else int(pending),
+            ev_age,
+            ev_k,
+            ev_from,
+            ev_to,
+            kn_age,
+            kn_theta,
+            kn_dtheta,
+            kn_seg,
+            counters,
+            self.cand_mult,
+        )
+        self.fast_counters += counters
+        # replay: events with their segments, then the knots in their segments
+        work = _Partition(part.active, part.signs, part.region.copy())
+        seg_ids = [seg]
+        for t in range(n_ev):
+            i = int(ev_k[t])
+            work.region[i] = ev_to[t]
+            fol.on_event(
+                PathEvent(
+                    float(ev_age[t]),
+                    "sample",
+                    i,
+                    _REGION_NAMES[int(ev_from[t])],
+                    _REGION_NAMES[int(ev_to[t])],
+                )
+            )
+            seg_ids.append(fol.segments.add(work, (i,)))
+        if n_kn:
+            full = np.zeros((n_kn, self.d + 1))
+            dfull = np.zeros((n_kn, self.d + 1))
+            full[:, part.active] = kn_theta[:n_kn, :nA]
+            dfull[:, part.active] = kn_dtheta[:n_kn, :nA]
+            if self.fit_intercept:
+                full[:, self.d] = kn_theta[:n_kn, nA]
+                dfull[:, self.d] = kn_dtheta[:n_kn, nA]
+            for t in range(n_kn):
+                fol.knots.append((float(kn_age[t]), full[t], dfull[t]))
+                fol.seg_of_knot.append(seg_ids[int(kn_seg[t])])
+        fol.n_steps += int(counters[0])
+        fol.n_newton += int(counters[2])
+        if n_ev:
+            self.set_partition(_Partition(part.active, part.signs, region))
+            self._J1 = None
+        self._c_ref = None
+        self._stepped = None
+        return th, float(age_n), seg_ids[-1], (None if pend < 0 else int(pend)), h_ctrl
 
     def polish_moved(self, k, theta, age):
         """The point after sample k changed region at the event the compiled step just

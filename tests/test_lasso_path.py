@@ -492,6 +492,8 @@ def test_moved_sample_shortcut_is_a_solution(diabetes, name, monkeypatch):
         return got
 
     monkeypatch.setattr(_LassoSystem, "polish_moved", polish_moved)
+    # Python's loop (the compiled one has its own shortcut, tested below)
+    monkeypatch.setattr(_LassoSystem, "fast", False)
     X, y = diabetes
     _path(X, y, name, alpha=0.02)
     assert len(kept) > 20
@@ -531,3 +533,101 @@ def test_latent_descent_leaves_an_unstable_stationary_point():
     v = reg.v_star(p.losses(coef, b), age)
     cert = certify(p, reg, age, coef=coef, intercept=b, v=v)
     assert cert.certified, cert
+
+
+def _screened(n=1500, d=8, seed=5):
+    """A problem large enough that the compiled loop's screening skips samples."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = X[:, :3] @ np.array([1.0, -0.5, 0.25]) + 0.3 * rng.standard_normal(n)
+    out = rng.random(n) < 0.1
+    y[out] += rng.choice([-1, 1], out.sum()) * rng.uniform(1, 3, out.sum())
+    return X, y / np.abs(y).max()
+
+
+def _both_loops(monkeypatch, X, y, name, **kw):
+    from gaga._lasso_path import _LassoSystem
+
+    paths = []
+    for fast in (False, True):
+        monkeypatch.setattr(_LassoSystem, "fast", fast)
+        paths.append(_path(X, y, name, **kw))
+    return paths
+
+
+@pytest.mark.parametrize("name", ["linear", "mixture", "log", "polynomial"])
+@pytest.mark.parametrize("case", ["diabetes", "outliers", "screened"])
+def test_compiled_loop_equals_python_loop(diabetes, monkeypatch, name, case):
+    """The compiled event loop (``gaga._lasso_loop``) takes the regular iterations of
+    the follower: the same events in the same order at the same ages, and the same
+    solution at any age, as Python's loop; on the larger problem its screening skips
+    samples (fewer evaluated per iteration than there are samples)."""
+    if case == "diabetes":
+        X, y = diabetes
+        kw = dict(alpha=0.02)
+    elif case == "outliers":
+        X, y = _outliers(200, 6, seed=0)
+        w = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+        kw = dict(alpha=0.01, fit_intercept=False, sample_weight=w)
+    else:
+        X, y = _screened()
+        kw = dict(alpha=0.01)
+    slow, fast = _both_loops(monkeypatch, X, y, name, **kw)
+    sysf = fast._system
+    steps, evaluated = sysf.fast_counters[0], sysf.fast_counters[3]
+    assert steps > 0.5 * fast.n_events  # the compiled loop did the work
+    if case == "screened" and name == "mixture":
+        # (the other regularizers keep most samples in the middle, always evaluated)
+        assert evaluated < 0.5 * len(y) * steps
+    key = lambda p: [(e.kind, e.index, e.from_set, e.to_set) for e in p.events]  # noqa
+    assert key(fast) == key(slow)
+    ages_s = np.array([e.age for e in slow.events])
+    ages_f = np.array([e.age for e in fast.events])
+    np.testing.assert_allclose(ages_f, ages_s, rtol=1e-9, atol=0)
+    ages = np.random.default_rng(0).uniform(fast.age_min, fast.age_max, 25)
+    for a in ages:
+        scale = max(1.0, np.max(np.abs(slow.coef(a))))
+        np.testing.assert_allclose(
+            fast.coef(a), slow.coef(a), rtol=0, atol=1e-9 * scale
+        )
+        assert abs(fast.intercept(a) - slow.intercept(a)) <= 1e-9 * scale
+
+
+@pytest.mark.cvxpy
+@pytest.mark.parametrize("seed", [4, 5])
+def test_compiled_loop_certified_where_the_loops_part(monkeypatch, seed):
+    """Near a degenerate event (an entering sample whose event function is tangent to
+    zero, decided at the event tolerance) the two loops may take different branches:
+    on these two problems they did when the compiled loop was written (the mixture
+    regularizer, whose folds are jumps); the compiled loop's path is certified."""
+    from gaga._lasso_path import _LassoSystem
+
+    X, y = _outliers(200, 6, seed=seed)
+    w = np.random.default_rng(seed).uniform(0.5, 2.0, len(y))
+    kw = dict(alpha=0.01, fit_intercept=False, sample_weight=w)
+    monkeypatch.setattr(_LassoSystem, "fast", True)
+    fast = _path(X, y, "mixture", **kw)
+    assert fast._system.fast_counters[0] > 0.5 * fast.n_events
+    _check_certificates(fast, n_random=30, seed=seed, cvxpy_every=6)
+
+
+@pytest.mark.parametrize("name", ["linear", "mixture"])
+def test_compiled_loop_knots_solve_their_systems(monkeypatch, name):
+    """Every point the compiled loop stores (the knots, and so the point right after
+    each sample event it applies without a Newton pass) solves the optimality system of
+    its segment to the Newton tolerance, with a full evaluation of G over all samples,
+    and no event function of its partition is violated."""
+    X, y = _screened(800, 6, seed=7)
+    path = _path(X, y, name, alpha=0.01)
+    sysm = path._system
+    assert sysm.fast_counters[0] > 0.5 * path.n_events
+    worst_g, worst_e = 0.0, np.inf
+    for t in range(len(path.knots)):
+        sysm.set_partition(path._segments[int(path._segment_of_knot[t])])
+        theta = sysm.from_full(path._store[t])
+        g, r = sysm.G(theta, path.knots[t])
+        worst_g = max(worst_g, float(np.max(np.abs(g), initial=0.0)) / sysm.gtol)
+        e = sysm.event_values(theta, r, path.knots[t])[0]
+        worst_e = min(worst_e, float(e.min()))
+    assert worst_g <= 1.0
+    assert worst_e >= -1e-10

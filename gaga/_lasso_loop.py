@@ -1,0 +1,1567 @@
+"""Compiled event loop of the Lasso age path (built-in continuous regularizers).
+
+:func:`run_events` runs the follower's regular iterations (``_Follower._run``) without
+returning to Python: at a point of the branch, the exact Jacobian and the tangent; the
+event functions; the step to the first predicted event (the bordered chord Newton of
+``bordered_event_step``) or a plain predictor-corrector step; the event check at the new
+point; and the move of a sample to its new region. Anything else (a feature event, an
+event cascade at one age, a fold, a failed step or polish, the end of the range, the
+event budget) returns control to Python at the last point where its loop would start an
+iteration, and Python's loop takes that iteration.
+
+Screening (what makes an event cost far less than a pass over all samples): at a
+*reference* point ``theta_ref`` at age ``a0`` the residuals of all samples are computed.
+The thresholds of a built-in regularizer are nondecreasing in the age, so over ``[a0,
+a1]`` a sample can only change region where its |residual| meets one of the two *bands*
+``[sqrt(2 lo(a0)), sqrt(2 lo(a1))]`` and ``[sqrt(2 hi(a0)), sqrt(2 hi(a1))]``. Since
+``|r_i(theta) - r_i(theta_ref)| <= ||z_i|| ||theta - theta_ref||`` (Cauchy-Schwarz),
+a sample whose distance to the bands exceeds ``||z_i|| D`` keeps its region, and has no
+event, as long as ``||theta - theta_ref|| <= D`` and the age is at most ``a1``. Only the
+middle samples (they enter G) and the other *candidates* are evaluated; the samples at
+v = 1 enter G through their kept sums ``c1 - J1 theta``. The reference is renewed (one
+O(n |A|) pass) when the point leaves the screen. ``D`` is chosen so that about
+``2 sqrt(n)`` samples besides the middle ones are candidates.
+
+The inactive features are screened as in ``_LassoSystem._feature_correlations``:
+``|c_j - c_f_j| <= ||x_j|| ||u - u_f||`` with ``u = s v r / S`` and the correlations
+``c_f`` exact at a feature reference ``theta_f``, where ``||u - u_f||`` is exact on the
+evaluated samples and bounded through ``||theta - theta_f||`` on the others at v = 1
+(unchanged at v = 0). A feature whose bound reaches ``0.999 alpha`` is evaluated
+exactly (one pass over the samples). The feature reference is renewed with each sample
+reference, and when the bound leaves more features unsure than it did at the reference
+(plus one).
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from gaga._lasso_kernels import (
+    R0,
+    R1,
+    RM,
+    _cho_solve,
+    _event_i,
+    _residual_k,
+    _sample_event_value,
+    _terms_i,
+)
+from gaga._spl_kernels import (
+    MIXTURE,
+    dloss_one,
+    dloss_zero,
+    loss_one,
+    loss_zero,
+    phi,
+)
+
+# return codes of run_events: the loop stopped at a point where Python's loop starts an
+# iteration (BAIL), or it reached the event budget of the call (BUDGET)
+BAIL = 0
+BUDGET = 1
+_CAND_MIN = 32  # at least this many candidates besides the middle samples
+
+
+@njit(cache=True)
+def _eval_ex(
+    ex,
+    region,
+    XA,
+    y,
+    s,
+    theta,
+    fit_intercept,
+    kind,
+    p,
+    age,
+    J1,
+    c1,
+    S,
+    alpha,
+    signs,
+    r,
+    v,
+    g,
+):
+    """G at (theta, age) from the kept v = 1 sums and the middle samples, with the
+    residuals and weights of the evaluated samples ``ex`` (which hold every middle
+    sample; their curvatures are left to :func:`_top`); g is G scaled (``-sums / S``
+    plus the penalty). Returns ``||G||_inf``."""
+    nA = XA.shape[1]
+    kk = g.shape[0]
+    for a in range(kk):
+        acc = c1[a]
+        for b in range(kk):
+            acc -= J1[a, b] * theta[b]
+        g[a] = acc
+    b0 = theta[nA] if fit_intercept else 0.0
+    for t in range(ex.shape[0]):
+        i = ex[t]
+        ri = y[i] - b0
+        for j in range(nA):
+            ri -= XA[i, j] * theta[j]
+        r[i] = ri
+        gi = region[i]
+        if gi == RM:
+            vi = phi(kind, p, 0.5 * ri * ri, age)
+            v[i] = vi
+            u = s[i] * vi * ri
+            for j in range(nA):
+                g[j] += u * XA[i, j]
+            if fit_intercept:
+                g[nA] += u
+        else:
+            v[i] = 1.0 if gi == R1 else 0.0
+    gn = 0.0
+    for j in range(kk):
+        g[j] = -g[j] / S
+        if j < nA:
+            g[j] += alpha * signs[j]
+        gn = max(gn, abs(g[j]))
+    return gn
+
+
+@njit(cache=True)
+def _terms_ex(ex, region, kind, p, s, r, age, v, h, va):
+    """The terms v, h, dv/dage of the evaluated samples from their residuals."""
+    for t in range(ex.shape[0]):
+        i = ex[t]
+        v[i], h[i], va[i] = _terms_i(kind, p, region[i], r[i], s[i], age)
+
+
+@njit(cache=True)
+def _factor(ex, region, XA, fit_intercept, h, J1, S, L):
+    """Cholesky factor (lower, in ``L``) of the exact J = (J1 + sum over the middle
+    samples of h_i z_i z_i^T) / S; False when J is not positive definite or nearly
+    singular (the tests of ``_LassoSystem.factorize``)."""
+    nA = XA.shape[1]
+    k = L.shape[0]
+    for a in range(k):
+        for b in range(a + 1):
+            L[a, b] = J1[a, b]
+    for t in range(ex.shape[0]):
+        i = ex[t]
+        if region[i] != RM:
+            continue
+        hi_ = h[i]
+        if not np.isfinite(hi_):
+            return False
+        for a in range(nA):
+            w = hi_ * XA[i, a]
+            for b in range(a + 1):
+                L[a, b] += w * XA[i, b]
+        if fit_intercept:
+            for b in range(nA):
+                L[nA, b] += hi_ * XA[i, b]
+            L[nA, nA] += hi_
+    return _cholesky(L, S)
+
+
+@njit(cache=True)
+def _cholesky(L, S):
+    """In place: the lower triangle of L (J times S) becomes the Cholesky factor of J;
+    False when J is not positive definite or nearly singular."""
+    k = L.shape[0]
+    for a in range(k):
+        for b in range(a + 1):
+            L[a, b] /= S
+    dmin = np.inf
+    dmax = 0.0
+    for j in range(k):
+        acc = L[j, j]
+        for m in range(j):
+            acc -= L[j, m] * L[j, m]
+        if not (acc > 0.0):
+            return False
+        djj = math.sqrt(acc)
+        L[j, j] = djj
+        dmin = min(dmin, djj)
+        dmax = max(dmax, djj)
+        for i in range(j + 1, k):
+            acc = L[i, j]
+            for m in range(j):
+                acc -= L[i, m] * L[j, m]
+            L[i, j] = acc / djj
+    if k and dmin <= 1e-9 * max(1.0, dmax):
+        return False
+    return True
+
+
+@njit(cache=True)
+def _top(
+    ex,
+    region,
+    XA,
+    y,
+    s,
+    theta,
+    fresh,
+    fit_intercept,
+    kind,
+    p,
+    age,
+    J1,
+    S,
+    r,
+    v,
+    h,
+    va,
+    L,
+    dtheta,
+):
+    """At a point of the branch, one pass over the evaluated samples: their residuals
+    (unless ``fresh``: kept from the last evaluation here) and terms, the exact J and
+    dG/dage; then the Cholesky factor (in ``L``) and the tangent ``dtheta = -J^{-1}
+    dG/dage``. False when J is not stable."""
+    nA = XA.shape[1]
+    k = L.shape[0]
+    rhs = np.zeros(k)
+    for a in range(k):
+        for b in range(a + 1):
+            L[a, b] = J1[a, b]
+    b0 = theta[nA] if fit_intercept else 0.0
+    for t in range(ex.shape[0]):
+        i = ex[t]
+        gi = region[i]
+        if fresh:
+            ri = r[i]
+        else:
+            ri = y[i] - b0
+            for j in range(nA):
+                ri -= XA[i, j] * theta[j]
+            r[i] = ri
+        v[i], h[i], va[i] = _terms_i(kind, p, gi, ri, s[i], age)
+        if gi != RM:
+            continue
+        hi_ = h[i]
+        if not np.isfinite(hi_):
+            return False
+        u = s[i] * va[i] * r[i]
+        for a in range(nA):
+            w = hi_ * XA[i, a]
+            for b in range(a + 1):
+                L[a, b] += w * XA[i, b]
+            rhs[a] += u * XA[i, a]
+        if fit_intercept:
+            for b in range(nA):
+                L[nA, b] += hi_ * XA[i, b]
+            L[nA, nA] += hi_
+            rhs[nA] += u
+    if not _cholesky(L, S):
+        return False
+    for j in range(k):
+        rhs[j] /= S
+    x = _cho_solve(L, rhs)
+    for j in range(k):
+        dtheta[j] = x[j]
+    return True
+
+
+@njit(cache=True)
+def _norm_diff(a, b):
+    acc = 0.0
+    for j in range(a.shape[0]):
+        d = a[j] - b[j]
+        acc += d * d
+    return math.sqrt(acc)
+
+
+@njit(cache=True)
+def _band_dist(x, lo0, lo1, hi0, hi1, use_lo):
+    """Distance of |r| = x to the residual bands of the thresholds."""
+    dist = np.inf
+    if use_lo:
+        if x < lo0:
+            dist = lo0 - x
+        elif x > lo1:
+            dist = x - lo1
+        else:
+            return 0.0
+    if x < hi0:
+        dist = min(dist, hi0 - x)
+    elif x > hi1:
+        dist = min(dist, x - hi1)
+    else:
+        return 0.0
+    return dist
+
+
+@njit(cache=True)
+def _refresh(
+    XA,
+    y,
+    s,
+    theta,
+    fit_intercept,
+    kind,
+    p,
+    age,
+    age_max,
+    region,
+    znorm,
+    zmed,
+    S,
+    n_cand,
+    etol,
+    scale,
+    r_ref,
+    theta_ref,
+    slack,
+    in_ex,
+    r,
+    v,
+    h,
+    va,
+):
+    """A new screening reference of the samples at (theta, age): the residuals of all
+    samples, the age window and the candidates (``in_ex`` marks them).
+
+    The window ``[age, a1]`` ends where the upper threshold reaches the loss of the
+    ``n_cand``-th sample at v = 0; the drift radius ``D`` of the window is the
+    ``n_cand``-th smallest
+    positive slack (distance to the bands over ``||z_i||``) of the samples not in the
+    middle. A sample whose event value is at most ``etol`` here (at or past its event)
+    is always a candidate. Returns (ex, D, w1, a1, n_inside): the evaluated samples
+    (sorted: the middle samples and the candidates), the drift radius, the bound weight
+    ``sum s_i^2 ||z_i||^2 / S^2`` of the samples at v = 1 that are not evaluated, the
+    end of the window and how many samples sit inside the bands."""
+    n, nA = XA.shape
+    l_one = loss_one(kind, p, age)
+    l_zero = loss_zero(kind, p, age)
+    lo0 = math.sqrt(2.0 * l_one)
+    hi0 = math.sqrt(2.0 * l_zero)
+    b0 = theta[nA] if fit_intercept else 0.0
+    for j in range(theta.shape[0]):
+        theta_ref[j] = theta[j]
+    for i in range(n):
+        ri = y[i] - b0
+        for j in range(nA):
+            ri -= XA[i, j] * theta[j]
+        r_ref[i] = ri
+        r[i] = ri
+        gi = region[i]
+        vi, hi_, vai = _terms_i(kind, p, gi, ri, s[i], age)
+        v[i] = vi
+        h[i] = hi_
+        va[i] = vai
+        if gi == RM:
+            slack[i] = -1.0
+            continue
+        ev = _event_i(
+            gi, 0.5 * ri * ri, 0.0, l_one, l_zero, 0.0, 0.0, l_one > 0.0, False, scale
+        )[0]
+        if ev <= etol:
+            slack[i] = 0.0
+        else:
+            dist = _band_dist(abs(ri), lo0, lo0, hi0, hi0, lo0 > 0.0)
+            slack[i] = dist / znorm[i] if znorm[i] > 0.0 else np.inf
+    # the age window: until the rising upper threshold reaches the residual of the
+    # n_cand-th sample at v = 0 (about n_cand samples inside the bands)
+    a_hit = np.empty(n)
+    m = 0
+    for i in range(n):
+        if region[i] == R0 and slack[i] > 0.0:
+            a_hit[m] = _age_zero(kind, p, 0.5 * r_ref[i] * r_ref[i])
+            m += 1
+    a1 = age_max
+    if m > n_cand:
+        a1 = min(age_max, max(age, np.partition(a_hit[:m], n_cand - 1)[n_cand - 1]))
+    lo1 = math.sqrt(2.0 * loss_one(kind, p, a1))
+    hi1 = math.sqrt(2.0 * loss_zero(kind, p, a1))
+    n_inside = 0
+    for i in range(n):
+        if slack[i] > 0.0 and np.isfinite(slack[i]):
+            dist = _band_dist(abs(r_ref[i]), lo0, lo1, hi0, hi1, lo1 > 0.0)
+            slack[i] = dist / znorm[i]
+            if dist == 0.0:
+                n_inside += 1
+    pos = slack[slack > 0.0]
+    D = np.partition(pos, n_cand - 1)[n_cand - 1] if pos.shape[0] > n_cand else np.inf
+    cnt = 0
+    for i in range(n):
+        if slack[i] <= D:
+            cnt += 1
+    ex = np.empty(cnt, dtype=np.intp)
+    cnt = 0
+    w1 = 0.0
+    for i in range(n):
+        in_ex[i] = slack[i] <= D
+        if in_ex[i]:
+            ex[cnt] = i
+            cnt += 1
+        elif region[i] == R1:
+            w1 += (s[i] * znorm[i] / S) ** 2
+    # (a non-candidate has slack > D: while ||theta - theta_ref|| <= D its residual
+    # stays off the bands)
+    if not np.isfinite(D):
+        D = 1e300
+    return ex, D, w1, a1, n_inside
+
+
+@njit(cache=True)
+def _age_zero(kind, p, l):
+    """The age at which ``loss_zero`` reaches the loss l (its inverse)."""
+    if kind == MIXTURE:
+        return math.sqrt(l)
+    return l
+
+
+@njit(cache=True)
+def _features(
+    XA,
+    XF,
+    y,
+    s,
+    theta,
+    dtheta,
+    has_d,
+    fit_intercept,
+    region,
+    inactive,
+    colnorm,
+    alpha,
+    S,
+    ex,
+    u_ref,
+    c_ref,
+    theta_f,
+    w1,
+    du2,
+    max_unsure,
+    r,
+    v,
+    h,
+    va,
+    n,
+    e,
+    de,
+    tg,
+    cexact,
+):
+    """Event functions of the features (same scaling as ``event_values``): the active
+    ones from theta, the inactive ones from the screening bound or, where it reaches
+    0.999 alpha, exactly (one pass). Fills e[n:], de[n:], tg[n:] and ``cexact`` (the
+    signed correlation of each feature, as ``event_values``' info). Returns the number
+    of features evaluated exactly, or -1 (nothing filled) when the bound leaves more
+    than ``max_unsure`` unsure."""
+    nS, nA = XA.shape
+    # ||u - u_ref|| bound: exact on the evaluated samples (du2, their sum of squares);
+    # the others at v = 1 (their region is that of the reference) through ||theta -
+    # theta_f||
+    drift = _norm_diff(theta, theta_f)
+    dn = math.sqrt(du2 + w1 * drift * drift)
+    n_unsure = 0
+    for t in range(inactive.shape[0]):
+        j = inactive[t]
+        bound = abs(c_ref[t]) + colnorm[j] * dn
+        if bound >= 0.999 * alpha:
+            n_unsure += 1
+            cexact[j] = np.nan
+        else:
+            cexact[j] = bound
+            e[n + j] = 1.0 - bound / alpha
+            de[n + j] = -0.0
+            tg[n + j] = 1
+    if n_unsure > max_unsure:
+        return -1  # the caller renews the reference of the features first
+    if n_unsure:
+        # every sample's u (and q with a tangent), then the unsure features exactly
+        u = np.zeros(nS)
+        q = np.zeros(nS)
+        b0 = theta[nA] if fit_intercept else 0.0
+        db = dtheta[nA] if (fit_intercept and has_d) else 0.0
+        done = np.zeros(nS, dtype=np.bool_)
+        for t in range(ex.shape[0]):
+            i = ex[t]
+            done[i] = True
+            dri = 0.0
+            if has_d:
+                acc = db
+                for j in range(nA):
+                    acc += XA[i, j] * dtheta[j]
+                dri = -acc
+            u[i] = s[i] * v[i] * r[i] / S
+            qi = h[i] * dri + s[i] * r[i] * va[i]
+            q[i] = (qi if np.isfinite(qi) else 0.0) / S
+        for i in range(nS):
+            if done[i] or region[i] != R1:
+                continue
+            ri = y[i] - b0
+            for j in range(nA):
+                ri -= XA[i, j] * theta[j]
+            u[i] = s[i] * ri / S
+            if has_d:
+                acc = db
+                for j in range(nA):
+                    acc += XA[i, j] * dtheta[j]
+                q[i] = -s[i] * acc / S
+        for t in range(inactive.shape[0]):
+            j = inactive[t]
+            if not np.isnan(cexact[j]):
+                continue
+            a = 0.0
+            b = 0.0
+            for i in range(nS):
+                x = XF[i, j]
+                a += x * u[i]
+                b += x * q[i]
+            cexact[j] = a
+            sg = 1.0 if a >= 0 else -1.0
+            e[n + j] = 1.0 - sg * a / alpha
+            de[n + j] = -sg * b / alpha if has_d else -sg * 0.0 / alpha
+            tg[n + j] = 1
+    return n_unsure
+
+
+@njit(cache=True)
+def _feature_ref(
+    XA,
+    XF,
+    y,
+    s,
+    theta,
+    fit_intercept,
+    region,
+    in_ex,
+    inactive,
+    alpha,
+    S,
+    r,
+    v,
+    u_ref,
+    c_ref,
+    theta_f,
+):
+    """A new reference of the feature bound at theta (the sample state of the
+    evaluated samples is that of theta): u of every sample and the exact correlations
+    of the inactive features. Returns how many of them are within 0.999 alpha."""
+    n, nA = XA.shape
+    b0 = theta[nA] if fit_intercept else 0.0
+    for i in range(n):
+        if in_ex[i]:
+            u_ref[i] = s[i] * v[i] * r[i] / S
+        elif region[i] == R1:
+            ri = y[i] - b0
+            for j in range(nA):
+                ri -= XA[i, j] * theta[j]
+            u_ref[i] = s[i] * ri / S
+        else:
+            u_ref[i] = 0.0
+    for j in range(theta.shape[0]):
+        theta_f[j] = theta[j]
+    near = 0
+    if inactive.shape[0]:
+        # all columns at once (BLAS; a plain loop is bound by the latency of its sum)
+        call = np.dot(XF.T, u_ref)
+        for t in range(inactive.shape[0]):
+            acc = call[inactive[t]]
+            c_ref[t] = acc
+            if abs(acc) >= 0.999 * alpha:
+                near += 1
+    return near
+
+
+@njit(cache=True)
+def _active_events(theta, dtheta, has_d, signs, active, n, e, de, tg):
+    nA = active.shape[0]
+    if nA == 0:
+        return
+    wscale = 1.0
+    for a in range(nA):
+        wscale = max(wscale, abs(theta[a]))
+    for a in range(nA):
+        k = n + active[a]
+        e[k] = signs[a] * theta[a] / wscale
+        de[k] = signs[a] * dtheta[a] / wscale if has_d else 0.0
+        tg[k] = 0
+
+
+@njit(cache=True)
+def _sample_events(
+    ex,
+    region,
+    XA,
+    fit_intercept,
+    s,
+    S,
+    r,
+    v,
+    u_f,
+    dtheta,
+    has_d,
+    lo,
+    hi,
+    dlo,
+    dhi,
+    has_one,
+    scale,
+    e,
+    de,
+    tg,
+):
+    """Event functions of the evaluated samples (``_lasso_kernels.sample_events``);
+    returns ``sum (u_i - u_f_i)^2`` over them (u = s v r / S) for the feature bound."""
+    nA = XA.shape[1]
+    du2 = 0.0
+    for t in range(ex.shape[0]):
+        i = ex[t]
+        dri = 0.0
+        if has_d:
+            acc = dtheta[nA] if fit_intercept else 0.0
+            for j in range(nA):
+                acc += XA[i, j] * dtheta[j]
+            dri = -acc
+        e[i], de[i], tg[i] = _event_i(
+            region[i],
+            0.5 * r[i] * r[i],
+            r[i] * dri,
+            lo,
+            hi,
+            dlo,
+            dhi,
+            has_one,
+            False,
+            scale,
+        )
+        d_ = s[i] * v[i] * r[i] / S - u_f[i]
+        du2 += d_ * d_
+    return du2
+
+
+@njit(cache=True)
+def _newton(
+    ex,
+    region,
+    XA,
+    y,
+    s,
+    th,
+    age,
+    fit_intercept,
+    kind,
+    p,
+    J1,
+    c1,
+    S,
+    alpha,
+    signs,
+    L,
+    L2,
+    chord,
+    gtol,
+    r,
+    v,
+    h,
+    va,
+    g,
+):
+    """Newton on G(., age) = 0 (``_Follower.newton``): chord iterations with the factor
+    ``L`` of the step's start, switching to exact Jacobians (factored in ``L2``) when
+    the residual contracts by less than 4x. Returns (theta, converged, iterations); the
+    sample state is that of the returned point."""
+    gn = _eval_ex(
+        ex,
+        region,
+        XA,
+        y,
+        s,
+        th,
+        fit_intercept,
+        kind,
+        p,
+        age,
+        J1,
+        c1,
+        S,
+        alpha,
+        signs,
+        r,
+        v,
+        g,
+    )
+    exact = not chord
+    for it in range(12):
+        if gn <= gtol:
+            return th, True, it
+        if exact:
+            _terms_ex(ex, region, kind, p, s, r, age, v, h, va)
+            if not _factor(ex, region, XA, fit_intercept, h, J1, S, L2):
+                return th, False, it
+            step = _cho_solve(L2, g)
+        else:
+            step = _cho_solve(L, g)
+        th = th - step
+        gn_new = _eval_ex(
+            ex,
+            region,
+            XA,
+            y,
+            s,
+            th,
+            fit_intercept,
+            kind,
+            p,
+            age,
+            J1,
+            c1,
+            S,
+            alpha,
+            signs,
+            r,
+            v,
+            g,
+        )
+        if not np.isfinite(gn_new):
+            return th, False, it + 1
+        if gn_new > 0.25 * gn and gn_new > gtol:
+            if not exact:
+                exact = True
+            elif it >= 2 and gn_new > 0.5 * gn:
+                return th, False, it + 1
+        gn = gn_new
+    return th, gn <= gtol, 12
+
+
+@njit(cache=True)
+def _bordered(
+    ex,
+    region,
+    XA,
+    y,
+    s,
+    fit_intercept,
+    kind,
+    p,
+    S,
+    alpha,
+    signs,
+    L,
+    J1,
+    c1,
+    theta0,
+    dtheta,
+    age0,
+    hstep,
+    slope,
+    k,
+    age_max,
+    gtol,
+    ftol,
+    scale,
+    r,
+    v,
+    h,
+    va,
+    g,
+):
+    """The bordered chord Newton of :func:`_lasso_kernels.bordered_event_step` on the
+    evaluated samples: (status, theta, age, |G|, iterations); status 1 when converged
+    (the residuals and weights are then those of the returned point)."""
+    lam = age0 + hstep
+    th = theta0 + hstep * dtheta
+    kk = theta0.shape[0]
+    have_prev = False
+    lam_prev = 0.0
+    f_prev = 0.0
+    gn_prev = np.inf
+    grew = 0
+    base = 1.0
+    for j in range(kk):
+        base = max(base, abs(theta0[j]))
+    for it in range(16):
+        if not (age0 < lam <= age_max):
+            return 0, th, lam, np.inf, it
+        gn = _eval_ex(
+            ex,
+            region,
+            XA,
+            y,
+            s,
+            th,
+            fit_intercept,
+            kind,
+            p,
+            lam,
+            J1,
+            c1,
+            S,
+            alpha,
+            signs,
+            r,
+            v,
+            g,
+        )
+        if not np.isfinite(gn):
+            return 0, th, lam, np.inf, it
+        if gn <= gtol:
+            f = _sample_event_value(kind, p, region[k], r[k], lam, False, scale)
+            if abs(f) <= ftol:
+                corr = 0.0
+                move = 0.0
+                for j in range(kk):
+                    pj = theta0[j] + (lam - age0) * dtheta[j]
+                    corr = max(corr, abs(th[j] - pj))
+                    move = max(move, abs(pj - theta0[j]))
+                if corr <= 0.3 * move + 1e-9 * base:
+                    return 1, th, lam, gn, it
+                return 0, th, lam, np.inf, it
+        grew = grew + 1 if gn > 0.5 * gn_prev else 0
+        if grew >= 3:
+            return 0, th, lam, np.inf, it
+        gn_prev = gn
+        th = th - _cho_solve(L, g)
+        rk = _residual_k(XA, y, th, fit_intercept, k)
+        fc = _sample_event_value(kind, p, region[k], rk, lam, False, scale)
+        if not np.isfinite(fc):
+            return 0, th, lam, np.inf, it
+        if have_prev and lam != lam_prev:
+            sec = (fc - f_prev) / (lam - lam_prev)
+            if np.isfinite(sec) and sec < 0.0:
+                slope = sec
+        have_prev = True
+        lam_prev = lam
+        f_prev = fc
+        dl = -fc / slope
+        th = th + dl * dtheta
+        lam = lam + dl
+    return 0, th, lam, np.inf, 16
+
+
+@njit(cache=True)
+def _rank_one_one(J1, c1, XA, y, fit_intercept, i, w):
+    """J1 += w z_i z_i^T, c1 += w y_i z_i (a sample entering, w = s_i, or leaving,
+    w = -s_i, the region v = 1)."""
+    nA = XA.shape[1]
+    k = c1.shape[0]
+    z = np.empty(k)
+    for j in range(nA):
+        z[j] = XA[i, j]
+    if fit_intercept:
+        z[nA] = 1.0
+    for a in range(k):
+        c1[a] += w * y[i] * z[a]
+        for b in range(k):
+            J1[a, b] += w * z[a] * z[b]
+
+
+@njit(cache=True)
+def _one_sums(XA, y, s, fit_intercept, region, J1, c1):
+    """The kept v = 1 sums afresh: J1 = sum s_i z_i z_i^T, c1 = sum s_i y_i z_i."""
+    n, nA = XA.shape
+    k = c1.shape[0]
+    for a in range(k):
+        c1[a] = 0.0
+        for b in range(k):
+            J1[a, b] = 0.0
+    z = np.empty(k)
+    for i in range(n):
+        if region[i] != R1:
+            continue
+        for j in range(nA):
+            z[j] = XA[i, j]
+        if fit_intercept:
+            z[nA] = 1.0
+        si = s[i]
+        for a in range(k):
+            c1[a] += si * y[i] * z[a]
+            for b in range(a + 1):
+                J1[a, b] += si * z[a] * z[b]
+    for a in range(k):
+        for b in range(a):
+            J1[b, a] = J1[a, b]
+
+
+@njit(cache=True)
+def _point_events(
+    XA,
+    XF,
+    y,
+    s,
+    theta,
+    dth,
+    has_d,
+    fit_intercept,
+    kind,
+    p,
+    age,
+    region,
+    inactive,
+    colnorm,
+    alpha,
+    signs,
+    active,
+    S,
+    scale,
+    ex,
+    in_ex,
+    w1,
+    u_f,
+    c_f,
+    theta_f,
+    max_unsure,
+    r,
+    v,
+    h,
+    va,
+    e,
+    de,
+    tg,
+    cex,
+    counters,
+):
+    """Event functions at a point whose sample state is fresh (with the tangent when
+    ``has_d``): the evaluated samples, the features (the feature reference is renewed
+    here when its bound leaves more features unsure than it did at the reference, plus
+    one). Returns the new ``max_unsure``."""
+    n = XA.shape[0]
+    lo = loss_one(kind, p, age)
+    hi = loss_zero(kind, p, age)
+    dlo = dloss_one(kind, p, age)
+    dhi = dloss_zero(kind, p, age)
+    du2 = _sample_events(
+        ex,
+        region,
+        XA,
+        fit_intercept,
+        s,
+        S,
+        r,
+        v,
+        u_f,
+        dth,
+        has_d,
+        lo,
+        hi,
+        dlo,
+        dhi,
+        lo > 0.0,
+        scale,
+        e,
+        de,
+        tg,
+    )
+    nu = _features(
+        XA,
+        XF,
+        y,
+        s,
+        theta,
+        dth,
+        has_d,
+        fit_intercept,
+        region,
+        inactive,
+        colnorm,
+        alpha,
+        S,
+        ex,
+        u_f,
+        c_f,
+        theta_f,
+        w1,
+        du2,
+        max_unsure,
+        r,
+        v,
+        h,
+        va,
+        n,
+        e,
+        de,
+        tg,
+        cex,
+    )
+    if nu < 0:
+        near = _feature_ref(
+            XA,
+            XF,
+            y,
+            s,
+            theta,
+            fit_intercept,
+            region,
+            in_ex,
+            inactive,
+            alpha,
+            S,
+            r,
+            v,
+            u_f,
+            c_f,
+            theta_f,
+        )
+        max_unsure = near + 1
+        counters[15] += 1
+        # (u_f is now u on the evaluated samples: their part of the bound is 0)
+        nu = _features(
+            XA,
+            XF,
+            y,
+            s,
+            theta,
+            dth,
+            has_d,
+            fit_intercept,
+            region,
+            inactive,
+            colnorm,
+            alpha,
+            S,
+            ex,
+            u_f,
+            c_f,
+            theta_f,
+            w1,
+            0.0,
+            max_unsure,
+            r,
+            v,
+            h,
+            va,
+            n,
+            e,
+            de,
+            tg,
+            cex,
+        )
+    counters[14] += nu
+    _active_events(theta, dth, has_d, signs, active, n, e, de, tg)
+    return max_unsure
+
+
+@njit(cache=True)
+def run_events(
+    XA,
+    XF,
+    y,
+    s,
+    fit_intercept,
+    kind,
+    p,
+    S,
+    alpha,
+    signs,
+    active,
+    inactive,
+    colnorm,
+    znorm,
+    scale,
+    region,
+    theta_in,
+    age,
+    age_max,
+    h_ctrl,
+    span,
+    gtol,
+    etol,
+    ftol,
+    h_min,
+    max_ev,
+    pending,
+    ev_age,
+    ev_k,
+    ev_from,
+    ev_to,
+    kn_age,
+    kn_theta,
+    kn_dtheta,
+    kn_seg,
+    counters,
+    cand_mult,
+):
+    """Regular iterations of the follower from (theta_in, age) with the partition
+    (active, signs, region) until one needs Python (see the module docstring).
+
+    ``region`` is updated in place. Events and knots are written to the ``ev_*`` and
+    ``kn_*`` arrays (a knot's segment is the number of events before it in this call).
+    Returns (status, theta, age, h_ctrl, pending, n_events, n_knots). ``counters``
+    accumulates: 0 steps, 1 sample references, 2 Newton and event-step iterations, 3
+    evaluated samples summed over iterations; why the loop stopped: 4 event budget, 5
+    end of the range, 6 unstable Jacobian, 7 event cascade or fold, 8 empty step, 9
+    feature event, 10 event step failed, 11 step collapse, 12 event crossed by a step,
+    13 Newton after a move failed; 14 features evaluated exactly, 15 feature
+    references.
+    """
+    n, nA = XA.shape
+    d = XF.shape[1]
+    kk = theta_in.shape[0]
+    theta = theta_in.copy()
+    r = np.empty(n)
+    v = np.empty(n)
+    h = np.empty(n)
+    va = np.empty(n)
+    r_ref = np.empty(n)
+    u_f = np.empty(n)
+    slack = np.empty(n)
+    in_ex = np.zeros(n, dtype=np.bool_)
+    c_f = np.empty(inactive.shape[0])
+    theta_ref = np.empty(kk)
+    theta_f = np.empty(kk)
+    max_unsure = 0
+    e = np.full(n + d, np.inf)
+    de = np.zeros(n + d)
+    tg = np.zeros(n + d, dtype=np.int8)
+    cex = np.empty(d)
+    L = np.zeros((kk, kk))
+    L2 = np.zeros((kk, kk))
+    g = np.empty(kk)
+    dth = np.empty(kk)
+    J1 = np.empty((kk, kk))
+    c1 = np.empty(kk)
+    J1s = np.empty((kk, kk))
+    c1s = np.empty(kk)
+    _one_sums(XA, y, s, fit_intercept, region, J1, c1)
+    n_cand = max(_CAND_MIN, int(cand_mult * math.sqrt(n)))
+    zmed = np.median(znorm) if n else 1.0
+    max_kn = kn_age.shape[0]
+    n_ev = 0
+    n_kn = 0
+    status = BAIL
+    need_ref = True
+    fresh = False
+    a0 = age
+    a1 = age
+    ex = np.empty(0, dtype=np.intp)
+    D = 0.0
+    w1 = 0.0
+    while True:
+        if n_ev >= max_ev or n_kn >= max_kn:
+            status = BUDGET
+            counters[4] += 1
+            break
+        if age >= age_max:
+            counters[5] += 1
+            break
+        drift = _norm_diff(theta, theta_ref) if not need_ref else 0.0
+        if need_ref or age > a1 or drift > D:
+            a0 = age
+            for i in range(n):
+                e[i] = np.inf
+                de[i] = 0.0
+            ex, D, w1, a1, n_in = _refresh(
+                XA,
+                y,
+                s,
+                theta,
+                fit_intercept,
+                kind,
+                p,
+                age,
+                age_max,
+                region,
+                znorm,
+                zmed,
+                S,
+                n_cand,
+                etol,
+                scale,
+                r_ref,
+                theta_ref,
+                slack,
+                in_ex,
+                r,
+                v,
+                h,
+                va,
+            )
+            max_unsure = 1 + _feature_ref(
+                XA,
+                XF,
+                y,
+                s,
+                theta,
+                fit_intercept,
+                region,
+                in_ex,
+                inactive,
+                alpha,
+                S,
+                r,
+                v,
+                u_f,
+                c_f,
+                theta_f,
+            )
+            _one_sums(XA, y, s, fit_intercept, region, J1, c1)
+            counters[1] += 1
+            need_ref = False
+            fresh = True
+            drift = 0.0
+        counters[3] += ex.shape[0]
+        ok = _top(
+            ex,
+            region,
+            XA,
+            y,
+            s,
+            theta,
+            fresh,
+            fit_intercept,
+            kind,
+            p,
+            age,
+            J1,
+            S,
+            r,
+            v,
+            h,
+            va,
+            L,
+            dth,
+        )
+        fresh = True
+        if not ok:
+            counters[6] += 1
+            break
+        max_unsure = _point_events(
+            XA,
+            XF,
+            y,
+            s,
+            theta,
+            dth,
+            True,
+            fit_intercept,
+            kind,
+            p,
+            age,
+            region,
+            inactive,
+            colnorm,
+            alpha,
+            signs,
+            active,
+            S,
+            scale,
+            ex,
+            in_ex,
+            w1,
+            u_f,
+            c_f,
+            theta_f,
+            max_unsure,
+            r,
+            v,
+            h,
+            va,
+            e,
+            de,
+            tg,
+            cex,
+            counters,
+        )
+        # consistency: an event at zero that decreases needs Python (cascade or fold)
+        near = False
+        hev = np.inf
+        kev = -1
+        for t in range(ex.shape[0] + d):
+            kx = ex[t] if t < ex.shape[0] else n + (t - ex.shape[0])
+            if de[kx] < 0.0:
+                tt = max(e[kx], 0.0) / (-de[kx])
+                if e[kx] <= etol and (e[kx] <= ftol or tt <= h_min):
+                    near = True
+                    break
+                if tt < hev:
+                    hev = tt
+                    kev = kx
+        if near:
+            counters[7] += 1
+            break
+        # the step: to the first predicted event, else plain, within the screen
+        step = min(h_ctrl, age_max - age)
+        limited = hev < step
+        if limited:
+            step = hev
+        dn = 0.0
+        for j in range(kk):
+            dn += dth[j] * dth[j]
+        dn = math.sqrt(dn)
+        cap = a1 - age
+        if dn > 0.0:
+            cap = min(cap, (D - drift) / dn)
+        capped = False
+        if cap < step:
+            if drift > 0.0 or age > a0:
+                need_ref = True  # renew the reference here first
+                continue
+            step = cap
+            limited = False
+            capped = True
+        if not (step > 0.0):
+            counters[8] += 1
+            break
+        if limited and kev >= n:
+            counters[9] += 1
+            break  # a feature event: Python's secant step
+        new_age = min(age + step, age_max)
+        counters[0] += 1
+        if limited:
+            st, th_n, new_age, gn, its = _bordered(
+                ex,
+                region,
+                XA,
+                y,
+                s,
+                fit_intercept,
+                kind,
+                p,
+                S,
+                alpha,
+                signs,
+                L,
+                J1,
+                c1,
+                theta,
+                dth,
+                age,
+                step,
+                de[kev],
+                kev,
+                age_max,
+                gtol,
+                ftol,
+                scale,
+                r,
+                v,
+                h,
+                va,
+                g,
+            )
+            fresh = False
+            counters[2] += its + 1
+            if st != 1:
+                counters[10] += 1
+                break
+            ratio = 0.0
+        else:
+            hh = new_age - age
+            pred = theta + hh * dth
+            th_n, ok, its = _newton(
+                ex,
+                region,
+                XA,
+                y,
+                s,
+                pred,
+                new_age,
+                fit_intercept,
+                kind,
+                p,
+                J1,
+                c1,
+                S,
+                alpha,
+                signs,
+                L,
+                L2,
+                True,
+                gtol,
+                r,
+                v,
+                h,
+                va,
+                g,
+            )
+            counters[2] += its
+            fresh = False
+            corr = 0.0
+            move = 0.0
+            base = 1.0
+            for j in range(kk):
+                corr = max(corr, abs(th_n[j] - pred[j]))
+                move = max(move, abs(pred[j] - theta[j]))
+                base = max(base, abs(theta[j]))
+            ratio = corr / (move + 1e-9 * base) if kk else 0.0
+            if not ok or ratio > 0.5:
+                h_ctrl = step / 4.0
+                if h_ctrl < h_min:
+                    counters[11] += 1
+                    break
+                continue
+            gn = 0.0
+            for j in range(kk):
+                gn = max(gn, abs(g[j]))
+        # the event check at the new point (the sample state there is fresh)
+        drift_n = _norm_diff(th_n, theta_ref)
+        if new_age > a1 or drift_n > D:
+            a0 = new_age
+            for i in range(n):
+                e[i] = np.inf
+                de[i] = 0.0
+            ex, D, w1, a1, n_in = _refresh(
+                XA,
+                y,
+                s,
+                th_n,
+                fit_intercept,
+                kind,
+                p,
+                new_age,
+                age_max,
+                region,
+                znorm,
+                zmed,
+                S,
+                n_cand,
+                etol,
+                scale,
+                r_ref,
+                theta_ref,
+                slack,
+                in_ex,
+                r,
+                v,
+                h,
+                va,
+            )
+            max_unsure = 1 + _feature_ref(
+                XA,
+                XF,
+                y,
+                s,
+                th_n,
+                fit_intercept,
+                region,
+                in_ex,
+                inactive,
+                alpha,
+                S,
+                r,
+                v,
+                u_f,
+                c_f,
+                theta_f,
+            )
+            counters[1] += 1
+        max_unsure = _point_events(
+            XA,
+            XF,
+            y,
+            s,
+            th_n,
+            dth,
+            False,
+            fit_intercept,
+            kind,
+            p,
+            new_age,
+            region,
+            inactive,
+            colnorm,
+            alpha,
+            signs,
+            active,
+            S,
+            scale,
+            ex,
+            in_ex,
+            w1,
+            u_f,
+            c_f,
+            theta_f,
+            max_unsure,
+            r,
+            v,
+            h,
+            va,
+            e,
+            de,
+            tg,
+            cex,
+            counters,
+        )
+        violated = False
+        for t in range(ex.shape[0] + d):
+            kx = ex[t] if t < ex.shape[0] else n + (t - ex.shape[0])
+            if e[kx] < -etol:
+                violated = True
+                break
+        if violated:
+            # Python locates the first crossing from the step's start
+            need_ref = True
+            fresh = False
+            counters[12] += 1
+            break
+        # accept the step: the knot of its start, then the new point
+        kn_age[n_kn] = age
+        kn_theta[n_kn, :] = theta
+        kn_dtheta[n_kn, :] = dth
+        kn_seg[n_kn] = n_ev
+        n_kn += 1
+        pending = -1
+        theta = th_n
+        age = new_age
+        fresh = True
+        if limited and e[kev] <= etol:
+            # the sample moves; the point stands when sample kev's change of term
+            # keeps |G| within gtol, else Newton in the new partition
+            old = region[kev]
+            tgt = tg[kev]
+            ri = r[kev]
+            v_old = v[kev]
+            region[kev] = tgt
+            vn, hn, van = _terms_i(kind, p, tgt, ri, s[kev], new_age)
+            zmax = 1.0 if fit_intercept else 0.0
+            for j in range(nA):
+                zmax = max(zmax, abs(XA[kev, j]))
+            dg = abs(s[kev] * (vn - v_old) * ri) * zmax / S
+            J1s[:, :] = J1
+            c1s[:] = c1
+            if old == R1:
+                _rank_one_one(J1, c1, XA, y, fit_intercept, kev, -s[kev])
+            if tgt == R1:
+                _rank_one_one(J1, c1, XA, y, fit_intercept, kev, s[kev])
+            if gn + dg <= gtol:
+                v[kev] = vn
+                h[kev] = hn
+                va[kev] = van
+            else:
+                th_p, ok, its = _newton(
+                    ex,
+                    region,
+                    XA,
+                    y,
+                    s,
+                    theta,
+                    age,
+                    fit_intercept,
+                    kind,
+                    p,
+                    J1,
+                    c1,
+                    S,
+                    alpha,
+                    signs,
+                    L,
+                    L2,
+                    True,
+                    gtol,
+                    r,
+                    v,
+                    h,
+                    va,
+                    g,
+                )
+                counters[2] += its
+                if not ok:
+                    # Python fires it (and jumps) from this point
+                    region[kev] = old
+                    J1[:, :] = J1s
+                    c1[:] = c1s
+                    fresh = False
+                    counters[13] += 1
+                    break
+                theta = th_p
+            ev_age[n_ev] = age
+            ev_k[n_ev] = kev
+            ev_from[n_ev] = old
+            ev_to[n_ev] = tgt
+            n_ev += 1
+            pending = kev
+        elif not limited and not capped:
+            if ratio <= 0.05:
+                h_ctrl = min(2.0 * h_ctrl, span)
+            elif ratio >= 0.2:
+                h_ctrl = h_ctrl / 2.0
+    return status, theta, age, h_ctrl, pending, n_ev, n_kn
