@@ -779,6 +779,17 @@ class _Follower:
             return self.acs_land(*sys.split_acs(x0), age_j)
         if u is not None and sys.kick_both_sides:
             return self._kick_land(before, u, sigma, scale, age_j)
+        if sys.descend is not None and sys.descend_first:
+            # the system's local descent straight from the kicked point: where it
+            # reaches a stable point that lands, no ACS is needed
+            got = sys.descend(*sys.split_acs(x0), age_j)
+            if got is not None and got[2]:
+                theta_d, ok = self.try_land(
+                    got[0], got[1], age_j, repairs=sys.land_repairs
+                )
+                if ok:
+                    self._landed_stable = True
+                    return theta_d
         return self.acs_land(*sys.split_acs(x0), age_j)
 
     def _kick_land(self, before, u, sigma, scale, age):
@@ -927,6 +938,7 @@ class _SystemBase:
     land_repairs = 5  # transitions applied to an identified partition before giving up
     land_batch = False  # a repair moves every violated index (else the most violated)
     descend = None  # optional local descent from an ACS point before landing (Lasso)
+    descend_first = False  # a jump tries descend from the kicked point before ACS
 
     def prec(self, g):
         return g

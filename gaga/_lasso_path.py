@@ -47,6 +47,7 @@ class _LassoSystem(_SystemBase):
     exact_k = 24
     refine_exact = False  # Cholesky of the exact J: backward stable, no refinement
     events_set_state = True  # event_values recomputes v, h, dv/dage from r
+    descend_first = True  # a jump tries the latent descent before ACS
     fast = True  # the compiled event loop takes the regular iterations (False: Python)
     cand_mult = 2.0  # its screening evaluates about cand_mult sqrt(n) candidates
 
