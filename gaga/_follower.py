@@ -104,6 +104,26 @@ class _SegmentStore:
         )
         return len(self._segs) - 1
 
+    def add_moves(self, part, samples, regions):
+        """The segments of a run of single-sample moves from ``part`` (its region is
+        updated in place, move by move): as :meth:`add` after each, with one copy of
+        the active set shared by them. Returns the segment ids."""
+        region = part.region
+        active, signs = part.active.copy(), part.signs.copy()
+        ids = []
+        for i, g in zip(samples.tolist(), regions.tolist()):
+            region[i] = g
+            if len(self._segs) % _CHECKPOINT_EVERY == 0:
+                self._checkpoints.append((region.copy(), len(self._delta_i)))
+            else:
+                self._delta_i.append(i)
+                self._delta_g.append(g)
+            self._segs.append(
+                (len(self._checkpoints) - 1, len(self._delta_i), active, signs)
+            )
+            ids.append(len(self._segs) - 1)
+        return ids
+
     def __getitem__(self, k):
         cp, end, active, signs = self._segs[k]
         base, start = self._checkpoints[cp]

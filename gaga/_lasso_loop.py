@@ -1251,8 +1251,10 @@ def run_events(
             cex,
             counters,
         )
-        # consistency: an event at zero that decreases needs Python (cascade or fold)
-        near = False
+        # consistency: event functions at zero that decrease fire now, in cascade, the
+        # lowest index first (as Python's loop); the sample just moved among them is a
+        # fold, and a feature among them is left to Python
+        near = -1
         hev = np.inf
         kev = -1
         for t in range(ex.shape[0] + d):
@@ -1260,14 +1262,73 @@ def run_events(
             if de[kx] < 0.0:
                 tt = max(e[kx], 0.0) / (-de[kx])
                 if e[kx] <= etol and (e[kx] <= ftol or tt <= h_min):
-                    near = True
+                    near = kx
                     break
                 if tt < hev:
                     hev = tt
                     kev = kx
-        if near:
-            counters[7] += 1
-            break
+        if near >= 0:
+            fold = False
+            if pending >= 0 and de[pending] < 0.0 and e[pending] <= etol:
+                tt = max(e[pending], 0.0) / (-de[pending])
+                fold = e[pending] <= ftol or tt <= h_min
+            if fold or near >= n:
+                counters[7] += 1
+                break
+            # the sample moves here; Newton in the new partition (no step when G is
+            # already solved there)
+            old = region[near]
+            tgt = tg[near]
+            J1s[:, :] = J1
+            c1s[:] = c1
+            region[near] = tgt
+            if old == R1:
+                _rank_one_one(J1, c1, XA, y, fit_intercept, near, -s[near])
+            if tgt == R1:
+                _rank_one_one(J1, c1, XA, y, fit_intercept, near, s[near])
+            th_p, ok, its = _newton(
+                ex,
+                region,
+                XA,
+                y,
+                s,
+                theta,
+                age,
+                fit_intercept,
+                kind,
+                p,
+                J1,
+                c1,
+                S,
+                alpha,
+                signs,
+                L,
+                L2,
+                True,
+                gtol,
+                r,
+                v,
+                h,
+                va,
+                g,
+            )
+            counters[2] += its
+            if not ok:
+                region[near] = old
+                J1[:, :] = J1s
+                c1[:] = c1s
+                fresh = False
+                counters[13] += 1
+                break
+            theta = th_p
+            fresh = True
+            ev_age[n_ev] = age
+            ev_k[n_ev] = near
+            ev_from[n_ev] = old
+            ev_to[n_ev] = tgt
+            n_ev += 1
+            pending = near
+            continue
         # the step: to the first predicted event, else plain, within the screen
         step = min(h_ctrl, age_max - age)
         limited = hev < step

@@ -262,6 +262,10 @@ class _LassoSystem(_SystemBase):
             return J1, c1
         J1, c1, mask = st[1], st[2], st[3]
         changed = np.flatnonzero(one != mask)
+        if changed.size > 16 + self.k():
+            # many moved (a landing): one compiled pass beats the rank-one terms
+            st[4] = _J1_REBUILD
+            return self._one_part()
         for i in changed:
             z = self.z_row(i)
             si = self.s[i] if one[i] else -self.s[i]
@@ -679,21 +683,17 @@ class _LassoSystem(_SystemBase):
         )
         self.fast_counters += counters
         # replay: events with their segments, then the knots in their segments
-        work = _Partition(part.active, part.signs, part.region.copy())
-        seg_ids = [seg]
-        for t in range(n_ev):
-            i = int(ev_k[t])
-            work.region[i] = ev_to[t]
+        for a, i, g0, g1 in zip(
+            ev_age[:n_ev].tolist(),
+            ev_k[:n_ev].tolist(),
+            ev_from[:n_ev].tolist(),
+            ev_to[:n_ev].tolist(),
+        ):
             fol.on_event(
-                PathEvent(
-                    float(ev_age[t]),
-                    "sample",
-                    i,
-                    _REGION_NAMES[int(ev_from[t])],
-                    _REGION_NAMES[int(ev_to[t])],
-                )
+                PathEvent(a, "sample", i, _REGION_NAMES[g0], _REGION_NAMES[g1])
             )
-            seg_ids.append(fol.segments.add(work, (i,)))
+        work = _Partition(part.active, part.signs, part.region.copy())
+        seg_ids = [seg] + fol.segments.add_moves(work, ev_k[:n_ev], ev_to[:n_ev])
         if n_kn:
             full = np.zeros((n_kn, self.d + 1))
             dfull = np.zeros((n_kn, self.d + 1))

@@ -556,12 +556,13 @@ def _both_loops(monkeypatch, X, y, name, **kw):
 
 
 @pytest.mark.parametrize("name", ["linear", "mixture", "log", "polynomial"])
-@pytest.mark.parametrize("case", ["diabetes", "outliers", "screened"])
+@pytest.mark.parametrize("case", ["diabetes", "outliers", "screened", "ties"])
 def test_compiled_loop_equals_python_loop(diabetes, monkeypatch, name, case):
     """The compiled event loop (``gaga._lasso_loop``) takes the regular iterations of
     the follower: the same events in the same order at the same ages, and the same
     solution at any age, as Python's loop; on the larger problem its screening skips
-    samples (fewer evaluated per iteration than there are samples)."""
+    samples (fewer evaluated per iteration than there are samples), and with duplicated
+    rows it fires the simultaneous events itself."""
     if case == "diabetes":
         X, y = diabetes
         kw = dict(alpha=0.02)
@@ -569,6 +570,11 @@ def test_compiled_loop_equals_python_loop(diabetes, monkeypatch, name, case):
         X, y = _outliers(200, 6, seed=0)
         w = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
         kw = dict(alpha=0.01, fit_intercept=False, sample_weight=w)
+    elif case == "ties":
+        # every row twice: events come in simultaneous pairs (a cascade at one age)
+        X, y = _screened(300, 5, seed=2)
+        X, y = np.vstack([X, X]), np.concatenate([y, y])
+        kw = dict(alpha=0.01)
     else:
         X, y = _screened()
         kw = dict(alpha=0.01)
@@ -579,6 +585,9 @@ def test_compiled_loop_equals_python_loop(diabetes, monkeypatch, name, case):
     if case == "screened" and name == "mixture":
         # (the other regularizers keep most samples in the middle, always evaluated)
         assert evaluated < 0.5 * len(y) * steps
+    if case == "ties":
+        # the cascades were fired by the compiled loop, not left to Python's
+        assert sysf.fast_counters[7] < 0.1 * fast.n_events
     key = lambda p: [(e.kind, e.index, e.from_set, e.to_set) for e in p.events]  # noqa
     assert key(fast) == key(slow)
     ages_s = np.array([e.age for e in slow.events])
