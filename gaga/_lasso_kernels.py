@@ -271,18 +271,34 @@ def correlations_subset(XF, idx, u, q, has_q, c, dc):
     """``c[j] = X[:, j] . u`` (and ``dc[j] = X[:, j] . q`` with ``has_q``) for the
     columns ``idx`` of the Fortran-ordered ``XF`` (contiguous columns)."""
     n = XF.shape[0]
+    m = n - n % 4
     for t in range(idx.shape[0]):
         j = idx[t]
-        a = 0.0
-        b = 0.0
-        for i in range(n):
-            x = XF[i, j]
-            a += x * u[i]
+        # four partial sums: a single running sum is bound by the latency of its adds
+        a0 = a1 = a2 = a3 = 0.0
+        b0 = b1 = b2 = b3 = 0.0
+        for i in range(0, m, 4):
+            x0 = XF[i, j]
+            x1 = XF[i + 1, j]
+            x2 = XF[i + 2, j]
+            x3 = XF[i + 3, j]
+            a0 += x0 * u[i]
+            a1 += x1 * u[i + 1]
+            a2 += x2 * u[i + 2]
+            a3 += x3 * u[i + 3]
             if has_q:
-                b += x * q[i]
-        c[j] = a
+                b0 += x0 * q[i]
+                b1 += x1 * q[i + 1]
+                b2 += x2 * q[i + 2]
+                b3 += x3 * q[i + 3]
+        for i in range(m, n):
+            x = XF[i, j]
+            a0 += x * u[i]
+            if has_q:
+                b0 += x * q[i]
+        c[j] = (a0 + a1) + (a2 + a3)
         if has_q:
-            dc[j] = b
+            dc[j] = (b0 + b1) + (b2 + b3)
 
 
 @njit(cache=True)
