@@ -48,6 +48,7 @@ from gaga._lasso_kernels import (
     _terms_i,
 )
 from gaga._spl_kernels import (
+    LINEAR,
     MIXTURE,
     dloss_one,
     dloss_zero,
@@ -61,6 +62,143 @@ from gaga._spl_kernels import (
 BAIL = 0
 BUDGET = 1
 _CAND_MIN = 32  # at least this many candidates besides the middle samples
+_POLY_K = (
+    6  # the linear regularizer's middle samples by moments up to this many unknowns
+)
+
+
+# -- the middle samples of the linear regularizer through moments -------------------
+#
+# With v = 1 - l / age (l = r^2 / 2) a middle sample's share of the sums is a
+# polynomial in its residual: s v r = s (r - r^3 / (2 age)), h = s (1 - 3 r^2 / (2 age))
+# and s (dv/dage) r = s r^3 / (2 age^2). With r = rho - z . delta (rho the residual at
+# the reference theta_ref, delta = theta - theta_ref) the sums over all middle samples
+# are polynomials in delta whose coefficients are the moments (over the middle samples)
+#     A1 = sum s rho z,  Q0 = sum s z z^T,  B0 = sum s rho^3 z,  B1 = sum s rho^2 z z^T,
+#     B2 = sum s rho z z z,  B3 = sum s z z z z,
+# so that G, J and dG/dage cost O(k^4) and no pass over the middle samples: they are
+# screened like the others and evaluated only near their threshold. (The sums of G are
+# expanded around theta_ref, where the residuals are those of the point: no cancellation
+# of large terms.)
+
+
+@njit(cache=True)
+def _mid_clear(Mt):
+    Mt[0][:] = 0.0
+    Mt[1][:, :] = 0.0
+    Mt[2][:] = 0.0
+    Mt[3][:, :] = 0.0
+    Mt[4][:, :, :] = 0.0
+    Mt[5][:, :, :, :] = 0.0
+
+
+@njit(cache=True)
+def _mid_add(XA, fit_intercept, i, w, rho, Mt):
+    """Add sample i (weight w: +s_i entering the middle, -s_i leaving) with residual
+    ``rho`` at the reference to the moments."""
+    A1, Q0, B0, B1, B2, B3 = Mt
+    nA = XA.shape[1]
+    k = A1.shape[0]
+    z = np.empty(k)
+    for j in range(nA):
+        z[j] = XA[i, j]
+    if fit_intercept:
+        z[nA] = 1.0
+    r2 = rho * rho
+    for a in range(k):
+        za = w * z[a]
+        A1[a] += za * rho
+        B0[a] += za * r2 * rho
+        for b in range(k):
+            zab = za * z[b]
+            Q0[a, b] += zab
+            B1[a, b] += zab * r2
+            for c in range(k):
+                zabc = zab * z[c]
+                B2[a, b, c] += zabc * rho
+                for e in range(k):
+                    B3[a, b, c, e] += zabc * z[e]
+
+
+@njit(cache=True)
+def _mid_build(XA, s, fit_intercept, region, r_ref, Mt):
+    """The moments afresh over the middle samples (residuals at the reference)."""
+    _mid_clear(Mt)
+    for i in range(XA.shape[0]):
+        if region[i] == RM:
+            _mid_add(XA, fit_intercept, i, s[i], r_ref[i], Mt)
+
+
+@njit(cache=True)
+def _mid_prep(Mt, delta):
+    """``B3[., ., delta, delta]`` and ``B2[., ., delta]`` (shared by P3 and Q2)."""
+    B2, B3 = Mt[4], Mt[5]
+    k = delta.shape[0]
+    T2 = np.empty((k, k))
+    U2 = np.empty((k, k))
+    for a in range(k):
+        for b in range(k):
+            acc3 = 0.0
+            acc2 = 0.0
+            for c in range(k):
+                dc = delta[c]
+                acc2 += B2[a, b, c] * dc
+                inner = 0.0
+                for e in range(k):
+                    inner += B3[a, b, c, e] * delta[e]
+                acc3 += inner * dc
+            T2[a, b] = acc3
+            U2[a, b] = acc2
+    return T2, U2
+
+
+@njit(cache=True)
+def _mid_p3(Mt, delta, T2, U2):
+    """P3 = sum s r^3 z = B0 - 3 B1 delta + 3 B2[delta, delta] - B3[delta, delta,
+    delta]."""
+    B0, B1 = Mt[2], Mt[3]
+    k = delta.shape[0]
+    P3 = np.empty(k)
+    for a in range(k):
+        acc = B0[a]
+        for b in range(k):
+            acc += (-3.0 * B1[a, b] + 3.0 * U2[a, b] - T2[a, b]) * delta[b]
+        P3[a] = acc
+    return P3
+
+
+@njit(cache=True)
+def _mid_G(Mt, delta, age, g):
+    """Add the middle samples' unscaled G sums ``P1 - P3 / (2 age)`` at theta_ref +
+    delta to g (P1 = sum s r z = A1 - Q0 delta)."""
+    A1, Q0 = Mt[0], Mt[1]
+    T2, U2 = _mid_prep(Mt, delta)
+    P3 = _mid_p3(Mt, delta, T2, U2)
+    k = delta.shape[0]
+    for a in range(k):
+        p1 = A1[a]
+        for b in range(k):
+            p1 -= Q0[a, b] * delta[b]
+        g[a] += p1 - P3[a] / (2.0 * age)
+
+
+@njit(cache=True)
+def _mid_J(Mt, delta, age, L, rhs, with_rhs):
+    """Add the middle samples' unscaled J sum ``Q0 - 3 Q2 / (2 age)`` at theta_ref +
+    delta to the lower triangle of L (Q2 = sum s r^2 z z^T = B1 - 2 B2[delta] +
+    B3[delta, delta]) and, ``with_rhs``, their ``sum s (dv/dage) r z = P3 / (2
+    age^2)`` to rhs."""
+    Q0, B1 = Mt[1], Mt[3]
+    T2, U2 = _mid_prep(Mt, delta)
+    k = delta.shape[0]
+    f = 3.0 / (2.0 * age)
+    for a in range(k):
+        for b in range(a + 1):
+            L[a, b] += Q0[a, b] - f * (B1[a, b] - 2.0 * U2[a, b] + T2[a, b])
+    if with_rhs:
+        P3 = _mid_p3(Mt, delta, T2, U2)
+        for a in range(k):
+            rhs[a] += P3[a] / (2.0 * age * age)
 
 
 @njit(cache=True)
@@ -83,8 +221,12 @@ def _eval_ex(
     r,
     v,
     g,
+    poly,
+    Mt,
+    theta_ref,
 ):
-    """G at (theta, age) from the kept v = 1 sums and the middle samples, with the
+    """G at (theta, age) from the kept v = 1 sums and the middle samples (with
+    ``poly``: from their moments, :func:`_mid_G`), with the
     residuals and weights of the evaluated samples ``ex`` (which hold every middle
     sample; their curvatures are left to :func:`_top`); g is G scaled (``-sums / S``
     plus the penalty). Returns ``||G||_inf``."""
@@ -95,6 +237,8 @@ def _eval_ex(
         for b in range(kk):
             acc -= J1[a, b] * theta[b]
         g[a] = acc
+    if poly:
+        _mid_G(Mt, theta - theta_ref, age, g)
     b0 = theta[nA] if fit_intercept else 0.0
     for t in range(ex.shape[0]):
         i = ex[t]
@@ -106,6 +250,8 @@ def _eval_ex(
         if gi == RM:
             vi = phi(kind, p, 0.5 * ri * ri, age)
             v[i] = vi
+            if poly:
+                continue
             u = s[i] * vi * ri
             for j in range(nA):
                 g[j] += u * XA[i, j]
@@ -131,7 +277,9 @@ def _terms_ex(ex, region, kind, p, s, r, age, v, h, va):
 
 
 @njit(cache=True)
-def _factor(ex, region, XA, fit_intercept, h, J1, S, L):
+def _factor(
+    ex, region, XA, fit_intercept, h, J1, S, L, poly, Mt, theta, theta_ref, age
+):
     """Cholesky factor (lower, in ``L``) of the exact J = (J1 + sum over the middle
     samples of h_i z_i z_i^T) / S; False when J is not positive definite or nearly
     singular (the tests of ``_LassoSystem.factorize``)."""
@@ -140,6 +288,9 @@ def _factor(ex, region, XA, fit_intercept, h, J1, S, L):
     for a in range(k):
         for b in range(a + 1):
             L[a, b] = J1[a, b]
+    if poly:
+        _mid_J(Mt, theta - theta_ref, age, L, L[0], False)
+        return _cholesky(L, S)
     for t in range(ex.shape[0]):
         i = ex[t]
         if region[i] != RM:
@@ -209,6 +360,9 @@ def _top(
     va,
     L,
     dtheta,
+    poly,
+    Mt,
+    theta_ref,
 ):
     """At a point of the branch, one pass over the evaluated samples: their residuals
     (unless ``fresh``: kept from the last evaluation here) and terms, the exact J and
@@ -220,6 +374,8 @@ def _top(
     for a in range(k):
         for b in range(a + 1):
             L[a, b] = J1[a, b]
+    if poly:
+        _mid_J(Mt, theta - theta_ref, age, L, rhs, True)
     b0 = theta[nA] if fit_intercept else 0.0
     for t in range(ex.shape[0]):
         i = ex[t]
@@ -232,7 +388,7 @@ def _top(
                 ri -= XA[i, j] * theta[j]
             r[i] = ri
         v[i], h[i], va[i] = _terms_i(kind, p, gi, ri, s[i], age)
-        if gi != RM:
+        if gi != RM or poly:
             continue
         hi_ = h[i]
         if not np.isfinite(hi_):
@@ -313,6 +469,7 @@ def _refresh(
     v,
     h,
     va,
+    poly,
 ):
     """A new screening reference of the samples at (theta, age): the residuals of all
     samples, the age window and the candidates (``in_ex`` marks them).
@@ -345,8 +502,8 @@ def _refresh(
         v[i] = vi
         h[i] = hi_
         va[i] = vai
-        if gi == RM:
-            slack[i] = -1.0
+        if gi == RM and not poly:
+            slack[i] = -1.0  # always evaluated (they enter G)
             continue
         ev = _event_i(
             gi, 0.5 * ri * ri, 0.0, l_one, l_zero, 0.0, 0.0, l_one > 0.0, False, scale
@@ -438,6 +595,10 @@ def _features(
     de,
     tg,
     cexact,
+    kind,
+    p,
+    age,
+    fstate,
 ):
     """Event functions of the features (same scaling as ``event_values``): the active
     ones from theta, the inactive ones from the screening bound or, where it reaches
@@ -450,7 +611,12 @@ def _features(
     # the others at v = 1 (their region is that of the reference) through ||theta -
     # theta_f||
     drift = _norm_diff(theta, theta_f)
-    dn = math.sqrt(du2 + w1 * drift * drift)
+    # (the linear regularizer's middle samples not evaluated: |du_i| <= 2 s_i ||z_i||
+    # drift / S + s_i |r_i|^3 |1 / (2 age) - 1 / (2 age_f)| / S, as |r_i| stays below
+    # sqrt(2 age); fstate = [sum s^2 ||z||^2, sum s^2 r^6 at theta_f, age_f])
+    dinv = 0.5 / age - 0.5 / fstate[2]
+    mid2 = 2.0 * (4.0 * drift * drift * fstate[0] + dinv * dinv * fstate[1]) / (S * S)
+    dn = math.sqrt(du2 + w1 * drift * drift + mid2)
     n_unsure = 0
     for t in range(inactive.shape[0]):
         j = inactive[t]
@@ -485,17 +651,20 @@ def _features(
             qi = h[i] * dri + s[i] * r[i] * va[i]
             q[i] = (qi if np.isfinite(qi) else 0.0) / S
         for i in range(nS):
-            if done[i] or region[i] != R1:
+            gi = region[i]
+            if done[i] or gi == R0:
                 continue
             ri = y[i] - b0
             for j in range(nA):
                 ri -= XA[i, j] * theta[j]
-            u[i] = s[i] * ri / S
+            vi, hi_, vai = _terms_i(kind, p, gi, ri, s[i], age)
+            u[i] = s[i] * vi * ri / S
             if has_d:
                 acc = db
                 for j in range(nA):
                     acc += XA[i, j] * dtheta[j]
-                q[i] = -s[i] * acc / S
+                qi = -hi_ * acc + s[i] * ri * vai
+                q[i] = (qi if np.isfinite(qi) else 0.0) / S
         for t in range(inactive.shape[0]):
             j = inactive[t]
             if not np.isnan(cexact[j]):
@@ -532,22 +701,42 @@ def _feature_ref(
     u_ref,
     c_ref,
     theta_f,
+    kind,
+    p,
+    age,
+    znorm,
+    fstate,
 ):
     """A new reference of the feature bound at theta (the sample state of the
     evaluated samples is that of theta): u of every sample and the exact correlations
-    of the inactive features. Returns how many of them are within 0.999 alpha."""
+    of the inactive features; ``fstate`` gets the bound's sums over the middle samples
+    not evaluated and the age (see :func:`_features`). Returns how many features are
+    within 0.999 alpha."""
     n, nA = XA.shape
     b0 = theta[nA] if fit_intercept else 0.0
+    w2 = 0.0
+    w6 = 0.0
     for i in range(n):
+        gi = region[i]
         if in_ex[i]:
             u_ref[i] = s[i] * v[i] * r[i] / S
-        elif region[i] == R1:
+        elif gi == R0:
+            u_ref[i] = 0.0
+        else:
             ri = y[i] - b0
             for j in range(nA):
                 ri -= XA[i, j] * theta[j]
-            u_ref[i] = s[i] * ri / S
-        else:
-            u_ref[i] = 0.0
+            if gi == R1:
+                u_ref[i] = s[i] * ri / S
+            else:
+                u_ref[i] = s[i] * phi(kind, p, 0.5 * ri * ri, age) * ri / S
+                si2 = s[i] * s[i]
+                w2 += si2 * znorm[i] * znorm[i]
+                r3 = ri * ri * ri
+                w6 += si2 * r3 * r3
+    fstate[0] = w2
+    fstate[1] = w6
+    fstate[2] = age
     for j in range(theta.shape[0]):
         theta_f[j] = theta[j]
     near = 0
@@ -655,6 +844,9 @@ def _newton(
     h,
     va,
     g,
+    poly,
+    Mt,
+    theta_ref,
 ):
     """Newton on G(., age) = 0 (``_Follower.newton``): chord iterations with the factor
     ``L`` of the step's start, switching to exact Jacobians (factored in ``L2``) when
@@ -679,6 +871,9 @@ def _newton(
         r,
         v,
         g,
+        poly,
+        Mt,
+        theta_ref,
     )
     exact = not chord
     for it in range(12):
@@ -686,7 +881,21 @@ def _newton(
             return th, True, it
         if exact:
             _terms_ex(ex, region, kind, p, s, r, age, v, h, va)
-            if not _factor(ex, region, XA, fit_intercept, h, J1, S, L2):
+            if not _factor(
+                ex,
+                region,
+                XA,
+                fit_intercept,
+                h,
+                J1,
+                S,
+                L2,
+                poly,
+                Mt,
+                th,
+                theta_ref,
+                age,
+            ):
                 return th, False, it
             step = _cho_solve(L2, g)
         else:
@@ -711,6 +920,9 @@ def _newton(
             r,
             v,
             g,
+            poly,
+            Mt,
+            theta_ref,
         )
         if not np.isfinite(gn_new):
             return th, False, it + 1
@@ -754,6 +966,9 @@ def _bordered(
     h,
     va,
     g,
+    poly,
+    Mt,
+    theta_ref,
 ):
     """The bordered chord Newton of :func:`_lasso_kernels.bordered_event_step` on the
     evaluated samples: (status, theta, age, |G|, iterations); status 1 when converged
@@ -791,6 +1006,9 @@ def _bordered(
             r,
             v,
             g,
+            poly,
+            Mt,
+            theta_ref,
         )
         if not np.isfinite(gn):
             return 0, th, lam, np.inf, it
@@ -843,6 +1061,34 @@ def _rank_one_one(J1, c1, XA, y, fit_intercept, i, w):
         c1[a] += w * y[i] * z[a]
         for b in range(k):
             J1[a, b] += w * z[a] * z[b]
+
+
+@njit(cache=True)
+def _move_sums(XA, y, s, fit_intercept, i, old, tgt, r_ref, J1, c1, poly, Mt):
+    """Sample i moves from region ``old`` to ``tgt``: the kept v = 1 sums and (with
+    ``poly``) the middle moments follow."""
+    if old == R1:
+        _rank_one_one(J1, c1, XA, y, fit_intercept, i, -s[i])
+    if tgt == R1:
+        _rank_one_one(J1, c1, XA, y, fit_intercept, i, s[i])
+    if poly:
+        if old == RM:
+            _mid_add(XA, fit_intercept, i, -s[i], r_ref[i], Mt)
+        if tgt == RM:
+            _mid_add(XA, fit_intercept, i, s[i], r_ref[i], Mt)
+
+
+@njit(cache=True)
+def _copy_sums(J1, c1, Mt, J1d, c1d, Mtd):
+    """Copy the kept sums (and moments) into the ``d`` arrays."""
+    J1d[:, :] = J1
+    c1d[:] = c1
+    Mtd[0][:] = Mt[0]
+    Mtd[1][:, :] = Mt[1]
+    Mtd[2][:] = Mt[2]
+    Mtd[3][:, :] = Mt[3]
+    Mtd[4][:, :, :] = Mt[4]
+    Mtd[5][:, :, :, :] = Mt[5]
 
 
 @njit(cache=True)
@@ -909,6 +1155,8 @@ def _point_events(
     tg,
     cex,
     counters,
+    znorm,
+    fstate,
 ):
     """Event functions at a point whose sample state is fresh (with the tangent when
     ``has_d``): the evaluated samples, the features (the feature reference is renewed
@@ -971,6 +1219,10 @@ def _point_events(
         de,
         tg,
         cex,
+        kind,
+        p,
+        age,
+        fstate,
     )
     if nu < 0:
         near = _feature_ref(
@@ -990,6 +1242,11 @@ def _point_events(
             u_f,
             c_f,
             theta_f,
+            kind,
+            p,
+            age,
+            znorm,
+            fstate,
         )
         max_unsure = near + 1
         counters[15] += 1
@@ -1024,6 +1281,10 @@ def _point_events(
             de,
             tg,
             cex,
+            kind,
+            p,
+            age,
+            fstate,
         )
     counters[14] += nu
     _active_events(theta, dth, has_d, signs, active, n, e, de, tg)
@@ -1099,6 +1360,7 @@ def run_events(
     theta_ref = np.empty(kk)
     theta_f = np.empty(kk)
     max_unsure = 0
+    fstate = np.zeros(3)  # the feature bound's middle-sample sums (see _features)
     e = np.full(n + d, np.inf)
     de = np.zeros(n + d)
     tg = np.zeros(n + d, dtype=np.int8)
@@ -1111,6 +1373,25 @@ def run_events(
     c1 = np.empty(kk)
     J1s = np.empty((kk, kk))
     c1s = np.empty(kk)
+    # the linear regularizer's middle samples through their moments (small k)
+    poly = kind == LINEAR and kk <= _POLY_K
+    km = kk if poly else 0
+    Mt = (
+        np.zeros(km),
+        np.zeros((km, km)),
+        np.zeros(km),
+        np.zeros((km, km)),
+        np.zeros((km, km, km)),
+        np.zeros((km, km, km, km)),
+    )
+    Mts = (
+        np.zeros(km),
+        np.zeros((km, km)),
+        np.zeros(km),
+        np.zeros((km, km)),
+        np.zeros((km, km, km)),
+        np.zeros((km, km, km, km)),
+    )
     _one_sums(XA, y, s, fit_intercept, region, J1, c1)
     n_cand = max(_CAND_MIN, int(cand_mult * math.sqrt(n)))
     zmed = np.median(znorm) if n else 1.0
@@ -1164,6 +1445,7 @@ def run_events(
                 v,
                 h,
                 va,
+                poly,
             )
             max_unsure = 1 + _feature_ref(
                 XA,
@@ -1182,8 +1464,15 @@ def run_events(
                 u_f,
                 c_f,
                 theta_f,
+                kind,
+                p,
+                age,
+                znorm,
+                fstate,
             )
             _one_sums(XA, y, s, fit_intercept, region, J1, c1)
+            if poly:
+                _mid_build(XA, s, fit_intercept, region, r_ref, Mt)
             counters[1] += 1
             need_ref = False
             fresh = True
@@ -1209,6 +1498,9 @@ def run_events(
             va,
             L,
             dth,
+            poly,
+            Mt,
+            theta_ref,
         )
         fresh = True
         if not ok:
@@ -1250,6 +1542,8 @@ def run_events(
             tg,
             cex,
             counters,
+            znorm,
+            fstate,
         )
         # consistency: event functions at zero that decrease fire now, in cascade, the
         # lowest index first (as Python's loop); the sample just moved among them is a
@@ -1279,13 +1573,9 @@ def run_events(
             # already solved there)
             old = region[near]
             tgt = tg[near]
-            J1s[:, :] = J1
-            c1s[:] = c1
+            _copy_sums(J1, c1, Mt, J1s, c1s, Mts)
             region[near] = tgt
-            if old == R1:
-                _rank_one_one(J1, c1, XA, y, fit_intercept, near, -s[near])
-            if tgt == R1:
-                _rank_one_one(J1, c1, XA, y, fit_intercept, near, s[near])
+            _move_sums(XA, y, s, fit_intercept, near, old, tgt, r_ref, J1, c1, poly, Mt)
             th_p, ok, its = _newton(
                 ex,
                 region,
@@ -1311,12 +1601,14 @@ def run_events(
                 h,
                 va,
                 g,
+                poly,
+                Mt,
+                theta_ref,
             )
             counters[2] += its
             if not ok:
                 region[near] = old
-                J1[:, :] = J1s
-                c1[:] = c1s
+                _copy_sums(J1s, c1s, Mts, J1, c1, Mt)
                 fresh = False
                 counters[13] += 1
                 break
@@ -1388,6 +1680,9 @@ def run_events(
                 h,
                 va,
                 g,
+                poly,
+                Mt,
+                theta_ref,
             )
             fresh = False
             counters[2] += its + 1
@@ -1423,6 +1718,9 @@ def run_events(
                 h,
                 va,
                 g,
+                poly,
+                Mt,
+                theta_ref,
             )
             counters[2] += its
             fresh = False
@@ -1475,6 +1773,7 @@ def run_events(
                 v,
                 h,
                 va,
+                poly,
             )
             max_unsure = 1 + _feature_ref(
                 XA,
@@ -1493,7 +1792,14 @@ def run_events(
                 u_f,
                 c_f,
                 theta_f,
+                kind,
+                p,
+                new_age,
+                znorm,
+                fstate,
             )
+            if poly:
+                _mid_build(XA, s, fit_intercept, region, r_ref, Mt)
             counters[1] += 1
         max_unsure = _point_events(
             XA,
@@ -1531,6 +1837,8 @@ def run_events(
             tg,
             cex,
             counters,
+            znorm,
+            fstate,
         )
         violated = False
         for t in range(ex.shape[0] + d):
@@ -1567,12 +1875,8 @@ def run_events(
             for j in range(nA):
                 zmax = max(zmax, abs(XA[kev, j]))
             dg = abs(s[kev] * (vn - v_old) * ri) * zmax / S
-            J1s[:, :] = J1
-            c1s[:] = c1
-            if old == R1:
-                _rank_one_one(J1, c1, XA, y, fit_intercept, kev, -s[kev])
-            if tgt == R1:
-                _rank_one_one(J1, c1, XA, y, fit_intercept, kev, s[kev])
+            _copy_sums(J1, c1, Mt, J1s, c1s, Mts)
+            _move_sums(XA, y, s, fit_intercept, kev, old, tgt, r_ref, J1, c1, poly, Mt)
             if gn + dg <= gtol:
                 v[kev] = vn
                 h[kev] = hn
@@ -1603,13 +1907,15 @@ def run_events(
                     h,
                     va,
                     g,
+                    poly,
+                    Mt,
+                    theta_ref,
                 )
                 counters[2] += its
                 if not ok:
                     # Python fires it (and jumps) from this point
                     region[kev] = old
-                    J1[:, :] = J1s
-                    c1[:] = c1s
+                    _copy_sums(J1s, c1s, Mts, J1, c1, Mt)
                     fresh = False
                     counters[13] += 1
                     break

@@ -582,8 +582,9 @@ def test_compiled_loop_equals_python_loop(diabetes, monkeypatch, name, case):
     sysf = fast._system
     steps, evaluated = sysf.fast_counters[0], sysf.fast_counters[3]
     assert steps > 0.5 * fast.n_events  # the compiled loop did the work
-    if case == "screened" and name == "mixture":
-        # (the other regularizers keep most samples in the middle, always evaluated)
+    if case == "screened" and name in ("mixture", "linear"):
+        # (log and polynomial keep most samples in the middle, always evaluated; the
+        # linear one's middle samples enter through their moments)
         assert evaluated < 0.5 * len(y) * steps
     if case == "ties":
         # the cascades were fired by the compiled loop, not left to Python's
@@ -671,3 +672,44 @@ def test_jump_lands_by_descent_before_acs(monkeypatch):
     assert solves[1] < 0.5 * solves[0]
     for a in np.linspace(acs.age_min, acs.age_max, 60):
         np.testing.assert_allclose(desc.coef(a), acs.coef(a), rtol=0, atol=1e-9)
+
+
+def test_linear_middle_moments_equal_direct_sums():
+    """The compiled loop's moments of the linear regularizer's middle samples give G,
+    J and dG/dage at theta_ref + delta equal to the direct sums over the samples, and
+    follow a sample leaving the middle."""
+    from gaga import _lasso_loop as ll
+
+    rng = np.random.default_rng(0)
+    n, nA, age = 60, 3, 0.7
+    XA = rng.standard_normal((n, nA))
+    y = rng.standard_normal(n)
+    s = rng.uniform(0.5, 2.0, n)
+    region = np.full(n, 2, dtype=np.int8)
+    region[:5] = 0
+    k = nA + 1
+    theta_ref = rng.standard_normal(k) * 0.1
+    Z = np.hstack([XA, np.ones((n, 1))])
+    r_ref = y - Z @ theta_ref
+    Mt = tuple(np.zeros((k,) * m) for m in (1, 2, 1, 2, 3, 4))
+    ll._mid_build(XA, s, True, region, r_ref, Mt)
+    ll._mid_add(XA, True, 7, -s[7], r_ref[7], Mt)  # sample 7 leaves the middle
+    mid = region == 2
+    mid[7] = False
+    for scale in (0.0, 1e-3, 0.3):
+        delta = scale * rng.standard_normal(k)
+        r = r_ref - Z @ delta
+        sm, zm, rm = s[mid], Z[mid], r[mid]
+        g = np.zeros(k)
+        ll._mid_G(Mt, delta, age, g)
+        np.testing.assert_allclose(
+            g, zm.T @ (sm * (rm - rm**3 / (2 * age))), rtol=1e-12, atol=1e-12
+        )
+        L = np.zeros((k, k))
+        rhs = np.zeros(k)
+        ll._mid_J(Mt, delta, age, L, rhs, True)
+        J = (zm * (sm * (1 - 3 * rm**2 / (2 * age)))[:, None]).T @ zm
+        np.testing.assert_allclose(np.tril(L), np.tril(J), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            rhs, zm.T @ (sm * rm**3 / (2 * age**2)), rtol=1e-12, atol=1e-12
+        )
