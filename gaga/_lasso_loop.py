@@ -61,6 +61,7 @@ from gaga._spl_kernels import (
 # iteration (BAIL), or it reached the event budget of the call (BUDGET)
 BAIL = 0
 BUDGET = 1
+FEATURE = 2  # stopped at a feature's event, which Python applies (fire_out)
 _CAND_MIN = 32  # at least this many candidates besides the middle samples
 _POLY_K = (
     6  # the linear regularizer's middle samples by moments up to this many unknowns
@@ -1330,19 +1331,22 @@ def run_events(
     kn_seg,
     counters,
     cand_mult,
+    fire_out,
 ):
     """Regular iterations of the follower from (theta_in, age) with the partition
     (active, signs, region) until one needs Python (see the module docstring).
 
     ``region`` is updated in place. Events and knots are written to the ``ev_*`` and
     ``kn_*`` arrays (a knot's segment is the number of events before it in this call).
-    Returns (status, theta, age, h_ctrl, pending, n_events, n_knots). ``counters``
+    Returns (status, theta, age, h_ctrl, pending, n_events, n_knots); with status
+    FEATURE the loop stopped at the age of a feature's event, which ``fire_out`` holds
+    (index n + j, target set, signed correlation). ``counters``
     accumulates: 0 steps, 1 sample references, 2 Newton and event-step iterations, 3
     evaluated samples summed over iterations; why the loop stopped: 4 event budget, 5
     end of the range, 6 unstable Jacobian, 7 event cascade or fold, 8 empty step, 9
     feature event, 10 event step failed, 11 step collapse, 12 event crossed by a step,
     13 Newton after a move failed; 14 features evaluated exactly, 15 feature
-    references.
+    references; 16 crossings located here.
     """
     n, nA = XA.shape
     d = XF.shape[1]
@@ -1362,6 +1366,8 @@ def run_events(
     max_unsure = 0
     fstate = np.zeros(3)  # the feature bound's middle-sample sums (see _features)
     e = np.full(n + d, np.inf)
+    e_top = np.full(n + d, np.inf)
+    e_hi = np.full(n + d, np.inf)
     de = np.zeros(n + d)
     tg = np.zeros(n + d, dtype=np.int8)
     cex = np.empty(d)
@@ -1545,6 +1551,7 @@ def run_events(
             znorm,
             fstate,
         )
+        e_top[:] = e  # (the values at the step's start, for a location)
         # consistency: event functions at zero that decrease fire now, in cascade, the
         # lowest index first (as Python's loop); the sample just moved among them is a
         # fold, and a feature among them is left to Python
@@ -1566,8 +1573,16 @@ def run_events(
             if pending >= 0 and de[pending] < 0.0 and e[pending] <= etol:
                 tt = max(e[pending], 0.0) / (-de[pending])
                 fold = e[pending] <= ftol or tt <= h_min
-            if fold or near >= n:
+            if fold:
                 counters[7] += 1
+                break
+            if near >= n:
+                # a feature's event: Python applies it here (the active set changes)
+                fire_out[0] = near
+                fire_out[1] = tg[near]
+                fire_out[2] = cex[near - n]
+                status = FEATURE
+                counters[9] += 1
                 break
             # the sample moves here; Newton in the new partition (no step when G is
             # already solved there)
@@ -1646,7 +1661,7 @@ def run_events(
             break
         if limited and kev >= n:
             counters[9] += 1
-            break  # a feature event: Python's secant step
+            break  # a feature's event: Python's secant step
         new_age = min(age + step, age_max)
         counters[0] += 1
         if limited:
@@ -1688,7 +1703,7 @@ def run_events(
             counters[2] += its + 1
             if st != 1:
                 counters[10] += 1
-                break
+                break  # Python's loop falls back to secant steps
             ratio = 0.0
         else:
             hh = new_age - age
@@ -1847,11 +1862,233 @@ def run_events(
                 violated = True
                 break
         if violated:
-            # Python locates the first crossing from the step's start
-            need_ref = True
-            fresh = False
-            counters[12] += 1
-            break
+            # locate the first crossing in (age, new_age] as Python's loop does
+            # (Illinois on the corrected event function of the sample whose linearly
+            # interpolated crossing comes first, repeated while another index is
+            # violated at the root); a feature among the crossings, a sample not
+            # evaluated at the start, a point off the screen, a failed corrector or a
+            # bracket collapsing onto a discontinuity leave it to Python
+            got_k = -1
+            lo_th = theta
+            hi_age = new_age
+            hi_th = th_n
+            e_hi[:] = e
+            loc_th = theta
+            loc_age = age
+            for _outer in range(60):
+                kb = -1
+                tbest = np.inf
+                bad = False
+                for t in range(ex.shape[0] + d):
+                    kx = ex[t] if t < ex.shape[0] else n + (t - ex.shape[0])
+                    if e_hi[kx] < -etol:
+                        if kx < n and not np.isfinite(e_top[kx]):
+                            # (a candidate of a reference renewed at the new point:
+                            # its value at the start, from its residual there)
+                            rk = _residual_k(XA, y, theta, fit_intercept, kx)
+                            e_top[kx] = _sample_event_value(
+                                kind, p, region[kx], rk, age, False, scale
+                            )
+                        elo = e_top[kx]
+                        den = elo - e_hi[kx]
+                        tt = max(elo, 0.0) / den if den > 0.0 else np.inf
+                        if tt < tbest or kb < 0:
+                            tbest = tt
+                            kb = kx
+                if bad or kb < 0:
+                    break
+                a = age
+                b = hi_age
+                ta = lo_th
+                tb = hi_th
+                fa = max(e_top[kb], 0.0)
+                fb = e_hi[kb]
+                side = 0
+                found = False
+                for _ in range(100):
+                    x = a + (b - a) * fa / (fa - fb) if fa - fb > 0 else 0.5 * (a + b)
+                    if not (a < x < b):
+                        x = 0.5 * (a + b)
+                    w = (x - a) / (b - a)
+                    tx, okn, its = _newton(
+                        ex,
+                        region,
+                        XA,
+                        y,
+                        s,
+                        (1 - w) * ta + w * tb,
+                        x,
+                        fit_intercept,
+                        kind,
+                        p,
+                        J1,
+                        c1,
+                        S,
+                        alpha,
+                        signs,
+                        L,
+                        L2,
+                        True,
+                        gtol,
+                        r,
+                        v,
+                        h,
+                        va,
+                        g,
+                        poly,
+                        Mt,
+                        theta_ref,
+                    )
+                    counters[2] += its
+                    if not okn or x > a1 or _norm_diff(tx, theta_ref) > D:
+                        bad = True
+                        break
+                    max_unsure = _point_events(
+                        XA,
+                        XF,
+                        y,
+                        s,
+                        tx,
+                        dth,
+                        False,
+                        fit_intercept,
+                        kind,
+                        p,
+                        x,
+                        region,
+                        inactive,
+                        colnorm,
+                        alpha,
+                        signs,
+                        active,
+                        S,
+                        scale,
+                        ex,
+                        in_ex,
+                        w1,
+                        u_f,
+                        c_f,
+                        theta_f,
+                        max_unsure,
+                        r,
+                        v,
+                        h,
+                        va,
+                        e,
+                        de,
+                        tg,
+                        cex,
+                        counters,
+                        znorm,
+                        fstate,
+                    )
+                    fx = e[kb]
+                    if abs(fx) <= ftol or (abs(fx) <= etol and b - a <= 1e-13 * x):
+                        found = True
+                        break
+                    if b - a <= 1e-14 * max(1.0, abs(x)):
+                        bad = True  # a discontinuity of the corrected function
+                        break
+                    if fx > 0:
+                        a, ta, fa = x, tx, fx
+                        if side == -1:
+                            fb *= 0.5
+                        side = -1
+                    else:
+                        b, tb, fb = x, tx, fx
+                        if side == 1:
+                            fa *= 0.5
+                        side = 1
+                if bad or not found:
+                    break
+                others = False
+                for t in range(ex.shape[0] + d):
+                    kx = ex[t] if t < ex.shape[0] else n + (t - ex.shape[0])
+                    if kx != kb and e[kx] < -etol:
+                        others = True
+                        break
+                if not others:
+                    got_k = kb
+                    loc_th = tx
+                    loc_age = x
+                    break
+                hi_age = x
+                hi_th = tx
+                e_hi[:] = e
+            if got_k < 0:
+                need_ref = True
+                fresh = False
+                counters[12] += 1
+                break
+            # the knot of the step's start, then the sample moves at the root (a
+            # feature: Python applies it there)
+            kn_age[n_kn] = age
+            kn_theta[n_kn, :] = theta
+            kn_dtheta[n_kn, :] = dth
+            kn_seg[n_kn] = n_ev
+            n_kn += 1
+            theta = loc_th
+            age = loc_age
+            if got_k >= n:
+                fire_out[0] = got_k
+                fire_out[1] = tg[got_k]
+                fire_out[2] = cex[got_k - n]
+                status = FEATURE
+                counters[9] += 1
+                break
+            old = region[got_k]
+            tgt = tg[got_k]
+            _copy_sums(J1, c1, Mt, J1s, c1s, Mts)
+            region[got_k] = tgt
+            _move_sums(
+                XA, y, s, fit_intercept, got_k, old, tgt, r_ref, J1, c1, poly, Mt
+            )
+            th_p, ok, its = _newton(
+                ex,
+                region,
+                XA,
+                y,
+                s,
+                theta,
+                age,
+                fit_intercept,
+                kind,
+                p,
+                J1,
+                c1,
+                S,
+                alpha,
+                signs,
+                L,
+                L2,
+                True,
+                gtol,
+                r,
+                v,
+                h,
+                va,
+                g,
+                poly,
+                Mt,
+                theta_ref,
+            )
+            counters[2] += its
+            counters[16] += 1
+            if not ok:
+                region[got_k] = old
+                _copy_sums(J1s, c1s, Mts, J1, c1, Mt)
+                fresh = False
+                counters[13] += 1
+                break
+            theta = th_p
+            fresh = True
+            ev_age[n_ev] = age
+            ev_k[n_ev] = got_k
+            ev_from[n_ev] = old
+            ev_to[n_ev] = tgt
+            n_ev += 1
+            pending = got_k
+            continue
         # accept the step: the knot of its start, then the new point
         kn_age[n_kn] = age
         kn_theta[n_kn, :] = theta

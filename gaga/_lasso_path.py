@@ -76,7 +76,7 @@ class _LassoSystem(_SystemBase):
         self._stepped = None  # (age, theta, r, |G|) of the last compiled event step
         self._mid = None  # (partition, its middle samples)
         self._znorm = None  # (active set, ||z_i||) for the compiled loop's screening
-        self.fast_counters = np.zeros(16, dtype=np.int64)
+        self.fast_counters = np.zeros(17, dtype=np.int64)
         self.v = np.empty(self.n)
         self.h = np.empty(self.n)
         self.va = np.empty(self.n)
@@ -640,9 +640,10 @@ class _LassoSystem(_SystemBase):
         kn_theta = np.empty((n_kn, k))
         kn_dtheta = np.empty((n_kn, k))
         kn_seg = np.empty(n_kn, dtype=np.intp)
-        counters = np.zeros(16, dtype=np.int64)
+        counters = np.zeros(17, dtype=np.int64)
+        fire_out = np.zeros(3)
         region = part.region.copy()
-        _st, th, age_n, h_ctrl, pend, n_ev, n_kn = _ll.run_events(
+        st, th, age_n, h_ctrl, pend, n_ev, n_kn = _ll.run_events(
             self.XA,
             self.XF,
             self.y,
@@ -680,6 +681,7 @@ class _LassoSystem(_SystemBase):
             kn_seg,
             counters,
             self.cand_mult,
+            fire_out,
         )
         self.fast_counters += counters
         # replay: events with their segments, then the knots in their segments
@@ -712,7 +714,16 @@ class _LassoSystem(_SystemBase):
             self._J1 = None
         self._c_ref = None
         self._stepped = None
-        return th, float(age_n), seg_ids[-1], (None if pend < 0 else int(pend)), h_ctrl
+        seg, pend = seg_ids[-1], (None if pend < 0 else int(pend))
+        if st == _ll.FEATURE:
+            # the loop stopped at a feature's event: apply it as Python's loop does
+            k = int(fire_out[0])
+            info = np.zeros(self.d)
+            info[k - self.n] = fire_out[2]
+            th, age_n, seg, pend = fol.fire(
+                k, int(fire_out[1]), th, float(age_n), info, seg
+            )
+        return th, float(age_n), seg, pend, h_ctrl
 
     def polish_moved(self, k, theta, age):
         """The point after sample k changed region at the event the compiled step just
