@@ -1048,6 +1048,19 @@ def _bordered(
 
 
 @njit(cache=True)
+def _close(corrected, pred, base):
+    """``_Follower._close``: the corrector stays close to the predictor."""
+    corr = 0.0
+    move = 0.0
+    bmax = 1.0
+    for j in range(corrected.shape[0]):
+        corr = max(corr, abs(corrected[j] - pred[j]))
+        move = max(move, abs(pred[j] - base[j]))
+        bmax = max(bmax, abs(base[j]))
+    return corr <= 0.3 * move + 1e-9 * bmax
+
+
+@njit(cache=True)
 def _rank_one_one(J1, c1, XA, y, fit_intercept, i, w):
     """J1 += w z_i z_i^T, c1 += w y_i z_i (a sample entering, w = s_i, or leaving,
     w = -s_i, the region v = 1)."""
@@ -1702,8 +1715,119 @@ def run_events(
             fresh = False
             counters[2] += its + 1
             if st != 1:
+                # Python's fallback (``_step_to_event_secant``): Newton at the
+                # predicted age, then secant iterations in the age on the sample's
+                # corrected event function
                 counters[10] += 1
-                break  # Python's loop falls back to secant steps
+                lam1 = age + step
+                pred = theta + step * dth
+                th_n, ok, its = _newton(
+                    ex,
+                    region,
+                    XA,
+                    y,
+                    s,
+                    pred,
+                    lam1,
+                    fit_intercept,
+                    kind,
+                    p,
+                    J1,
+                    c1,
+                    S,
+                    alpha,
+                    signs,
+                    L,
+                    L2,
+                    True,
+                    gtol,
+                    r,
+                    v,
+                    h,
+                    va,
+                    g,
+                    poly,
+                    Mt,
+                    theta_ref,
+                )
+                counters[2] += its
+                if not ok or not _close(th_n, pred, theta):
+                    break
+                lam_a = age
+                f_a = e_top[kev]
+                for _ in range(10):
+                    f1 = _sample_event_value(
+                        kind, p, region[kev], r[kev], lam1, False, scale
+                    )
+                    if abs(f1) <= ftol or f1 == f_a:
+                        break
+                    lam2 = lam1 - f1 * (lam1 - lam_a) / (f1 - f_a)
+                    if not (age < lam2 <= age_max):
+                        break
+                    pred = th_n + (lam2 - lam1) * dth
+                    th2, ok, its = _newton(
+                        ex,
+                        region,
+                        XA,
+                        y,
+                        s,
+                        pred,
+                        lam2,
+                        fit_intercept,
+                        kind,
+                        p,
+                        J1,
+                        c1,
+                        S,
+                        alpha,
+                        signs,
+                        L,
+                        L2,
+                        True,
+                        gtol,
+                        r,
+                        v,
+                        h,
+                        va,
+                        g,
+                        poly,
+                        Mt,
+                        theta_ref,
+                    )
+                    counters[2] += its
+                    if not ok or not _close(th2, pred, th_n):
+                        # (the state arrays are the failed iterate's: back to the
+                        # last good one)
+                        _eval_ex(
+                            ex,
+                            region,
+                            XA,
+                            y,
+                            s,
+                            th_n,
+                            fit_intercept,
+                            kind,
+                            p,
+                            lam1,
+                            J1,
+                            c1,
+                            S,
+                            alpha,
+                            signs,
+                            r,
+                            v,
+                            g,
+                            poly,
+                            Mt,
+                            theta_ref,
+                        )
+                        break
+                    lam_a, f_a = lam1, f1
+                    lam1, th_n = lam2, th2
+                new_age = lam1
+                gn = 0.0
+                for j in range(kk):
+                    gn = max(gn, abs(g[j]))
             ratio = 0.0
         else:
             hh = new_age - age
