@@ -94,9 +94,10 @@ def _mid_clear(Mt):
 
 
 @njit(cache=True)
-def _mid_add(XA, fit_intercept, i, w, rho, Mt):
+def _mid_add(XA, fit_intercept, i, w, rho, Mt, kind):
     """Add sample i (weight w: +s_i entering the middle, -s_i leaving) with residual
-    ``rho`` at the reference to the moments."""
+    ``rho`` at the reference to the moments (mixture: A1, Q0 and ``W = sum s sign(rho)
+    z`` in the slot of B0)."""
     A1, Q0, B0, B1, B2, B3 = Mt
     nA = XA.shape[1]
     k = A1.shape[0]
@@ -105,6 +106,15 @@ def _mid_add(XA, fit_intercept, i, w, rho, Mt):
         z[j] = XA[i, j]
     if fit_intercept:
         z[nA] = 1.0
+    if kind == MIXTURE:
+        sg = 1.0 if rho >= 0.0 else -1.0
+        for a in range(k):
+            za = w * z[a]
+            A1[a] += za * rho
+            B0[a] += za * sg
+            for b in range(k):
+                Q0[a, b] += za * z[b]
+        return
     r2 = rho * rho
     for a in range(k):
         za = w * z[a]
@@ -122,12 +132,12 @@ def _mid_add(XA, fit_intercept, i, w, rho, Mt):
 
 
 @njit(cache=True)
-def _mid_build(XA, s, fit_intercept, region, r_ref, Mt):
+def _mid_build(XA, s, fit_intercept, region, r_ref, Mt, kind):
     """The moments afresh over the middle samples (residuals at the reference)."""
     _mid_clear(Mt)
     for i in range(XA.shape[0]):
         if region[i] == RM:
-            _mid_add(XA, fit_intercept, i, s[i], r_ref[i], Mt)
+            _mid_add(XA, fit_intercept, i, s[i], r_ref[i], Mt, kind)
 
 
 @njit(cache=True)
@@ -169,13 +179,23 @@ def _mid_p3(Mt, delta, T2, U2):
 
 
 @njit(cache=True)
-def _mid_G(Mt, delta, age, g):
+def _mid_G(Mt, delta, age, g, kind, p):
     """Add the middle samples' unscaled G sums ``P1 - P3 / (2 age)`` at theta_ref +
-    delta to g (P1 = sum s r z = A1 - Q0 delta)."""
+    delta to g (P1 = sum s r z = A1 - Q0 delta); mixture (v = gamma (1 / sqrt(l) - 1 /
+    age), s v r = s gamma (sqrt(2) sign(r) - r / age), the sign constant in the
+    middle): ``gamma (sqrt(2) W - P1 / age)``."""
     A1, Q0 = Mt[0], Mt[1]
+    k = delta.shape[0]
+    if kind == MIXTURE:
+        W = Mt[2]
+        for a in range(k):
+            p1 = A1[a]
+            for b in range(k):
+                p1 -= Q0[a, b] * delta[b]
+            g[a] += p * (math.sqrt(2.0) * W[a] - p1 / age)
+        return
     T2, U2 = _mid_prep(Mt, delta)
     P3 = _mid_p3(Mt, delta, T2, U2)
-    k = delta.shape[0]
     for a in range(k):
         p1 = A1[a]
         for b in range(k):
@@ -184,14 +204,27 @@ def _mid_G(Mt, delta, age, g):
 
 
 @njit(cache=True)
-def _mid_J(Mt, delta, age, L, rhs, with_rhs):
+def _mid_J(Mt, delta, age, L, rhs, with_rhs, kind, p):
     """Add the middle samples' unscaled J sum ``Q0 - 3 Q2 / (2 age)`` at theta_ref +
     delta to the lower triangle of L (Q2 = sum s r^2 z z^T = B1 - 2 B2[delta] +
     B3[delta, delta]) and, ``with_rhs``, their ``sum s (dv/dage) r z = P3 / (2
-    age^2)`` to rhs."""
+    age^2)`` to rhs; mixture (h = -s gamma / age, dv/dage = gamma / age^2): ``-gamma
+    Q0 / age`` and ``gamma P1 / age^2``."""
     Q0, B1 = Mt[1], Mt[3]
-    T2, U2 = _mid_prep(Mt, delta)
     k = delta.shape[0]
+    if kind == MIXTURE:
+        A1 = Mt[0]
+        for a in range(k):
+            for b in range(a + 1):
+                L[a, b] -= p * Q0[a, b] / age
+        if with_rhs:
+            for a in range(k):
+                p1 = A1[a]
+                for b in range(k):
+                    p1 -= Q0[a, b] * delta[b]
+                rhs[a] += p * p1 / (age * age)
+        return
+    T2, U2 = _mid_prep(Mt, delta)
     f = 3.0 / (2.0 * age)
     for a in range(k):
         for b in range(a + 1):
@@ -239,7 +272,7 @@ def _eval_ex(
             acc -= J1[a, b] * theta[b]
         g[a] = acc
     if poly:
-        _mid_G(Mt, theta - theta_ref, age, g)
+        _mid_G(Mt, theta - theta_ref, age, g, kind, p)
     b0 = theta[nA] if fit_intercept else 0.0
     for t in range(ex.shape[0]):
         i = ex[t]
@@ -279,7 +312,7 @@ def _terms_ex(ex, region, kind, p, s, r, age, v, h, va):
 
 @njit(cache=True)
 def _factor(
-    ex, region, XA, fit_intercept, h, J1, S, L, poly, Mt, theta, theta_ref, age
+    ex, region, XA, fit_intercept, h, J1, S, L, poly, Mt, theta, theta_ref, age, kind, p
 ):
     """Cholesky factor (lower, in ``L``) of the exact J = (J1 + sum over the middle
     samples of h_i z_i z_i^T) / S; False when J is not positive definite or nearly
@@ -290,7 +323,7 @@ def _factor(
         for b in range(a + 1):
             L[a, b] = J1[a, b]
     if poly:
-        _mid_J(Mt, theta - theta_ref, age, L, L[0], False)
+        _mid_J(Mt, theta - theta_ref, age, L, L[0], False, kind, p)
         return _cholesky(L, S)
     for t in range(ex.shape[0]):
         i = ex[t]
@@ -376,7 +409,7 @@ def _top(
         for b in range(a + 1):
             L[a, b] = J1[a, b]
     if poly:
-        _mid_J(Mt, theta - theta_ref, age, L, rhs, True)
+        _mid_J(Mt, theta - theta_ref, age, L, rhs, True, kind, p)
     b0 = theta[nA] if fit_intercept else 0.0
     for t in range(ex.shape[0]):
         i = ex[t]
@@ -612,11 +645,18 @@ def _features(
     # the others at v = 1 (their region is that of the reference) through ||theta -
     # theta_f||
     drift = _norm_diff(theta, theta_f)
-    # (the linear regularizer's middle samples not evaluated: |du_i| <= 2 s_i ||z_i||
-    # drift / S + s_i |r_i|^3 |1 / (2 age) - 1 / (2 age_f)| / S, as |r_i| stays below
-    # sqrt(2 age); fstate = [sum s^2 ||z||^2, sum s^2 r^6 at theta_f, age_f])
-    dinv = 0.5 / age - 0.5 / fstate[2]
-    mid2 = 2.0 * (4.0 * drift * drift * fstate[0] + dinv * dinv * fstate[1]) / (S * S)
+    # (the middle samples not evaluated, fstate = [sum s^2 ||z||^2, sum s^2 m(r_f),
+    # age_f]: linear, |du_i| <= 2 s_i ||z_i|| drift / S + s_i |r_i|^3 |1 / (2 age) - 1
+    # / (2 age_f)| / S as |r_i| stays below sqrt(2 age), m = r^6; mixture, u = s gamma
+    # (sqrt(2) sign(r) - r / age) / S: |du_i| <= s_i gamma ||z_i|| drift / (min age S)
+    # + s_i gamma |r_i| |1 / age - 1 / age_f| / S, m = r^2)
+    if kind == MIXTURE:
+        lip = p / min(age, fstate[2])
+        dinv = p * (1.0 / age - 1.0 / fstate[2])
+    else:
+        lip = 2.0
+        dinv = 0.5 / age - 0.5 / fstate[2]
+    mid2 = 2.0 * ((lip * drift) ** 2 * fstate[0] + dinv * dinv * fstate[1]) / (S * S)
     dn = math.sqrt(du2 + w1 * drift * drift + mid2)
     n_unsure = 0
     for t in range(inactive.shape[0]):
@@ -733,8 +773,11 @@ def _feature_ref(
                 u_ref[i] = s[i] * phi(kind, p, 0.5 * ri * ri, age) * ri / S
                 si2 = s[i] * s[i]
                 w2 += si2 * znorm[i] * znorm[i]
-                r3 = ri * ri * ri
-                w6 += si2 * r3 * r3
+                if kind == MIXTURE:
+                    w6 += si2 * ri * ri
+                else:
+                    r3 = ri * ri * ri
+                    w6 += si2 * r3 * r3
     fstate[0] = w2
     fstate[1] = w6
     fstate[2] = age
@@ -896,6 +939,8 @@ def _newton(
                 th,
                 theta_ref,
                 age,
+                kind,
+                p,
             ):
                 return th, False, it
             step = _cho_solve(L2, g)
@@ -1078,7 +1123,7 @@ def _rank_one_one(J1, c1, XA, y, fit_intercept, i, w):
 
 
 @njit(cache=True)
-def _move_sums(XA, y, s, fit_intercept, i, old, tgt, r_ref, J1, c1, poly, Mt):
+def _move_sums(XA, y, s, fit_intercept, i, old, tgt, r_ref, J1, c1, poly, Mt, kind):
     """Sample i moves from region ``old`` to ``tgt``: the kept v = 1 sums and (with
     ``poly``) the middle moments follow."""
     if old == R1:
@@ -1087,9 +1132,9 @@ def _move_sums(XA, y, s, fit_intercept, i, old, tgt, r_ref, J1, c1, poly, Mt):
         _rank_one_one(J1, c1, XA, y, fit_intercept, i, s[i])
     if poly:
         if old == RM:
-            _mid_add(XA, fit_intercept, i, -s[i], r_ref[i], Mt)
+            _mid_add(XA, fit_intercept, i, -s[i], r_ref[i], Mt, kind)
         if tgt == RM:
-            _mid_add(XA, fit_intercept, i, s[i], r_ref[i], Mt)
+            _mid_add(XA, fit_intercept, i, s[i], r_ref[i], Mt, kind)
 
 
 @njit(cache=True)
@@ -1393,7 +1438,7 @@ def run_events(
     J1s = np.empty((kk, kk))
     c1s = np.empty(kk)
     # the linear regularizer's middle samples through their moments (small k)
-    poly = kind == LINEAR and kk <= _POLY_K
+    poly = (kind == LINEAR and kk <= _POLY_K) or kind == MIXTURE
     km = kk if poly else 0
     Mt = (
         np.zeros(km),
@@ -1491,7 +1536,7 @@ def run_events(
             )
             _one_sums(XA, y, s, fit_intercept, region, J1, c1)
             if poly:
-                _mid_build(XA, s, fit_intercept, region, r_ref, Mt)
+                _mid_build(XA, s, fit_intercept, region, r_ref, Mt, kind)
             counters[1] += 1
             need_ref = False
             fresh = True
@@ -1603,7 +1648,9 @@ def run_events(
             tgt = tg[near]
             _copy_sums(J1, c1, Mt, J1s, c1s, Mts)
             region[near] = tgt
-            _move_sums(XA, y, s, fit_intercept, near, old, tgt, r_ref, J1, c1, poly, Mt)
+            _move_sums(
+                XA, y, s, fit_intercept, near, old, tgt, r_ref, J1, c1, poly, Mt, kind
+            )
             th_p, ok, its = _newton(
                 ex,
                 region,
@@ -1938,7 +1985,7 @@ def run_events(
                 fstate,
             )
             if poly:
-                _mid_build(XA, s, fit_intercept, region, r_ref, Mt)
+                _mid_build(XA, s, fit_intercept, region, r_ref, Mt, kind)
             counters[1] += 1
         max_unsure = _point_events(
             XA,
@@ -2165,7 +2212,7 @@ def run_events(
             _copy_sums(J1, c1, Mt, J1s, c1s, Mts)
             region[got_k] = tgt
             _move_sums(
-                XA, y, s, fit_intercept, got_k, old, tgt, r_ref, J1, c1, poly, Mt
+                XA, y, s, fit_intercept, got_k, old, tgt, r_ref, J1, c1, poly, Mt, kind
             )
             th_p, ok, its = _newton(
                 ex,
@@ -2237,7 +2284,9 @@ def run_events(
                 zmax = max(zmax, abs(XA[kev, j]))
             dg = abs(s[kev] * (vn - v_old) * ri) * zmax / S
             _copy_sums(J1, c1, Mt, J1s, c1s, Mts)
-            _move_sums(XA, y, s, fit_intercept, kev, old, tgt, r_ref, J1, c1, poly, Mt)
+            _move_sums(
+                XA, y, s, fit_intercept, kev, old, tgt, r_ref, J1, c1, poly, Mt, kind
+            )
             if gn + dg <= gtol:
                 v[kev] = vn
                 h[kev] = hn

@@ -677,42 +677,56 @@ def test_jump_lands_by_descent_before_acs(monkeypatch):
         np.testing.assert_allclose(desc.coef(a), acs.coef(a), rtol=0, atol=1e-9)
 
 
-def test_linear_middle_moments_equal_direct_sums():
-    """The compiled loop's moments of the linear regularizer's middle samples give G,
-    J and dG/dage at theta_ref + delta equal to the direct sums over the samples, and
-    follow a sample leaving the middle."""
+@pytest.mark.parametrize("kind", ["linear", "mixture"])
+def test_middle_moments_equal_direct_sums(kind):
+    """The compiled loop's moments of the middle samples (linear: up to 4th order;
+    mixture: first order and the signs) give G, J and dG/dage at theta_ref + delta
+    equal to the direct sums over the samples, and follow a sample leaving the
+    middle."""
     from gaga import _lasso_loop as ll
+    from gaga._spl_kernels import LINEAR, MIXTURE
 
+    code = LINEAR if kind == "linear" else MIXTURE
+    gamma = 0.8
     rng = np.random.default_rng(0)
     n, nA, age = 60, 3, 0.7
     XA = rng.standard_normal((n, nA))
-    y = rng.standard_normal(n)
     s = rng.uniform(0.5, 2.0, n)
     region = np.full(n, 2, dtype=np.int8)
     region[:5] = 0
     k = nA + 1
     theta_ref = rng.standard_normal(k) * 0.1
     Z = np.hstack([XA, np.ones((n, 1))])
-    r_ref = y - Z @ theta_ref
+    # residuals away from 0 (a mixture middle sample's loss is above a positive
+    # threshold)
+    r_ref = rng.choice([-1.0, 1.0], n) * rng.uniform(0.5, 1.5, n)
     Mt = tuple(np.zeros((k,) * m) for m in (1, 2, 1, 2, 3, 4))
-    ll._mid_build(XA, s, True, region, r_ref, Mt)
-    ll._mid_add(XA, True, 7, -s[7], r_ref[7], Mt)  # sample 7 leaves the middle
+    ll._mid_build(XA, s, True, region, r_ref, Mt, code)
+    ll._mid_add(XA, True, 7, -s[7], r_ref[7], Mt, code)  # sample 7 leaves the middle
     mid = region == 2
     mid[7] = False
-    for scale in (0.0, 1e-3, 0.3):
+    # (mixture: small moves keep every residual's sign, as in the middle region)
+    for scale in (0.0, 1e-3, 0.3 if kind == "linear" else 1e-2):
         delta = scale * rng.standard_normal(k)
         r = r_ref - Z @ delta
         sm, zm, rm = s[mid], Z[mid], r[mid]
+        if kind == "linear":
+            svr = sm * (rm - rm**3 / (2 * age))
+            h = sm * (1 - 3 * rm**2 / (2 * age))
+            sva_r = sm * rm**3 / (2 * age**2)
+        else:
+            assert np.all(np.sign(rm) == np.sign(r_ref[mid]))
+            lm = 0.5 * rm**2
+            v = gamma * (1 / np.sqrt(lm) - 1 / age)
+            svr = sm * v * rm
+            h = sm * (v + rm**2 * (-gamma / (2 * lm**1.5)))
+            sva_r = sm * gamma / age**2 * rm
         g = np.zeros(k)
-        ll._mid_G(Mt, delta, age, g)
-        np.testing.assert_allclose(
-            g, zm.T @ (sm * (rm - rm**3 / (2 * age))), rtol=1e-12, atol=1e-12
-        )
+        ll._mid_G(Mt, delta, age, g, code, gamma)
+        np.testing.assert_allclose(g, zm.T @ svr, rtol=1e-12, atol=1e-12)
         L = np.zeros((k, k))
         rhs = np.zeros(k)
-        ll._mid_J(Mt, delta, age, L, rhs, True)
-        J = (zm * (sm * (1 - 3 * rm**2 / (2 * age)))[:, None]).T @ zm
+        ll._mid_J(Mt, delta, age, L, rhs, True, code, gamma)
+        J = (zm * h[:, None]).T @ zm
         np.testing.assert_allclose(np.tril(L), np.tril(J), rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(
-            rhs, zm.T @ (sm * rm**3 / (2 * age**2)), rtol=1e-12, atol=1e-12
-        )
+        np.testing.assert_allclose(rhs, zm.T @ sva_r, rtol=1e-12, atol=1e-12)
