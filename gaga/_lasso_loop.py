@@ -2,11 +2,15 @@
 
 :func:`run_events` runs the follower's regular iterations (``_Follower._run``) without
 returning to Python: at a point of the branch, the exact Jacobian and the tangent; the
-event functions; the step to the first predicted event (the bordered chord Newton of
-``bordered_event_step``) or a plain predictor-corrector step; the event check at the new
-point; and the move of a sample to its new region. Anything else (a feature event, an
-event cascade at one age, a fold, a failed step or polish, the end of the range, the
-event budget) returns control to Python at the last point where its loop would start an
+event functions; simultaneous events at one age (a cascade, lowest index first); the
+step to the first predicted event (the bordered chord Newton of
+``bordered_event_step``, or Newton and secant iterations where that fails) or a plain
+predictor-corrector step; the event check at the new point, with the location of a
+crossing the step jumped over (Illinois, as ``_Follower.locate``); and the move of a
+sample to its new region. A feature event located or at hand stops the loop there
+(status FEATURE) for Python to apply; anything else (a predicted feature event, a fold,
+a failed step or Newton, a crossing it cannot locate, the end of the range, the event
+budget) returns control to Python at the last point where its loop would start an
 iteration, and Python's loop takes that iteration.
 
 Screening (what makes an event cost far less than a pass over all samples): at a
@@ -17,16 +21,20 @@ a1]`` a sample can only change region where its |residual| meets one of the two 
 ``|r_i(theta) - r_i(theta_ref)| <= ||z_i|| ||theta - theta_ref||`` (Cauchy-Schwarz),
 a sample whose distance to the bands exceeds ``||z_i|| D`` keeps its region, and has no
 event, as long as ``||theta - theta_ref|| <= D`` and the age is at most ``a1``. Only the
-middle samples (they enter G) and the other *candidates* are evaluated; the samples at
+*candidates* are evaluated, and the middle samples, which enter G: all of them for the
+logarithmic and polynomial regularizers; for the linear one (up to ``_POLY_K``
+unknowns) and the mixture the middle samples enter G, J and dG/dage through moments
+about ``theta_ref`` (:func:`_mid_G`) and are screened like the others. The samples at
 v = 1 enter G through their kept sums ``c1 - J1 theta``. The reference is renewed (one
 O(n |A|) pass) when the point leaves the screen. ``D`` is chosen so that about
-``2 sqrt(n)`` samples besides the middle ones are candidates.
+``2 sqrt(n)`` samples are candidates besides those always evaluated, and ``a1`` so that
+about as many samples at v = 0 sit inside the upper band.
 
 The inactive features are screened as in ``_LassoSystem._feature_correlations``:
 ``|c_j - c_f_j| <= ||x_j|| ||u - u_f||`` with ``u = s v r / S`` and the correlations
 ``c_f`` exact at a feature reference ``theta_f``, where ``||u - u_f||`` is exact on the
-evaluated samples and bounded through ``||theta - theta_f||`` on the others at v = 1
-(unchanged at v = 0). A feature whose bound reaches ``0.999 alpha`` is evaluated
+evaluated samples and bounded through ``||theta - theta_f||`` (and the age) on the
+others (unchanged at v = 0). A feature whose bound reaches ``0.999 alpha`` is evaluated
 exactly (one pass over the samples). The feature reference is renewed with each sample
 reference, and when the bound leaves more features unsure than it did at the reference
 (plus one).
