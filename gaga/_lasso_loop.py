@@ -1186,6 +1186,105 @@ def _one_sums(XA, y, s, fit_intercept, region, J1, c1):
 
 
 @njit(cache=True)
+def _move(
+    i,
+    tgt,
+    theta,
+    age,
+    solved,
+    ex,
+    region,
+    XA,
+    y,
+    s,
+    fit_intercept,
+    kind,
+    p,
+    J1,
+    c1,
+    S,
+    alpha,
+    signs,
+    L,
+    L2,
+    gtol,
+    r,
+    v,
+    h,
+    va,
+    g,
+    poly,
+    Mt,
+    theta_ref,
+    r_ref,
+    J1s,
+    c1s,
+    Mts,
+):
+    """Sample i moves to region ``tgt`` at (theta, age): the kept sums follow, then
+    Newton in the new partition unless the caller knows G is ``solved`` there. Returns
+    (theta, converged, old region, Newton iterations); when Newton fails the partition
+    and the sums are as before."""
+    old = region[i]
+    _copy_sums(J1, c1, Mt, J1s, c1s, Mts)
+    region[i] = tgt
+    _move_sums(XA, y, s, fit_intercept, i, old, tgt, r_ref, J1, c1, poly, Mt, kind)
+    if solved:
+        return theta, True, old, 0
+    th_p, ok, its = _newton(
+        ex,
+        region,
+        XA,
+        y,
+        s,
+        theta,
+        age,
+        fit_intercept,
+        kind,
+        p,
+        J1,
+        c1,
+        S,
+        alpha,
+        signs,
+        L,
+        L2,
+        True,
+        gtol,
+        r,
+        v,
+        h,
+        va,
+        g,
+        poly,
+        Mt,
+        theta_ref,
+    )
+    if not ok:
+        region[i] = old
+        _copy_sums(J1s, c1s, Mts, J1, c1, Mt)
+    return th_p, ok, old, its
+
+
+@njit(cache=True)
+def _record(arr_age, arr_k, arr_from, arr_to, m, age, k, old, tgt):
+    """Event m of the call."""
+    arr_age[m] = age
+    arr_k[m] = k
+    arr_from[m] = old
+    arr_to[m] = tgt
+
+
+@njit(cache=True)
+def _knot(kn_age, kn_theta, kn_dtheta, kn_seg, m, age, theta, dtheta, seg):
+    """Knot m of the call (its segment: the number of events before it)."""
+    kn_age[m] = age
+    kn_theta[m, :] = theta
+    kn_dtheta[m, :] = dtheta
+    kn_seg[m] = seg
+
+
+@njit(cache=True)
 def _point_events(
     XA,
     XF,
@@ -1652,21 +1751,18 @@ def run_events(
                 break
             # the sample moves here; Newton in the new partition (no step when G is
             # already solved there)
-            old = region[near]
             tgt = tg[near]
-            _copy_sums(J1, c1, Mt, J1s, c1s, Mts)
-            region[near] = tgt
-            _move_sums(
-                XA, y, s, fit_intercept, near, old, tgt, r_ref, J1, c1, poly, Mt, kind
-            )
-            th_p, ok, its = _newton(
+            th_p, ok, old, its = _move(
+                near,
+                tgt,
+                theta,
+                age,
+                False,
                 ex,
                 region,
                 XA,
                 y,
                 s,
-                theta,
-                age,
                 fit_intercept,
                 kind,
                 p,
@@ -1677,7 +1773,6 @@ def run_events(
                 signs,
                 L,
                 L2,
-                True,
                 gtol,
                 r,
                 v,
@@ -1687,20 +1782,19 @@ def run_events(
                 poly,
                 Mt,
                 theta_ref,
+                r_ref,
+                J1s,
+                c1s,
+                Mts,
             )
             counters[2] += its
             if not ok:
-                region[near] = old
-                _copy_sums(J1s, c1s, Mts, J1, c1, Mt)
                 fresh = False
                 counters[13] += 1
                 break
             theta = th_p
             fresh = True
-            ev_age[n_ev] = age
-            ev_k[n_ev] = near
-            ev_from[n_ev] = old
-            ev_to[n_ev] = tgt
+            _record(ev_age, ev_k, ev_from, ev_to, n_ev, age, near, old, tgt)
             n_ev += 1
             pending = near
             continue
@@ -2201,10 +2295,7 @@ def run_events(
                 break
             # the knot of the step's start, then the sample moves at the root (a
             # feature: Python applies it there)
-            kn_age[n_kn] = age
-            kn_theta[n_kn, :] = theta
-            kn_dtheta[n_kn, :] = dth
-            kn_seg[n_kn] = n_ev
+            _knot(kn_age, kn_theta, kn_dtheta, kn_seg, n_kn, age, theta, dth, n_ev)
             n_kn += 1
             theta = loc_th
             age = loc_age
@@ -2215,21 +2306,18 @@ def run_events(
                 status = FEATURE
                 counters[9] += 1
                 break
-            old = region[got_k]
             tgt = tg[got_k]
-            _copy_sums(J1, c1, Mt, J1s, c1s, Mts)
-            region[got_k] = tgt
-            _move_sums(
-                XA, y, s, fit_intercept, got_k, old, tgt, r_ref, J1, c1, poly, Mt, kind
-            )
-            th_p, ok, its = _newton(
+            th_p, ok, old, its = _move(
+                got_k,
+                tgt,
+                theta,
+                age,
+                False,
                 ex,
                 region,
                 XA,
                 y,
                 s,
-                theta,
-                age,
                 fit_intercept,
                 kind,
                 p,
@@ -2240,7 +2328,6 @@ def run_events(
                 signs,
                 L,
                 L2,
-                True,
                 gtol,
                 r,
                 v,
@@ -2250,29 +2337,25 @@ def run_events(
                 poly,
                 Mt,
                 theta_ref,
+                r_ref,
+                J1s,
+                c1s,
+                Mts,
             )
             counters[2] += its
             counters[16] += 1
             if not ok:
-                region[got_k] = old
-                _copy_sums(J1s, c1s, Mts, J1, c1, Mt)
                 fresh = False
                 counters[13] += 1
                 break
             theta = th_p
             fresh = True
-            ev_age[n_ev] = age
-            ev_k[n_ev] = got_k
-            ev_from[n_ev] = old
-            ev_to[n_ev] = tgt
+            _record(ev_age, ev_k, ev_from, ev_to, n_ev, age, got_k, old, tgt)
             n_ev += 1
             pending = got_k
             continue
         # accept the step: the knot of its start, then the new point
-        kn_age[n_kn] = age
-        kn_theta[n_kn, :] = theta
-        kn_dtheta[n_kn, :] = dth
-        kn_seg[n_kn] = n_ev
+        _knot(kn_age, kn_theta, kn_dtheta, kn_seg, n_kn, age, theta, dth, n_ev)
         n_kn += 1
         pending = -1
         theta = th_n
@@ -2281,67 +2364,61 @@ def run_events(
         if limited and e[kev] <= etol:
             # the sample moves; the point stands when sample kev's change of term
             # keeps |G| within gtol, else Newton in the new partition
-            old = region[kev]
             tgt = tg[kev]
             ri = r[kev]
-            v_old = v[kev]
-            region[kev] = tgt
             vn, hn, van = _terms_i(kind, p, tgt, ri, s[kev], new_age)
             zmax = 1.0 if fit_intercept else 0.0
             for j in range(nA):
                 zmax = max(zmax, abs(XA[kev, j]))
-            dg = abs(s[kev] * (vn - v_old) * ri) * zmax / S
-            _copy_sums(J1, c1, Mt, J1s, c1s, Mts)
-            _move_sums(
-                XA, y, s, fit_intercept, kev, old, tgt, r_ref, J1, c1, poly, Mt, kind
+            dg = abs(s[kev] * (vn - v[kev]) * ri) * zmax / S
+            solved = gn + dg <= gtol
+            th_p, ok, old, its = _move(
+                kev,
+                tgt,
+                theta,
+                age,
+                solved,
+                ex,
+                region,
+                XA,
+                y,
+                s,
+                fit_intercept,
+                kind,
+                p,
+                J1,
+                c1,
+                S,
+                alpha,
+                signs,
+                L,
+                L2,
+                gtol,
+                r,
+                v,
+                h,
+                va,
+                g,
+                poly,
+                Mt,
+                theta_ref,
+                r_ref,
+                J1s,
+                c1s,
+                Mts,
             )
-            if gn + dg <= gtol:
+            counters[2] += its
+            if not ok:
+                # Python fires it (and jumps) from this point
+                fresh = False
+                counters[13] += 1
+                break
+            if solved:
                 v[kev] = vn
                 h[kev] = hn
                 va[kev] = van
-            else:
-                th_p, ok, its = _newton(
-                    ex,
-                    region,
-                    XA,
-                    y,
-                    s,
-                    theta,
-                    age,
-                    fit_intercept,
-                    kind,
-                    p,
-                    J1,
-                    c1,
-                    S,
-                    alpha,
-                    signs,
-                    L,
-                    L2,
-                    True,
-                    gtol,
-                    r,
-                    v,
-                    h,
-                    va,
-                    g,
-                    poly,
-                    Mt,
-                    theta_ref,
-                )
-                counters[2] += its
-                if not ok:
-                    # Python fires it (and jumps) from this point
-                    region[kev] = old
-                    _copy_sums(J1s, c1s, Mts, J1, c1, Mt)
-                    fresh = False
-                    counters[13] += 1
-                    break
-                theta = th_p
-            ev_age[n_ev] = age
-            ev_k[n_ev] = kev
-            ev_from[n_ev] = old
-            ev_to[n_ev] = tgt
+            theta = th_p
+            _record(ev_age, ev_k, ev_from, ev_to, n_ev, age, kev, old, tgt)
             n_ev += 1
             pending = kev
         elif not limited and not capped:
