@@ -695,7 +695,6 @@ def test_middle_moments_equal_direct_sums(kind):
     region = np.full(n, 2, dtype=np.int8)
     region[:5] = 0
     k = nA + 1
-    theta_ref = rng.standard_normal(k) * 0.1
     Z = np.hstack([XA, np.ones((n, 1))])
     # residuals away from 0 (a mixture middle sample's loss is above a positive
     # threshold)
