@@ -40,7 +40,11 @@ Optional (with defaults in ``_SystemBase``)
     event value of one index: the Python bordered step); ``polish_moved(k, theta,
     age)`` (the point after an event without a G pass); ``descend(theta0, b0, age)``
     (local descent from an ACS point before landing); ``fold_direction(K)`` (the
-    fold's kick direction); ``newton_step(g)`` (the step of ``newton_exact``).
+    fold's kick direction); ``newton_step(g)`` (the step of ``newton_exact``);
+    ``acs_mode(K)`` (the unstable mode of ACS: a fold's kick along it, one side);
+    ``latent(theta, b, age)`` (latent objective of an ACS point); flags
+    ``land_contracting`` (land only once ACS contracts) and ``acs_extrapolate`` (skip
+    ACS chunks along a steady mode).
 
 Coordinates
     ``to_full(theta, age=None)`` (the point in full coordinates: ``(w, b)`` or
@@ -785,9 +789,25 @@ class _Follower:
             g, r = sys.G(theta, age_j)
             J = sys.jacobian()
             if J.shape[0] and np.all(np.isfinite(J)):
+                scale = max(1.0, np.max(np.abs(theta)))
+                if sys.acs_mode is not None:
+                    # the unstable mode of ACS linearized at this point (the
+                    # eigenvector of the symmetric matrix below can be orthogonal to
+                    # it: ACS then comes back and leaves from ~1e-9 away): one kick
+                    # along it, on the side where the latent objective falls
+                    du = sys.acs_mode(J)
+                    if du is not None:
+                        part, b_ref = sys.part.copy(), getattr(sys, "b_ref", None)
+                        got = self._mode_land(before, du, scale, age_j)
+                        if got is not None:
+                            return got
+                        # no landing: the kicks below, from the fold's partition
+                        if b_ref is not None:
+                            sys.b_ref = b_ref
+                        sys.set_partition(part)
+                        g, r = sys.G(theta, age_j)
                 u = sys.fold_direction(J)
                 sigma = -np.sign(u @ sys.prec(g)) or 1.0
-                scale = max(1.0, np.max(np.abs(theta)))
                 x0 = before + sys.dir_full(sigma * 1e-2 * scale * u)
         one_side = None
         if u is not None and event is not None and event.index >= 0:
@@ -811,6 +831,24 @@ class _Follower:
                     self._landed_stable = True
                     return theta_d
         return self.acs_land(*sys.split_acs(x0), age_j)
+
+    def _mode_land(self, before, du, scale, age):
+        """Warm-started ACS from a kick of 1e-2 ``scale`` along the full direction
+        ``du`` (the unstable mode of ACS), on the side where the latent objective is
+        lower at 1e-4 ``scale`` (its slope); theta of the landing, or None when ACS does
+        not land within ``sys.acs_kick`` weighted solves."""
+        sys = self.sys
+        f = [
+            sys.latent(*sys.split_acs(before + (sg * 1e-4 * scale) * du), age)
+            for sg in (1.0, -1.0)
+        ]
+        side = 1.0 if f[0] <= f[1] else -1.0
+        x0 = before + (side * 1e-2 * scale) * du
+        for theta, ok, _ in self._acs_chunks(*sys.split_acs(x0), age, sys.acs_kick):
+            if ok:
+                self._landed_stable = True
+                return theta
+        return None
 
     def _kick_land(self, before, u, sigma, scale, age):
         """Kick off a fold to both sides at once (the symmetric matrix of the SVM is a
@@ -848,6 +886,10 @@ class _Follower:
         theta_c, b_c = np.asarray(theta0, dtype=float), float(b0)
         failed = set()
         dv = np.inf
+        dv_prev = np.inf if not sys.land_contracting else None
+        hist = []  # the last chunks, for _acs_extrapolate
+        skip = [8]  # chunks skipped at a constant speed (doubles at each use)
+        v_next = None  # weights of the next chunk's first solve (an extrapolation)
 
         def tol_fn(solver, delta_v):
             sys.acs_inner_tol(solver, min(delta_v, dv))
@@ -860,7 +902,7 @@ class _Follower:
                 solver,
                 theta_c,
                 b_c,
-                None,
+                v_next,
                 self.acs_tol,
                 sys.acs_chunk,
                 tol_fn,
@@ -874,8 +916,16 @@ class _Follower:
                 got = sys.descend(theta_c, b_c, age)
                 if got is not None:
                     theta_c, b_c = got[0], got[1]
-            if dv <= sys.land_dv or conv:
-                # the partition is settled enough to be identified
+            # the partition is settled enough to be identified (systems with
+            # land_contracting: and ACS contracts, its change of v not larger than in
+            # the chunk before; while it grows, ACS leaves an unstable point or crawls
+            # through the ghost of a fold, and no stable point is near)
+            settled = conv or (
+                dv <= sys.land_dv and dv_prev is not None and dv <= dv_prev
+            )
+            if sys.land_contracting:
+                dv_prev = dv
+            if settled:
                 theta, ok = self.try_land(
                     theta_c,
                     b_c,
@@ -883,10 +933,74 @@ class _Follower:
                     repairs=sys.land_repairs,
                     skip=None if done else failed,
                 )
+            v_next = None
+            if sys.acs_extrapolate and not (ok or done):
+                v_next, back = self._acs_extrapolate(
+                    hist, theta_c, b_c, v, dv, it, age, skip
+                )
+                if back is not None:
+                    theta_c, b_c = back
             self._acs_state = (theta_c, b_c)
             yield theta, ok, done
             if done:
                 return
+
+    def _acs_extrapolate(self, hist, theta, b, v, dv, it, age, skip):
+        """Skip ACS chunks along a mode that ACS follows at a steady rate.
+
+        ``hist`` holds the last chunks: (theta, b, v, max |delta v| of the last
+        iteration, iterations, latent objective, a move followed) (v: the weights
+        theta solves). When the last three full chunks move v along one direction
+        (parallel displacements) by lengths in a constant ratio g, the next chunks
+        are taken at once: v moves along the last displacement D by g + g^2 + ... +
+        g^m (clipped to [0, 1]) and ACS goes on with the weighted solve there. Three
+        regimes: g > 1, ACS leaves an unstable point along its unstable mode (m such
+        that the change of v reaches ``min(1e-4, 1e4 dv)``); g ~ 1, ACS crawls
+        through the ghost of a fold at a constant speed (m = ``skip[0]``, doubled at
+        each such move); g < 1, ACS converges slowly (Aitken: to the limit of the
+        geometric series). The chunk after a move must lower the latent objective
+        below the one before the move, else ACS goes back there (and ``hist``
+        restarts). Returns (the weights of the next chunk's first solve or None, the
+        point (theta, b) ACS goes back to or None)."""
+        f = self.sys.latent(theta, b, age)
+        if hist and hist[-1][6]:
+            # the chunk after a move: kept only if the latent objective fell
+            t_, b_, v_, _, _, f_, _ = hist[-1]
+            hist.clear()
+            if not f < f_:
+                return None, (t_, b_)
+        hist.append((theta, b, v, dv, it, f, False))
+        del hist[:-4]
+        if len(hist) < 4:
+            return None, None
+        v0, v1, v2 = (h[2] for h in hist[:3])
+        if not (all(h[4] == it for h in hist) and 0.0 < dv < 1e-2):
+            return None, None
+        D1, D2 = v2 - v1, v - v2
+        n0 = float(np.linalg.norm(v1 - v0))
+        n1, n2 = float(np.linalg.norm(D1)), float(np.linalg.norm(D2))
+        if not (n0 > 0.0 and n1 > 0.0 and n2 > 0.0) or D1 @ D2 < 0.99 * n1 * n2:
+            return None, None
+        lg1, lg = np.log(n1 / n0), np.log(n2 / n1)
+        if abs(lg1 - lg) > max(0.2 * abs(lg), 0.005):
+            return None, None
+        g = n2 / n1
+        if lg > -0.01 and dv >= 1e-4:
+            return None, None
+        if lg > 0.01:
+            m = int(np.ceil(np.log(min(1e-4, 1e4 * dv) / dv) / lg))
+            if m < 2:
+                return None, None
+            step = g * np.expm1(m * lg) / np.expm1(lg)
+        elif lg > -0.01:
+            step = float(skip[0])
+            skip[0] *= 2
+        elif lg > np.log(0.5):
+            step = g / (1.0 - g)
+        else:
+            return None, None
+        hist[-1] = hist[-1][:6] + (True,)
+        return np.clip(v + step * D2, 0.0, 1.0), None
 
     def acs_land(self, theta0, b0, age):
         """ACS in chunks of ``sys.acs_chunk`` weighted solves, trying to land after
@@ -957,6 +1071,10 @@ class _SystemBase:
     land_dv = 1e-4  # try to land once an ACS chunk changes v by at most this
     land_repairs = 5  # transitions applied to an identified partition before giving up
     land_batch = False  # a repair moves every violated index (else the most violated)
+    # land only once ACS contracts (a chunk changes v by no more than the one before;
+    # never after the first chunk unless ACS converged)
+    land_contracting = False
+    acs_extrapolate = False  # skip ACS chunks along a steady mode (_acs_extrapolate)
     descend = None  # optional local descent from an ACS point before landing (Lasso)
     descend_first = False  # a jump tries descend from the kicked point before ACS
 
@@ -988,6 +1106,13 @@ class _SystemBase:
         return NotImplemented
 
     event_one = None  # O(k) event value of one index for the bordered step, or None
+    # acs_mode(K): full direction of the unstable mode of ACS at the point of the last
+    # G (K its symmetric matrix), or None; a jump off a fold kicks along it
+    acs_mode = None
+
+    def latent(self, theta, b, age):
+        """Latent objective at an ACS point (theta, b)."""
+        return self.problem.latent_objective(theta, b, age, self.reg)
 
     def fold_direction(self, K):
         """Unit eigenvector of the symmetric K for its eigenvalue of smallest modulus

@@ -31,6 +31,7 @@ from the factorization. The kernel matrix is computed once (``SVMProblem.K`` and
 import numpy as np
 from scipy.linalg import eigh
 from scipy.linalg.lapack import dsytrf, dsytrs
+from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
 from threadpoolctl import threadpool_limits
 
 from gaga._follower import (
@@ -206,6 +207,14 @@ class _SVMSystem(_SystemBase):
     # is not tried twice (cells, n = 1000: 16.5 s instead of 24 s with (inf, 50, 3))
     land_dv = 1e-4
     land_repairs = 10
+    # no landing while ACS moves away (from the ghost of a fold, or an unstable point):
+    # spam7, n = 2000, linear: a failed landing there cost ~40 ms per jump
+    land_contracting = True
+    acs_extrapolate = True
+    # a fold's kick along the mode of ACS whose rho exceeds this (rho ~ 1 at a smooth
+    # fold: the kick passes its ghost; spam7 / cells, n = 2000, mixture: 14.3 -> 12.9
+    # s, 50.7 -> 37.0 s against 1.0), else the kicks of _Follower._kick_land
+    acs_mode_min = 0.9
     stop_errors = (OneClassError, ZeroWeightsError)
     bordered = True  # Newton solves bordered from a base factor (_Bordered)
     bordered_max = 64  # rows a partition may differ from the base by (and k / 4)
@@ -531,6 +540,68 @@ class _SVMSystem(_SystemBase):
         finally:
             self._direct = False
 
+    def latent(self, a, b, age):
+        """Latent objective 0.5 a^T Q a + C sum s_i F(hinge_i, age) at an ACS point:
+        Q a is the problem's, kept for its last weighted solution (O(n))."""
+        q = self.problem.margins(a, 0.0)
+        hinge = np.maximum(0.0, 1.0 - q - self.y * b)
+        F = np.asarray(self.reg.latent(hinge, age), dtype=np.float64)
+        return float(0.5 * (a @ q) + self.C * (self.s @ F))
+
+    def acs_mode(self, K):
+        """Full direction (a, b) of the slowest (or unstable) mode of ACS linearized
+        at the point of the last G, or None (no margin or middle sample, or its rho
+        is not above ``acs_mode_min``); from Q and the partition (``K`` is not used:
+        the same mode for the dual and the primal-reduced system).
+
+        One ACS iteration (weighted solve at v, then v from the losses) moves the
+        middle weights by dv' = T dv with T = -diag(C s u) S, S = Q_MM - B^T A^{-1} B
+        the Schur complement of the margin rows and the intercept (A = [[Q_EE, y_E],
+        [y_E^T, 0]], B = [Q_EM; y_M^T]): its eigenvalues rho solve S x = rho D x, D =
+        diag(-1 / (C s u)) positive (rho = 1 where K is singular: a fold). The mode
+        of the largest rho, with a_M = C s_M x and (a_E, b) = -A^{-1} B a_M.
+        """
+        nE, nM = self.nE, self.nM
+        if nE == 0 or nM == 0 or self.free_b:
+            return None
+        dM = self.dM
+        if not np.all(dM > -_BIG / 10):
+            return None
+        E, M, Q = self.E, self.M, self.Q
+        A = np.zeros((nE + 1, nE + 1))
+        A[:nE, :nE] = Q[np.ix_(E, E)]
+        A[:nE, nE] = A[nE, :nE] = self.y[E]
+        B = np.vstack([Q[np.ix_(E, M)], self.y[M]])
+        try:
+            X = np.linalg.solve(A, B)
+        except np.linalg.LinAlgError:
+            return None
+        p = 1.0 / np.sqrt(-dM)
+        Sc = Q[np.ix_(M, M)] - B.T @ X
+        Cm = (p[:, None] * Sc) * p[None, :]
+        Cm = 0.5 * (Cm + Cm.T)
+        if not np.all(np.isfinite(Cm)):
+            return None
+        if nM <= 64:
+            try:
+                w, Z = eigh(Cm)
+            except np.linalg.LinAlgError:
+                return None
+            rho, z = w[-1], Z[:, -1]
+        else:
+            try:
+                w, Z = eigsh(Cm, k=1, which="LA", v0=np.ones(nM), tol=1e-10)
+            except (ArpackError, ArpackNoConvergence):
+                return None
+            rho, z = w[0], Z[:, 0]
+        if not rho > self.acs_mode_min:
+            return None
+        aM = self.Cs[M] * (p * z)
+        sol = -(X @ aM)
+        du = np.zeros(self.n + 1)
+        du[E], du[M], du[self.n] = sol[:nE], aM, sol[nE]
+        return du / np.linalg.norm(du)
+
     def fold_direction(self, K, max_iter=20, block=4):
         """Unit eigenvector of the symmetric K for its eigenvalue of smallest modulus
         (the direction of a fold's kick): block inverse iteration with the LDL^T factor
@@ -644,10 +715,9 @@ class _SVMSystem(_SystemBase):
 
     def event_one(self, k, theta, age):
         """Event value of sample k at theta (as :meth:`event_values`) in O(k) from its
-        column of Q, for the follower's bordered event step; None when the system has
-        twins (their blocked events are decided on the whole partition)."""
-        if self.has_twins:
-            return None
+        column of Q, for the follower's bordered event step; None where
+        :meth:`event_values` blocks it (a twin of a margin sample whose nearer side
+        is the margin: decided on the whole partition there)."""
         g = self.part.region[k]
         if g == MARGIN:
             frac = theta[int(np.searchsorted(self.E, k))] / self.Cs[k]
@@ -657,15 +727,27 @@ class _SVMSystem(_SystemBase):
         if self._m_fixed is not None:
             m += self._m_fixed[k]
         if g == OUT:
-            return m - 1.0
+            return None if self._twin_blocked(k) else m - 1.0
         reg = self.reg
         lo, hi = reg.loss_one(age), reg.loss_zero(age)
         xi = 1.0 - m
         if g == IN1:
+            if xi <= lo - xi and self._twin_blocked(k):
+                return None
             return min(xi, lo - xi)
         if g == INM:
-            return min(xi - lo if lo > 0.0 else xi, hi - xi)
+            if lo > 0.0:
+                return min(xi - lo, hi - xi)
+            if xi < hi - xi and self._twin_blocked(k):
+                return None
+            return min(xi, hi - xi)
         return xi - hi
+
+    def _twin_blocked(self, k):
+        """Sample k (not on the margin) has a twin on the margin."""
+        if not (self.has_twins and self.nE) or self.group[k] < 0:
+            return False
+        return bool(np.any(self.group[self.E] == self.group[k]))
 
     def _aE(self, theta):
         """Multipliers of the margin set from the unknowns."""

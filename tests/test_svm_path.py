@@ -474,3 +474,149 @@ def test_event_one_equals_event_values(cancer, reg):
         e = sys_.event_values(theta, m, a)[0]
         one = np.array([sys_.event_one(k, theta, a) for k in range(len(y))])
         np.testing.assert_allclose(one, e, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("reg", ["linear", "mixture"])
+def test_event_one_with_twins(cancer, reg):
+    """With twins (duplicated rows), the O(k) event value of one sample equals its
+    entry of the full event functions, and is None exactly where those block it (a
+    twin of a margin sample whose nearer side is the margin: value inf)."""
+    from gaga._follower import _Partition
+    from gaga._svm_path import IN0, IN1, INM, MARGIN, OUT, _SVMSystem
+
+    X, y = cancer
+    X2, y2 = np.vstack([X, X[:20]]), np.concatenate([y, y[:20]])
+    path = age_path_svm(X2[:40], y2[:40], regularizer=reg, kernel="rbf")
+    from gaga.problems import SVMProblem
+
+    sys_ = _SVMSystem(SVMProblem(X2, y2, kernel="rbf"), path.regularizer)
+    assert sys_.has_twins
+    age = 0.5 * (path.age_min + path.age_max)
+    rng = np.random.default_rng(3)
+    n_blocked = 0
+    for trial in range(4):
+        region = rng.choice([OUT, MARGIN, IN1, INM, IN0], size=len(y2))
+        sys_.set_partition(_Partition([], [], region.astype(np.int8)))
+        theta = rng.uniform(0.1, 0.9, sys_.k())
+        for a in (0.3 * age, age):
+            g, m = sys_.G(theta, a)
+            e = sys_.event_values(theta, m, a)[0]
+            one = [sys_.event_one(k, theta, a) for k in range(len(y2))]
+            blocked = np.array([v is None for v in one])
+            n_blocked += int(blocked.sum())
+            assert np.all(np.isinf(e[blocked]))
+            vals = np.array([v for v in one if v is not None])
+            np.testing.assert_allclose(vals, e[~blocked], rtol=1e-12, atol=1e-12)
+    assert n_blocked > 0
+
+
+def _count_solves(monkeypatch):
+    from gaga.problems import SVMProblem
+
+    count = [0]
+    solve = SVMProblem.solve_weighted
+
+    def counted(self, *args, **kwargs):
+        count[0] += 1
+        return solve(self, *args, **kwargs)
+
+    monkeypatch.setattr(SVMProblem, "solve_weighted", counted)
+    return count
+
+
+def test_acs_extrapolation_same_path_fewer_solves(cancer, monkeypatch):
+    """Jumps whose ACS moves along one mode at a steady rate skip ACS chunks
+    (_Follower._acs_extrapolate): the same events and solutions as plain ACS, with
+    fewer weighted solves."""
+    from gaga._svm_path import _SVMSystem
+
+    X, y = cancer
+    count = _count_solves(monkeypatch)
+    paths, solves = {}, {}
+    for on in (False, True):
+        monkeypatch.setattr(_SVMSystem, "acs_extrapolate", on)
+        count[0] = 0
+        paths[on] = age_path_svm(X, y, regularizer="mixture", kernel="rbf")
+        solves[on] = count[0]
+    p0, p1 = paths[False], paths[True]
+    assert len(p1.jumps) >= 3
+    assert [(e.kind, e.index, e.to_set) for e in p1.events] == [
+        (e.kind, e.index, e.to_set) for e in p0.events
+    ]
+    np.testing.assert_allclose(p1.breakpoints, p0.breakpoints, rtol=1e-9)
+    ages = np.linspace(p0.age_min, p0.age_max, 9)
+    np.testing.assert_allclose(p1.dual_coef(ages), p0.dual_coef(ages), atol=1e-9)
+    assert solves[True] < 0.9 * solves[False]
+
+
+def test_acs_mode_is_the_unstable_mode_of_acs(cancer, monkeypatch):
+    """The kick direction of a jump off a fold (_SVMSystem.acs_mode) is the unstable
+    mode of ACS at the fold's point: on the side the jump takes (where the latent
+    objective falls), one weighted solve at the weights of a point moved by eps
+    along it moves the point by rho * eps along it, rho > 1. (On the other side the
+    sample just moved by the event is degenerate and ACS is another linear map.)"""
+    from gaga._follower import _Follower
+
+    X, y = cancer
+    seen = []
+    land = _Follower._mode_land
+
+    def record(self, before, du, scale, age):
+        seen.append((before.copy(), du.copy(), age))
+        return land(self, before, du, scale, age)
+
+    monkeypatch.setattr(_Follower, "_mode_land", record)
+    path = age_path_svm(X, y, regularizer="linear", kernel="rbf")
+    assert len(seen) >= 3
+    problem, reg, n = path.problem, path.regularizer, len(y)
+
+    def latent(x, age):
+        return problem.latent_objective(x[:n], x[n], age, reg)
+
+    for before, du, age in seen:
+        assert abs(np.linalg.norm(du) - 1.0) <= 1e-12
+        lower = latent(before + 1e-4 * du, age) <= latent(before - 1e-4 * du, age)
+        side = 1.0 if lower else -1.0
+        eps = 1e-6
+        x = before + side * eps * du
+        v = reg.v_star(problem.losses(x[:n], x[n]), age)
+        a1, b1, _ = problem.solve_weighted(v, a_init=before[:n], tol=1e-13)
+        step = side * (np.append(a1, b1) - before)
+        rho = (step @ du) / eps
+        assert rho > 1.0
+        # along the mode (to first order: the offset of the jump age, ~1e-9)
+        assert np.linalg.norm(step - (step @ du) * du) <= 1e-2 * rho * eps
+
+
+def test_land_only_once_acs_contracts(cancer, monkeypatch):
+    """A jump's ACS tries to land only once a chunk changes v by no more than the one
+    before (land_contracting): while ACS leaves the unstable end of the branch no
+    landing is tried (they fail there). Same path, fewer failed landings."""
+    from gaga._follower import _Follower
+    from gaga._svm_path import _SVMSystem
+
+    X, y = cancer
+    failed = [0]
+    land = _Follower.try_land
+
+    def counted(self, *args, **kwargs):
+        out = land(self, *args, **kwargs)
+        failed[0] += not out[1]
+        return out
+
+    monkeypatch.setattr(_Follower, "try_land", counted)
+    paths, fails = {}, {}
+    for on in (False, True):
+        monkeypatch.setattr(_SVMSystem, "land_contracting", on)
+        failed[0] = 0
+        paths[on] = age_path_svm(X, y, regularizer="linear", kernel="rbf")
+        fails[on] = failed[0]
+    p0, p1 = paths[False], paths[True]
+    assert len(p1.jumps) >= 3
+    assert [(e.kind, e.index, e.to_set) for e in p1.events] == [
+        (e.kind, e.index, e.to_set) for e in p0.events
+    ]
+    np.testing.assert_allclose(p1.breakpoints, p0.breakpoints, rtol=1e-9)
+    ages = np.linspace(p0.age_min, p0.age_max, 9)
+    np.testing.assert_allclose(p1.dual_coef(ages), p0.dual_coef(ages), atol=1e-9)
+    assert fails[True] < fails[False]
