@@ -92,7 +92,12 @@ class _SegmentStore:
         self._delta_g = []  # its new region
 
     def add(self, part, changed_samples):
-        if not self._segs or len(self._segs) % _CHECKPOINT_EVERY == 0:
+        if (
+            not self._segs
+            or len(self._segs) % _CHECKPOINT_EVERY == 0
+            or len(changed_samples) > _CHECKPOINT_EVERY
+        ):
+            # (also after a jump: one copy of the regions instead of n deltas)
             self._checkpoints.append((part.region.copy(), len(self._delta_i)))
         else:
             for i in changed_samples:

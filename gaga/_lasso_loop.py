@@ -1186,6 +1186,62 @@ def _one_sums(XA, y, s, fit_intercept, region, J1, c1):
 
 
 @njit(cache=True)
+def _event_k(
+    k,
+    theta,
+    age,
+    XA,
+    XF,
+    y,
+    s,
+    fit_intercept,
+    kind,
+    p,
+    region,
+    in_ex,
+    r,
+    v,
+    alpha,
+    S,
+    active,
+    signs,
+    scale,
+):
+    """Event value of index k at a corrected point (``_LassoSystem.event_k``; the
+    residuals and weights of the evaluated samples are those of theta): a sample's from
+    its residual, an active feature's from its coefficient, an inactive feature's from
+    its exact correlation (one pass over the samples)."""
+    n, nA = XA.shape
+    if k < n:
+        return _sample_event_value(kind, p, region[k], r[k], age, False, scale)
+    j = k - n
+    wscale = 1.0
+    pos = -1
+    for a in range(nA):
+        wscale = max(wscale, abs(theta[a]))
+        if active[a] == j:
+            pos = a
+    if pos >= 0:
+        return signs[pos] * theta[pos] / wscale
+    b0 = theta[nA] if fit_intercept else 0.0
+    c = 0.0
+    for i in range(n):
+        gi = region[i]
+        if gi == R0:
+            continue
+        if in_ex[i]:
+            u = s[i] * v[i] * r[i]
+        else:
+            ri = y[i] - b0
+            for a in range(nA):
+                ri -= XA[i, a] * theta[a]
+            vi = 1.0 if gi == R1 else phi(kind, p, 0.5 * ri * ri, age)
+            u = s[i] * vi * ri
+        c += XF[i, j] * u
+    return 1.0 - abs(c / S) / alpha
+
+
+@njit(cache=True)
 def _move(
     i,
     tgt,
@@ -1821,53 +1877,53 @@ def run_events(
         if not (step > 0.0):
             counters[8] += 1
             break
-        if limited and kev >= n:
-            counters[9] += 1
-            break  # a feature's event: Python's secant step
         new_age = min(age + step, age_max)
         counters[0] += 1
         if limited:
-            st, th_n, new_age, gn, its = _bordered(
-                ex,
-                region,
-                XA,
-                y,
-                s,
-                fit_intercept,
-                kind,
-                p,
-                S,
-                alpha,
-                signs,
-                L,
-                J1,
-                c1,
-                theta,
-                dth,
-                age,
-                step,
-                de[kev],
-                kev,
-                age_max,
-                gtol,
-                ftol,
-                scale,
-                r,
-                v,
-                h,
-                va,
-                g,
-                poly,
-                Mt,
-                theta_ref,
-            )
-            fresh = False
-            counters[2] += its + 1
+            st = 0
+            if kev < n:
+                st, th_n, new_age, gn, its = _bordered(
+                    ex,
+                    region,
+                    XA,
+                    y,
+                    s,
+                    fit_intercept,
+                    kind,
+                    p,
+                    S,
+                    alpha,
+                    signs,
+                    L,
+                    J1,
+                    c1,
+                    theta,
+                    dth,
+                    age,
+                    step,
+                    de[kev],
+                    kev,
+                    age_max,
+                    gtol,
+                    ftol,
+                    scale,
+                    r,
+                    v,
+                    h,
+                    va,
+                    g,
+                    poly,
+                    Mt,
+                    theta_ref,
+                )
+                fresh = False
+                counters[2] += its + 1
+                if st != 1:
+                    counters[10] += 1
             if st != 1:
-                # Python's fallback (``_step_to_event_secant``): Newton at the
-                # predicted age, then secant iterations in the age on the sample's
-                # corrected event function
-                counters[10] += 1
+                # Python's ``_step_to_event_secant`` (a feature's event, or where the
+                # bordered step failed): Newton at the predicted age, then secant
+                # iterations in the age on the corrected event function
                 lam1 = age + step
                 pred = theta + step * dth
                 th_n, ok, its = _newton(
@@ -1900,13 +1956,37 @@ def run_events(
                     theta_ref,
                 )
                 counters[2] += its
+                fresh = False
                 if not ok or not _close(th_n, pred, theta):
-                    break
+                    # the step fails: its control shrinks (as Python's loop)
+                    h_ctrl = step / 4.0
+                    if h_ctrl < h_min:
+                        counters[11] += 1
+                        break
+                    continue
                 lam_a = age
                 f_a = e_top[kev]
                 for _ in range(10):
-                    f1 = _sample_event_value(
-                        kind, p, region[kev], r[kev], lam1, False, scale
+                    f1 = _event_k(
+                        kev,
+                        th_n,
+                        lam1,
+                        XA,
+                        XF,
+                        y,
+                        s,
+                        fit_intercept,
+                        kind,
+                        p,
+                        region,
+                        in_ex,
+                        r,
+                        v,
+                        alpha,
+                        S,
+                        active,
+                        signs,
+                        scale,
                     )
                     if abs(f1) <= ftol or f1 == f_a:
                         break
@@ -2361,6 +2441,14 @@ def run_events(
         theta = th_n
         age = new_age
         fresh = True
+        if limited and kev >= n and e[kev] <= etol:
+            # a feature's event: Python applies it here
+            fire_out[0] = kev
+            fire_out[1] = tg[kev]
+            fire_out[2] = cex[kev - n]
+            status = FEATURE
+            counters[9] += 1
+            break
         if limited and e[kev] <= etol:
             # the sample moves; the point stands when sample kev's change of term
             # keeps |G| within gtol, else Newton in the new partition
