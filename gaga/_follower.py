@@ -44,7 +44,8 @@ Optional (with defaults in ``_SystemBase``)
     ``acs_mode(K)`` (the unstable mode of ACS: a fold's kick along it, one side);
     ``latent(theta, b, age)`` (latent objective of an ACS point); flags
     ``land_contracting`` (land only once ACS contracts) and ``acs_extrapolate`` (skip
-    ACS chunks along a steady mode).
+    ACS chunks along a steady mode); ``fast_events(fol, theta, age, seg, pending,
+    h_ctrl)`` (compiled regular iterations: the Lasso's event loop).
 
 Coordinates
     ``to_full(theta, age=None)`` (the point in full coordinates: ``(w, b)`` or
@@ -91,7 +92,9 @@ class _SegmentStore:
         self._delta_i = []  # changed sample, in the order of the segments
         self._delta_g = []  # its new region
 
-    def add(self, part, changed_samples):
+    def add(self, part, changed_samples, shared=None):
+        """A segment with partition ``part`` after ``changed_samples`` moved; returns
+        its id. ``shared``: (active, signs) arrays to keep instead of copies."""
         if (
             not self._segs
             or len(self._segs) % _CHECKPOINT_EVERY == 0
@@ -103,34 +106,20 @@ class _SegmentStore:
             for i in changed_samples:
                 self._delta_i.append(int(i))
                 self._delta_g.append(int(part.region[i]))
-        self._segs.append(
-            (
-                len(self._checkpoints) - 1,
-                len(self._delta_i),
-                part.active.copy(),
-                part.signs.copy(),
-            )
-        )
+        if shared is None:
+            shared = (part.active.copy(), part.signs.copy())
+        self._segs.append((len(self._checkpoints) - 1, len(self._delta_i)) + shared)
         return len(self._segs) - 1
 
     def add_moves(self, part, samples, regions):
         """The segments of a run of single-sample moves from ``part`` (its region is
-        updated in place, move by move): as :meth:`add` after each, with one copy of
-        the active set shared by them. Returns the segment ids."""
-        region = part.region
-        active, signs = part.active.copy(), part.signs.copy()
+        updated in place, move by move), sharing one copy of the active set. Returns
+        the segment ids."""
+        shared = (part.active.copy(), part.signs.copy())
         ids = []
         for i, g in zip(samples.tolist(), regions.tolist()):
-            region[i] = g
-            if len(self._segs) % _CHECKPOINT_EVERY == 0:
-                self._checkpoints.append((region.copy(), len(self._delta_i)))
-            else:
-                self._delta_i.append(i)
-                self._delta_g.append(g)
-            self._segs.append(
-                (len(self._checkpoints) - 1, len(self._delta_i), active, signs)
-            )
-            ids.append(len(self._segs) - 1)
+            part.region[i] = g
+            ids.append(self.add(part, (i,), shared))
         return ids
 
     def __getitem__(self, k):
@@ -517,7 +506,7 @@ class _Follower:
         pending = None  # index just moved (for the consistency test)
         prev = None  # (segment, age, tangent) of the previous knot
         ratio = 0.0
-        fast = getattr(sys, "fast_events", None)
+        fast = sys.fast_events
         try_fast = fast is not None
         while True:
             if len(self.events) >= self.max_events:
@@ -802,14 +791,12 @@ class _Follower:
                     # along it, on the side where the latent objective falls
                     du = sys.acs_mode(J)
                     if du is not None:
-                        part, b_ref = sys.part.copy(), getattr(sys, "b_ref", None)
+                        state = sys.save_state()
                         got = self._mode_land(before, du, scale, age_j)
                         if got is not None:
                             return got
                         # no landing: the kicks below, from the fold's partition
-                        if b_ref is not None:
-                            sys.b_ref = b_ref
-                        sys.set_partition(part)
+                        sys.restore_state(state)
                         g, r = sys.G(theta, age_j)
                 u = sys.fold_direction(J)
                 sigma = -np.sign(u @ sys.prec(g)) or 1.0
@@ -1111,9 +1098,20 @@ class _SystemBase:
         return NotImplemented
 
     event_one = None  # O(k) event value of one index for the bordered step, or None
+    # fast_events(fol, theta, age, seg, pending, h_ctrl): compiled regular iterations
+    # from a loop top (recorded on fol), (theta, age, seg, pending, h_ctrl) where the
+    # loop goes on, or None; the Lasso's
+    fast_events = None
     # acs_mode(K): full direction of the unstable mode of ACS at the point of the last
     # G (K its symmetric matrix), or None; a jump off a fold kicks along it
     acs_mode = None
+
+    def save_state(self):
+        """What :meth:`restore_state` needs to return to the current partition."""
+        return self.part.copy()
+
+    def restore_state(self, state):
+        self.set_partition(state)
 
     def latent(self, theta, b, age):
         """Latent objective at an ACS point (theta, b)."""

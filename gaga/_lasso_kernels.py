@@ -180,6 +180,20 @@ def jac_vec(XA, fit_intercept, h, vec, out):
             out[nA] += t
 
 
+@njit(cache=True, inline="always")
+def add_outer(J, XA, i, w, fit_intercept):
+    """``J += w z_i z_i^T`` on the lower triangle, z_i = (x_iA, 1)."""
+    nA = XA.shape[1]
+    for a in range(nA):
+        t = w * XA[i, a]
+        for b in range(a + 1):
+            J[a, b] += t * XA[i, b]
+    if fit_intercept:
+        for b in range(nA):
+            J[nA, b] += w * XA[i, b]
+        J[nA, nA] += w
+
+
 @njit(cache=True)
 def lasso_J(XA, fit_intercept, h, region, skip_one, J):
     """Unscaled exact J = sum_i h_i z_i z_i^T with z_i = (x_iA, 1), in one pass over
@@ -194,14 +208,7 @@ def lasso_J(XA, fit_intercept, h, region, skip_one, J):
         hi = h[i]
         if hi == 0.0 or (skip_one and region[i] == R1):
             continue
-        for a in range(nA):
-            t = hi * XA[i, a]
-            for b in range(a + 1):
-                J[a, b] += t * XA[i, b]
-        if fit_intercept:
-            for b in range(nA):
-                J[nA, b] += hi * XA[i, b]
-            J[nA, nA] += hi
+        add_outer(J, XA, i, hi, fit_intercept)
     for a in range(k):
         for b in range(a):
             J[b, a] = J[a, b]
@@ -328,32 +335,6 @@ def _cho_solve(c, b):
 
 
 @njit(cache=True, inline="always")
-def _lasso_G_split(mid, J1, c1, XA, y, s, theta, fit_intercept, kind, p, age, g):
-    """Unscaled G sums ``sum_i s_i v_i r_i z_i`` from the middle samples ``mid`` only:
-    the v = 1 samples add ``c1 - J1 theta`` (their v is 1), those at v = 0 nothing.
-    O(|mid| |A| + |A|^2) instead of O(n |A|); the residuals are not stored."""
-    nA = XA.shape[1]
-    kk = g.shape[0]
-    for a in range(kk):
-        acc = c1[a]
-        for b in range(kk):
-            acc -= J1[a, b] * theta[b]
-        g[a] = acc
-    b0 = theta[nA] if fit_intercept else 0.0
-    for t in range(mid.shape[0]):
-        i = mid[t]
-        ri = y[i] - b0
-        for j in range(nA):
-            ri -= XA[i, j] * theta[j]
-        vi, _, _ = _terms_i(kind, p, RM, ri, s[i], age)
-        u = s[i] * vi * ri
-        for j in range(nA):
-            g[j] += u * XA[i, j]
-        if fit_intercept:
-            g[nA] += u
-
-
-@njit(cache=True, inline="always")
 def _scale_G(g, S, alpha, signs, nA):
     """The unscaled sums to G in place (``-g / S`` plus the penalty on the active
     features); returns ``|G|_inf``."""
@@ -377,127 +358,14 @@ def _residual_k(XA, y, theta, fit_intercept, k):
 
 
 @njit(cache=True)
-def bordered_event_step(
-    mid,
-    J1,
-    c1,
-    XA,
-    y,
-    s,
-    fit_intercept,
-    region,
-    kind,
-    p,
-    S,
-    alpha,
-    signs,
-    c,
-    theta0,
-    dtheta,
-    age0,
-    h,
-    slope,
-    k,
-    age_max,
-    gtol,
-    ftol,
-    discontinuous,
-    scale,
-    r,
-    v,
-    hh,
-    va,
-):
-    """Bordered chord Newton to the age where sample k's event function vanishes,
-    compiled (the Lasso system's ``bordered_step`` for a sample event of a built-in
-    regularizer).
-
-    Each iteration: G (:func:`_lasso_G_split`: the middle samples ``mid`` plus the
-    kept v = 1 part ``c1 - J1 theta``), the chord correction with the Cholesky factor
-    ``c`` of the step's start, the sample's event function at the corrected point, and
-    the age update by the secant slope with ``dtheta`` carrying theta. A converged
-    point is checked with one full pass (:func:`lasso_G`, which also fills its sample
-    state), and iterations go on with full passes if that check fails. Returns
-    (status, theta, age, iterations, |G|_inf); status 1 when G and the event function
-    are converged at the returned point (``r``, ``v``, ``hh``, ``va`` then hold its
-    sample state; the norm is that of the full pass) and the corrector stayed close to
-    the predictor, else 0.
-    """
-    nA = XA.shape[1]
-    kk = theta0.shape[0]
-    lam = age0 + h
-    th = theta0 + h * dtheta
-    g = np.empty(kk)
-    have_prev = False
-    lam_prev = 0.0
-    f_prev = 0.0
-    gn_prev = np.inf
-    grew = 0
-    split = True
-    base = 1.0
-    for j in range(kk):
-        base = max(base, abs(theta0[j]))
-    for it in range(16):
-        if not (age0 < lam <= age_max):
-            return 0, th, lam, it, np.inf
-        if split:
-            _lasso_G_split(mid, J1, c1, XA, y, s, th, fit_intercept, kind, p, lam, g)
-        else:
-            lasso_G(XA, y, s, th, fit_intercept, region, kind, p, lam, r, v, hh, va, g)
-        gn = _scale_G(g, S, alpha, signs, nA)
-        if not np.isfinite(gn):
-            return 0, th, lam, it, np.inf
-        if gn <= gtol:
-            rk = _residual_k(XA, y, th, fit_intercept, k)
-            f = _sample_event_value(kind, p, region[k], rk, lam, discontinuous, scale)
-            if abs(f) <= ftol:
-                if split:
-                    # the full pass: the sample state here, and G summed plainly
-                    split = False
-                    lasso_G(
-                        XA,
-                        y,
-                        s,
-                        th,
-                        fit_intercept,
-                        region,
-                        kind,
-                        p,
-                        lam,
-                        r,
-                        v,
-                        hh,
-                        va,
-                        g,
-                    )
-                    gn = _scale_G(g, S, alpha, signs, nA)
-                if gn <= gtol:
-                    corr = 0.0
-                    move = 0.0
-                    for j in range(kk):
-                        pj = theta0[j] + (lam - age0) * dtheta[j]
-                        corr = max(corr, abs(th[j] - pj))
-                        move = max(move, abs(pj - theta0[j]))
-                    if corr <= 0.3 * move + 1e-9 * base:
-                        return 1, th, lam, it, gn
-                    return 0, th, lam, it, np.inf
-        grew = grew + 1 if gn > 0.5 * gn_prev else 0
-        if grew >= 3:
-            return 0, th, lam, it, np.inf
-        gn_prev = gn
-        th = th - _cho_solve(c, g)
-        rk = _residual_k(XA, y, th, fit_intercept, k)
-        fc = _sample_event_value(kind, p, region[k], rk, lam, discontinuous, scale)
-        if not np.isfinite(fc):
-            return 0, th, lam, it, np.inf
-        if have_prev and lam != lam_prev:
-            sec = (fc - f_prev) / (lam - lam_prev)
-            if np.isfinite(sec) and sec < 0.0:
-                slope = sec
-        have_prev = True
-        lam_prev = lam
-        f_prev = fc
-        dl = -fc / slope
-        th = th + dl * dtheta
-        lam = lam + dl
-    return 0, th, lam, 16, np.inf
+def close(corrected, pred, base):
+    """``_Follower._close``: the corrector stays close to the predictor (a large
+    correction means Newton found another branch)."""
+    corr = 0.0
+    move = 0.0
+    bmax = 1.0
+    for j in range(corrected.shape[0]):
+        corr = max(corr, abs(corrected[j] - pred[j]))
+        move = max(move, abs(pred[j] - base[j]))
+        bmax = max(bmax, abs(base[j]))
+    return corr <= 0.3 * move + 1e-9 * bmax

@@ -53,7 +53,12 @@ from gaga._lasso_kernels import (
     _event_i,
     _residual_k,
     _sample_event_value,
+    _scale_G,
     _terms_i,
+    add_outer,
+    close,
+    correlations_subset,
+    lasso_J,
 )
 from gaga._spl_kernels import (
     LINEAR,
@@ -71,6 +76,8 @@ BAIL = 0
 BUDGET = 1
 FEATURE = 2  # stopped at a feature's event, which Python applies (fire_out)
 _CAND_MIN = 32  # at least this many candidates besides the middle samples
+# no moments (the middle samples summed): the moments' argument of the kernels
+NO_MOMENTS = tuple(np.zeros((0,) * m) for m in (1, 2, 1, 2, 3, 4))
 _POLY_K = (
     6  # the linear regularizer's middle samples by moments up to this many unknowns
 )
@@ -301,13 +308,7 @@ def _eval_ex(
                 g[nA] += u
         else:
             v[i] = 1.0 if gi == R1 else 0.0
-    gn = 0.0
-    for j in range(kk):
-        g[j] = -g[j] / S
-        if j < nA:
-            g[j] += alpha * signs[j]
-        gn = max(gn, abs(g[j]))
-    return gn
+    return _scale_G(g, S, alpha, signs, nA)
 
 
 @njit(cache=True)
@@ -325,7 +326,6 @@ def _factor(
     """Cholesky factor (lower, in ``L``) of the exact J = (J1 + sum over the middle
     samples of h_i z_i z_i^T) / S; False when J is not positive definite or nearly
     singular (the tests of ``_LassoSystem.factorize``)."""
-    nA = XA.shape[1]
     k = L.shape[0]
     for a in range(k):
         for b in range(a + 1):
@@ -337,17 +337,9 @@ def _factor(
         i = ex[t]
         if region[i] != RM:
             continue
-        hi_ = h[i]
-        if not np.isfinite(hi_):
+        if not np.isfinite(h[i]):
             return False
-        for a in range(nA):
-            w = hi_ * XA[i, a]
-            for b in range(a + 1):
-                L[a, b] += w * XA[i, b]
-        if fit_intercept:
-            for b in range(nA):
-                L[nA, b] += hi_ * XA[i, b]
-            L[nA, nA] += hi_
+        add_outer(L, XA, i, h[i], fit_intercept)
     return _cholesky(L, S)
 
 
@@ -432,19 +424,13 @@ def _top(
         v[i], h[i], va[i] = _terms_i(kind, p, gi, ri, s[i], age)
         if gi != RM or poly:
             continue
-        hi_ = h[i]
-        if not np.isfinite(hi_):
+        if not np.isfinite(h[i]):
             return False
+        add_outer(L, XA, i, h[i], fit_intercept)
         u = s[i] * va[i] * r[i]
         for a in range(nA):
-            w = hi_ * XA[i, a]
-            for b in range(a + 1):
-                L[a, b] += w * XA[i, b]
             rhs[a] += u * XA[i, a]
         if fit_intercept:
-            for b in range(nA):
-                L[nA, b] += hi_ * XA[i, b]
-            L[nA, nA] += hi_
             rhs[nA] += u
     if not _cholesky(L, S):
         return False
@@ -498,7 +484,6 @@ def _refresh(
     age_max,
     region,
     znorm,
-    zmed,
     S,
     n_cand,
     etol,
@@ -517,14 +502,13 @@ def _refresh(
     samples, the age window and the candidates (``in_ex`` marks them).
 
     The window ``[age, a1]`` ends where the upper threshold reaches the loss of the
-    ``n_cand``-th sample at v = 0; the drift radius ``D`` of the window is the
-    ``n_cand``-th smallest
-    positive slack (distance to the bands over ``||z_i||``) of the samples not in the
-    middle. A sample whose event value is at most ``etol`` here (at or past its event)
-    is always a candidate. Returns (ex, D, w1, a1, n_inside): the evaluated samples
-    (sorted: the middle samples and the candidates), the drift radius, the bound weight
-    ``sum s_i^2 ||z_i||^2 / S^2`` of the samples at v = 1 that are not evaluated, the
-    end of the window and how many samples sit inside the bands."""
+    ``n_cand``-th sample at v = 0; the drift radius ``D`` is the ``n_cand``-th smallest
+    positive slack (distance to the bands over ``||z_i||``) of the screened samples
+    (all but the middle ones, which are always evaluated unless ``poly``). A sample
+    whose event value is at most ``etol`` here (at or past its event) is always a
+    candidate. Returns (ex, D, w1, a1): the evaluated samples (sorted), the drift
+    radius, the bound weight ``sum s_i^2 ||z_i||^2 / S^2`` of the samples at v = 1
+    that are not evaluated, and the end of the window."""
     n, nA = XA.shape
     l_one = loss_one(kind, p, age)
     l_zero = loss_zero(kind, p, age)
@@ -568,13 +552,11 @@ def _refresh(
         a1 = min(age_max, max(age, np.partition(a_hit[:m], n_cand - 1)[n_cand - 1]))
     lo1 = math.sqrt(2.0 * loss_one(kind, p, a1))
     hi1 = math.sqrt(2.0 * loss_zero(kind, p, a1))
-    n_inside = 0
     for i in range(n):
         if slack[i] > 0.0 and np.isfinite(slack[i]):
-            dist = _band_dist(abs(r_ref[i]), lo0, lo1, hi0, hi1, lo1 > 0.0)
-            slack[i] = dist / znorm[i]
-            if dist == 0.0:
-                n_inside += 1
+            slack[i] = (
+                _band_dist(abs(r_ref[i]), lo0, lo1, hi0, hi1, lo1 > 0.0) / znorm[i]
+            )
     pos = slack[slack > 0.0]
     D = np.partition(pos, n_cand - 1)[n_cand - 1] if pos.shape[0] > n_cand else np.inf
     cnt = 0
@@ -595,7 +577,7 @@ def _refresh(
     # stays off the bands)
     if not np.isfinite(D):
         D = 1e300
-    return ex, D, w1, a1, n_inside
+    return ex, D, w1, a1
 
 
 @njit(cache=True)
@@ -604,6 +586,61 @@ def _age_zero(kind, p, l):
     if kind == MIXTURE:
         return math.sqrt(l)
     return l
+
+
+@njit(cache=True)
+def _sample_u(
+    XA,
+    y,
+    s,
+    theta,
+    dtheta,
+    has_d,
+    fit_intercept,
+    kind,
+    p,
+    age,
+    region,
+    in_ex,
+    r,
+    v,
+    h,
+    va,
+    S,
+    u,
+    q,
+    rr,
+):
+    """``u_i = s_i v_i r_i / S`` of every sample at theta and, with ``has_d``, ``q_i =
+    (h_i dr_i + s_i r_i dv_i/dage) / S`` with ``dr_i = -z_i . dtheta`` (non-finite
+    terms 0): the evaluated samples from their state, the others from their residuals
+    (``rr``: the residuals, 0 for the samples at v = 0 not evaluated)."""
+    n, nA = XA.shape
+    b0 = theta[nA] if fit_intercept else 0.0
+    db = dtheta[nA] if (fit_intercept and has_d) else 0.0
+    for i in range(n):
+        gi = region[i]
+        if in_ex[i]:
+            ri, vi, hi_, vai = r[i], v[i], h[i], va[i]
+        elif gi == R0:
+            u[i] = 0.0
+            rr[i] = 0.0
+            if has_d:
+                q[i] = 0.0
+            continue
+        else:
+            ri = y[i] - b0
+            for j in range(nA):
+                ri -= XA[i, j] * theta[j]
+            vi, hi_, vai = _terms_i(kind, p, gi, ri, s[i], age)
+        rr[i] = ri
+        u[i] = s[i] * vi * ri / S
+        if has_d:
+            acc = db
+            for j in range(nA):
+                acc += XA[i, j] * dtheta[j]
+            qi = hi_ * -acc + s[i] * ri * vai
+            q[i] = (qi if np.isfinite(qi) else 0.0) / S
 
 
 @njit(cache=True)
@@ -622,6 +659,7 @@ def _features(
     alpha,
     S,
     ex,
+    in_ex,
     u_ref,
     c_ref,
     theta_f,
@@ -682,52 +720,44 @@ def _features(
         return -1  # the caller renews the reference of the features first
     if n_unsure:
         # every sample's u (and q with a tangent), then the unsure features exactly
-        u = np.zeros(nS)
-        q = np.zeros(nS)
-        b0 = theta[nA] if fit_intercept else 0.0
-        db = dtheta[nA] if (fit_intercept and has_d) else 0.0
-        done = np.zeros(nS, dtype=np.bool_)
-        for t in range(ex.shape[0]):
-            i = ex[t]
-            done[i] = True
-            dri = 0.0
-            if has_d:
-                acc = db
-                for j in range(nA):
-                    acc += XA[i, j] * dtheta[j]
-                dri = -acc
-            u[i] = s[i] * v[i] * r[i] / S
-            qi = h[i] * dri + s[i] * r[i] * va[i]
-            q[i] = (qi if np.isfinite(qi) else 0.0) / S
-        for i in range(nS):
-            gi = region[i]
-            if done[i] or gi == R0:
-                continue
-            ri = y[i] - b0
-            for j in range(nA):
-                ri -= XA[i, j] * theta[j]
-            vi, hi_, vai = _terms_i(kind, p, gi, ri, s[i], age)
-            u[i] = s[i] * vi * ri / S
-            if has_d:
-                acc = db
-                for j in range(nA):
-                    acc += XA[i, j] * dtheta[j]
-                qi = -hi_ * acc + s[i] * ri * vai
-                q[i] = (qi if np.isfinite(qi) else 0.0) / S
+        u = np.empty(nS)
+        q = np.empty(nS)
+        rr = np.empty(nS)
+        _sample_u(
+            XA,
+            y,
+            s,
+            theta,
+            dtheta,
+            has_d,
+            fit_intercept,
+            kind,
+            p,
+            age,
+            region,
+            in_ex,
+            r,
+            v,
+            h,
+            va,
+            S,
+            u,
+            q,
+            rr,
+        )
+        idx = np.empty(n_unsure, dtype=np.intp)
+        m = 0
         for t in range(inactive.shape[0]):
-            j = inactive[t]
-            if not np.isnan(cexact[j]):
-                continue
-            a = 0.0
-            b = 0.0
-            for i in range(nS):
-                x = XF[i, j]
-                a += x * u[i]
-                b += x * q[i]
-            cexact[j] = a
-            sg = 1.0 if a >= 0 else -1.0
-            e[n + j] = 1.0 - sg * a / alpha
-            de[n + j] = -sg * b / alpha if has_d else -sg * 0.0 / alpha
+            if np.isnan(cexact[inactive[t]]):
+                idx[m] = inactive[t]
+                m += 1
+        dc = np.zeros(cexact.shape[0])
+        correlations_subset(XF, idx, u, q, has_d, cexact, dc)
+        for t in range(m):
+            j = idx[t]
+            sg = 1.0 if cexact[j] >= 0 else -1.0
+            e[n + j] = 1.0 - sg * cexact[j] / alpha
+            de[n + j] = -sg * dc[j] / alpha
             tg[n + j] = 1
     return n_unsure
 
@@ -747,6 +777,8 @@ def _feature_ref(
     S,
     r,
     v,
+    h,
+    va,
     u_ref,
     c_ref,
     theta_f,
@@ -761,31 +793,42 @@ def _feature_ref(
     of the inactive features; ``fstate`` gets the bound's sums over the middle samples
     not evaluated and the age (see :func:`_features`). Returns how many features are
     within 0.999 alpha."""
-    n, nA = XA.shape
-    b0 = theta[nA] if fit_intercept else 0.0
+    n = XA.shape[0]
+    rr = np.empty(n)
+    _sample_u(
+        XA,
+        y,
+        s,
+        theta,
+        theta,
+        False,
+        fit_intercept,
+        kind,
+        p,
+        age,
+        region,
+        in_ex,
+        r,
+        v,
+        h,
+        va,
+        S,
+        u_ref,
+        rr,
+        rr,
+    )
     w2 = 0.0
     w6 = 0.0
     for i in range(n):
-        gi = region[i]
-        if in_ex[i]:
-            u_ref[i] = s[i] * v[i] * r[i] / S
-        elif gi == R0:
-            u_ref[i] = 0.0
-        else:
-            ri = y[i] - b0
-            for j in range(nA):
-                ri -= XA[i, j] * theta[j]
-            if gi == R1:
-                u_ref[i] = s[i] * ri / S
+        if region[i] == RM and not in_ex[i]:
+            ri = rr[i]
+            si2 = s[i] * s[i]
+            w2 += si2 * znorm[i] * znorm[i]
+            if kind == MIXTURE:
+                w6 += si2 * ri * ri
             else:
-                u_ref[i] = s[i] * phi(kind, p, 0.5 * ri * ri, age) * ri / S
-                si2 = s[i] * s[i]
-                w2 += si2 * znorm[i] * znorm[i]
-                if kind == MIXTURE:
-                    w6 += si2 * ri * ri
-                else:
-                    r3 = ri * ri * ri
-                    w6 += si2 * r3 * r3
+                r3 = ri * ri * ri
+                w6 += si2 * r3 * r3
     fstate[0] = w2
     fstate[1] = w6
     fstate[2] = age
@@ -1015,29 +1058,31 @@ def _bordered(
     gtol,
     ftol,
     scale,
+    discontinuous,
     r,
     v,
-    h,
-    va,
     g,
     poly,
     Mt,
     theta_ref,
 ):
-    """The bordered chord Newton of :func:`_lasso_kernels.bordered_event_step` on the
-    evaluated samples: (status, theta, age, |G|, iterations); status 1 when converged
-    (the residuals and weights are then those of the returned point)."""
+    """Bordered chord Newton to the age where sample k's event function vanishes, on
+    the evaluated samples ``ex`` (which must hold k; also ``_LassoSystem.bordered_step``
+    for Python's loop, with ``ex`` its middle samples and k).
+
+    Each iteration: G (:func:`_eval_ex`), the chord correction with the Cholesky factor
+    ``L`` of the step's start, the sample's event function at the corrected point, and
+    the age update by the secant slope with ``dtheta`` carrying theta. Returns (status,
+    theta, age, |G|, iterations); status 1 when G and the event function are converged
+    and the corrector stayed close to the predictor (the residuals and weights of
+    ``ex`` are then those of the returned point), else 0."""
     lam = age0 + hstep
     th = theta0 + hstep * dtheta
-    kk = theta0.shape[0]
     have_prev = False
     lam_prev = 0.0
     f_prev = 0.0
     gn_prev = np.inf
     grew = 0
-    base = 1.0
-    for j in range(kk):
-        base = max(base, abs(theta0[j]))
     for it in range(16):
         if not (age0 < lam <= age_max):
             return 0, th, lam, np.inf, it
@@ -1067,15 +1112,9 @@ def _bordered(
         if not np.isfinite(gn):
             return 0, th, lam, np.inf, it
         if gn <= gtol:
-            f = _sample_event_value(kind, p, region[k], r[k], lam, False, scale)
+            f = _sample_event_value(kind, p, region[k], r[k], lam, discontinuous, scale)
             if abs(f) <= ftol:
-                corr = 0.0
-                move = 0.0
-                for j in range(kk):
-                    pj = theta0[j] + (lam - age0) * dtheta[j]
-                    corr = max(corr, abs(th[j] - pj))
-                    move = max(move, abs(pj - theta0[j]))
-                if corr <= 0.3 * move + 1e-9 * base:
+                if close(th, theta0 + (lam - age0) * dtheta, theta0):
                     return 1, th, lam, gn, it
                 return 0, th, lam, np.inf, it
         grew = grew + 1 if gn > 0.5 * gn_prev else 0
@@ -1084,7 +1123,7 @@ def _bordered(
         gn_prev = gn
         th = th - _cho_solve(L, g)
         rk = _residual_k(XA, y, th, fit_intercept, k)
-        fc = _sample_event_value(kind, p, region[k], rk, lam, False, scale)
+        fc = _sample_event_value(kind, p, region[k], rk, lam, discontinuous, scale)
         if not np.isfinite(fc):
             return 0, th, lam, np.inf, it
         if have_prev and lam != lam_prev:
@@ -1098,19 +1137,6 @@ def _bordered(
         th = th + dl * dtheta
         lam = lam + dl
     return 0, th, lam, np.inf, 16
-
-
-@njit(cache=True)
-def _close(corrected, pred, base):
-    """``_Follower._close``: the corrector stays close to the predictor."""
-    corr = 0.0
-    move = 0.0
-    bmax = 1.0
-    for j in range(corrected.shape[0]):
-        corr = max(corr, abs(corrected[j] - pred[j]))
-        move = max(move, abs(pred[j] - base[j]))
-        bmax = max(bmax, abs(base[j]))
-    return corr <= 0.3 * move + 1e-9 * bmax
 
 
 @njit(cache=True)
@@ -1160,29 +1186,23 @@ def _copy_sums(J1, c1, Mt, J1d, c1d, Mtd):
 
 @njit(cache=True)
 def _one_sums(XA, y, s, fit_intercept, region, J1, c1):
-    """The kept v = 1 sums afresh: J1 = sum s_i z_i z_i^T, c1 = sum s_i y_i z_i."""
+    """The kept v = 1 sums afresh (``_LassoSystem._one_part``): J1 = sum s_i z_i z_i^T
+    (:func:`lasso_J`), c1 = sum s_i y_i z_i."""
     n, nA = XA.shape
-    k = c1.shape[0]
-    for a in range(k):
-        c1[a] = 0.0
-        for b in range(k):
-            J1[a, b] = 0.0
-    z = np.empty(k)
+    w = np.zeros(n)
     for i in range(n):
-        if region[i] != R1:
-            continue
-        for j in range(nA):
-            z[j] = XA[i, j]
-        if fit_intercept:
-            z[nA] = 1.0
-        si = s[i]
-        for a in range(k):
-            c1[a] += si * y[i] * z[a]
-            for b in range(a + 1):
-                J1[a, b] += si * z[a] * z[b]
-    for a in range(k):
-        for b in range(a):
-            J1[b, a] = J1[a, b]
+        if region[i] == R1:
+            w[i] = s[i]
+    lasso_J(XA, fit_intercept, w, region, False, J1)
+    for a in range(c1.shape[0]):
+        c1[a] = 0.0
+    for i in range(n):
+        if w[i] != 0.0:
+            wy = w[i] * y[i]
+            for a in range(nA):
+                c1[a] += wy * XA[i, a]
+            if fit_intercept:
+                c1[nA] += wy
 
 
 @njit(cache=True)
@@ -1201,6 +1221,8 @@ def _event_k(
     in_ex,
     r,
     v,
+    h,
+    va,
     alpha,
     S,
     active,
@@ -1223,22 +1245,33 @@ def _event_k(
             pos = a
     if pos >= 0:
         return signs[pos] * theta[pos] / wscale
-    b0 = theta[nA] if fit_intercept else 0.0
-    c = 0.0
-    for i in range(n):
-        gi = region[i]
-        if gi == R0:
-            continue
-        if in_ex[i]:
-            u = s[i] * v[i] * r[i]
-        else:
-            ri = y[i] - b0
-            for a in range(nA):
-                ri -= XA[i, a] * theta[a]
-            vi = 1.0 if gi == R1 else phi(kind, p, 0.5 * ri * ri, age)
-            u = s[i] * vi * ri
-        c += XF[i, j] * u
-    return 1.0 - abs(c / S) / alpha
+    u = np.empty(n)
+    rr = np.empty(n)
+    _sample_u(
+        XA,
+        y,
+        s,
+        theta,
+        theta,
+        False,
+        fit_intercept,
+        kind,
+        p,
+        age,
+        region,
+        in_ex,
+        r,
+        v,
+        h,
+        va,
+        S,
+        u,
+        rr,
+        rr,
+    )
+    c = np.zeros(XF.shape[1])
+    correlations_subset(XF, np.full(1, j, dtype=np.intp), u, u, False, c, c)
+    return 1.0 - abs(c[j]) / alpha
 
 
 @njit(cache=True)
@@ -1323,6 +1356,17 @@ def _move(
 
 
 @njit(cache=True)
+def _feature_event(k, tg, cex, n, fire_out, counters):
+    """The loop stops at feature event k for Python to apply: ``fire_out`` gets (k,
+    its target set, its signed correlation). Returns the status FEATURE."""
+    fire_out[0] = k
+    fire_out[1] = tg[k]
+    fire_out[2] = cex[k - n]
+    counters[9] += 1
+    return FEATURE
+
+
+@njit(cache=True)
 def _record(arr_age, arr_k, arr_from, arr_to, m, age, k, old, tgt):
     """Event m of the call."""
     arr_age[m] = age
@@ -1338,6 +1382,111 @@ def _knot(kn_age, kn_theta, kn_dtheta, kn_seg, m, age, theta, dtheta, seg):
     kn_theta[m, :] = theta
     kn_dtheta[m, :] = dtheta
     kn_seg[m] = seg
+
+
+@njit(cache=True)
+def _renew(
+    XA,
+    XF,
+    y,
+    s,
+    theta,
+    fit_intercept,
+    kind,
+    p,
+    age,
+    age_max,
+    region,
+    znorm,
+    S,
+    n_cand,
+    etol,
+    scale,
+    r_ref,
+    theta_ref,
+    slack,
+    in_ex,
+    r,
+    v,
+    h,
+    va,
+    poly,
+    inactive,
+    alpha,
+    u_f,
+    c_f,
+    theta_f,
+    fstate,
+    J1,
+    c1,
+    Mt,
+    e,
+    de,
+    counters,
+):
+    """New references at (theta, age): of the samples (:func:`_refresh`; the event
+    values of the samples no longer evaluated reset), of the features
+    (:func:`_feature_ref`), the kept v = 1 sums and the middle moments afresh. Returns
+    (ex, D, w1, a1, max_unsure)."""
+    for i in range(XA.shape[0]):
+        e[i] = np.inf
+        de[i] = 0.0
+    ex, D, w1, a1 = _refresh(
+        XA,
+        y,
+        s,
+        theta,
+        fit_intercept,
+        kind,
+        p,
+        age,
+        age_max,
+        region,
+        znorm,
+        S,
+        n_cand,
+        etol,
+        scale,
+        r_ref,
+        theta_ref,
+        slack,
+        in_ex,
+        r,
+        v,
+        h,
+        va,
+        poly,
+    )
+    max_unsure = 1 + _feature_ref(
+        XA,
+        XF,
+        y,
+        s,
+        theta,
+        fit_intercept,
+        region,
+        in_ex,
+        inactive,
+        alpha,
+        S,
+        r,
+        v,
+        h,
+        va,
+        u_f,
+        c_f,
+        theta_f,
+        kind,
+        p,
+        age,
+        znorm,
+        fstate,
+    )
+    _one_sums(XA, y, s, fit_intercept, region, J1, c1)
+    if poly:
+        _mid_build(XA, s, fit_intercept, region, r_ref, Mt, kind)
+    counters[1] += 1
+    return ex, D, w1, a1, max_unsure
 
 
 @njit(cache=True)
@@ -1426,6 +1575,7 @@ def _point_events(
         alpha,
         S,
         ex,
+        in_ex,
         u_f,
         c_f,
         theta_f,
@@ -1461,6 +1611,8 @@ def _point_events(
             S,
             r,
             v,
+            h,
+            va,
             u_f,
             c_f,
             theta_f,
@@ -1488,6 +1640,7 @@ def _point_events(
             alpha,
             S,
             ex,
+            in_ex,
             u_f,
             c_f,
             theta_f,
@@ -1621,7 +1774,6 @@ def run_events(
     )
     _one_sums(XA, y, s, fit_intercept, region, J1, c1)
     n_cand = max(_CAND_MIN, int(cand_mult * math.sqrt(n)))
-    zmed = np.median(znorm) if n else 1.0
     max_kn = kn_age.shape[0]
     n_ev = 0
     n_kn = 0
@@ -1644,11 +1796,9 @@ def run_events(
         drift = _norm_diff(theta, theta_ref) if not need_ref else 0.0
         if need_ref or age > a1 or drift > D:
             a0 = age
-            for i in range(n):
-                e[i] = np.inf
-                de[i] = 0.0
-            ex, D, w1, a1, n_in = _refresh(
+            ex, D, w1, a1, max_unsure = _renew(
                 XA,
+                XF,
                 y,
                 s,
                 theta,
@@ -1659,7 +1809,6 @@ def run_events(
                 age_max,
                 region,
                 znorm,
-                zmed,
                 S,
                 n_cand,
                 etol,
@@ -1673,34 +1822,19 @@ def run_events(
                 h,
                 va,
                 poly,
-            )
-            max_unsure = 1 + _feature_ref(
-                XA,
-                XF,
-                y,
-                s,
-                theta,
-                fit_intercept,
-                region,
-                in_ex,
                 inactive,
                 alpha,
-                S,
-                r,
-                v,
                 u_f,
                 c_f,
                 theta_f,
-                kind,
-                p,
-                age,
-                znorm,
                 fstate,
+                J1,
+                c1,
+                Mt,
+                e,
+                de,
+                counters,
             )
-            _one_sums(XA, y, s, fit_intercept, region, J1, c1)
-            if poly:
-                _mid_build(XA, s, fit_intercept, region, r_ref, Mt, kind)
-            counters[1] += 1
             need_ref = False
             fresh = True
             drift = 0.0
@@ -1799,11 +1933,7 @@ def run_events(
                 break
             if near >= n:
                 # a feature's event: Python applies it here (the active set changes)
-                fire_out[0] = near
-                fire_out[1] = tg[near]
-                fire_out[2] = cex[near - n]
-                status = FEATURE
-                counters[9] += 1
+                status = _feature_event(near, tg, cex, n, fire_out, counters)
                 break
             # the sample moves here; Newton in the new partition (no step when G is
             # already solved there)
@@ -1907,10 +2037,9 @@ def run_events(
                     gtol,
                     ftol,
                     scale,
+                    False,
                     r,
                     v,
-                    h,
-                    va,
                     g,
                     poly,
                     Mt,
@@ -1957,7 +2086,7 @@ def run_events(
                 )
                 counters[2] += its
                 fresh = False
-                if not ok or not _close(th_n, pred, theta):
+                if not ok or not close(th_n, pred, theta):
                     # the step fails: its control shrinks (as Python's loop)
                     h_ctrl = step / 4.0
                     if h_ctrl < h_min:
@@ -1982,6 +2111,8 @@ def run_events(
                         in_ex,
                         r,
                         v,
+                        h,
+                        va,
                         alpha,
                         S,
                         active,
@@ -2024,7 +2155,7 @@ def run_events(
                         theta_ref,
                     )
                     counters[2] += its
-                    if not ok or not _close(th2, pred, th_n):
+                    if not ok or not close(th2, pred, th_n):
                         # (the state arrays are the failed iterate's: back to the
                         # last good one)
                         _eval_ex(
@@ -2113,11 +2244,9 @@ def run_events(
         drift_n = _norm_diff(th_n, theta_ref)
         if new_age > a1 or drift_n > D:
             a0 = new_age
-            for i in range(n):
-                e[i] = np.inf
-                de[i] = 0.0
-            ex, D, w1, a1, n_in = _refresh(
+            ex, D, w1, a1, max_unsure = _renew(
                 XA,
+                XF,
                 y,
                 s,
                 th_n,
@@ -2128,7 +2257,6 @@ def run_events(
                 age_max,
                 region,
                 znorm,
-                zmed,
                 S,
                 n_cand,
                 etol,
@@ -2142,33 +2270,19 @@ def run_events(
                 h,
                 va,
                 poly,
-            )
-            max_unsure = 1 + _feature_ref(
-                XA,
-                XF,
-                y,
-                s,
-                th_n,
-                fit_intercept,
-                region,
-                in_ex,
                 inactive,
                 alpha,
-                S,
-                r,
-                v,
                 u_f,
                 c_f,
                 theta_f,
-                kind,
-                p,
-                new_age,
-                znorm,
                 fstate,
+                J1,
+                c1,
+                Mt,
+                e,
+                de,
+                counters,
             )
-            if poly:
-                _mid_build(XA, s, fit_intercept, region, r_ref, Mt, kind)
-            counters[1] += 1
         max_unsure = _point_events(
             XA,
             XF,
@@ -2222,16 +2336,14 @@ def run_events(
             # evaluated at the start, a point off the screen, a failed corrector or a
             # bracket collapsing onto a discontinuity leave it to Python
             got_k = -1
-            lo_th = theta
+            loc_th = theta
+            loc_age = age
             hi_age = new_age
             hi_th = th_n
             e_hi[:] = e
-            loc_th = theta
-            loc_age = age
             for _outer in range(60):
                 kb = -1
                 tbest = np.inf
-                bad = False
                 for t in range(ex.shape[0] + d):
                     kx = ex[t] if t < ex.shape[0] else n + (t - ex.shape[0])
                     if e_hi[kx] < -etol:
@@ -2248,16 +2360,17 @@ def run_events(
                         if tt < tbest or kb < 0:
                             tbest = tt
                             kb = kx
-                if bad or kb < 0:
+                if kb < 0:
                     break
                 a = age
                 b = hi_age
-                ta = lo_th
+                ta = theta
                 tb = hi_th
                 fa = max(e_top[kb], 0.0)
                 fb = e_hi[kb]
                 side = 0
                 found = False
+                bad = False
                 for _ in range(100):
                     x = a + (b - a) * fa / (fa - fb) if fa - fb > 0 else 0.5 * (a + b)
                     if not (a < x < b):
@@ -2369,8 +2482,6 @@ def run_events(
                 hi_th = tx
                 e_hi[:] = e
             if got_k < 0:
-                need_ref = True
-                fresh = False
                 counters[12] += 1
                 break
             # the knot of the step's start, then the sample moves at the root (a
@@ -2380,11 +2491,7 @@ def run_events(
             theta = loc_th
             age = loc_age
             if got_k >= n:
-                fire_out[0] = got_k
-                fire_out[1] = tg[got_k]
-                fire_out[2] = cex[got_k - n]
-                status = FEATURE
-                counters[9] += 1
+                status = _feature_event(got_k, tg, cex, n, fire_out, counters)
                 break
             tgt = tg[got_k]
             th_p, ok, old, its = _move(
@@ -2443,11 +2550,7 @@ def run_events(
         fresh = True
         if limited and kev >= n and e[kev] <= etol:
             # a feature's event: Python applies it here
-            fire_out[0] = kev
-            fire_out[1] = tg[kev]
-            fire_out[2] = cex[kev - n]
-            status = FEATURE
-            counters[9] += 1
+            status = _feature_event(kev, tg, cex, n, fire_out, counters)
             break
         if limited and e[kev] <= etol:
             # the sample moves; the point stands when sample kev's change of term

@@ -562,28 +562,31 @@ class _LassoSystem(_SystemBase):
 
     def bordered_step(self, k, theta, age, dtheta, h, slope, fac, age_max, ftol):
         """Compiled bordered chord Newton to sample k's event (see
-        :meth:`_Follower.step_to_event`): (theta, r, age, iterations), None when it
-        does not converge, NotImplemented for a feature event or a user-defined
-        regularizer."""
+        :meth:`_Follower.step_to_event`; :func:`gaga._lasso_loop._bordered` on the
+        middle samples and k, their v = 1 part from the kept sums): (theta, r, age,
+        iterations), None when it does not converge, NotImplemented for a feature event
+        or a user-defined regularizer."""
         if k >= self.n or self.kind < 0:
             return NotImplemented
-        r = np.empty(self.n)
+        mid = self._middle()
+        if self.part.region[k] != _lk.RM:
+            mid = np.insert(mid, np.searchsorted(mid, k), k)
         J1, c1 = self._one_part()
-        status, th, lam, it, gn = _lk.bordered_event_step(
-            self._middle(),
-            J1,
-            c1,
+        status, th, lam, gn, it = _ll._bordered(
+            mid,
+            self.part.region,
             self.XA,
             self.y,
             self.s,
             self.fit_intercept,
-            self.part.region,
             self.kind,
             self.param,
             self.S,
             self.alpha,
             np.asarray(self.part.signs, dtype=np.float64),
             fac[0],
+            J1,
+            c1,
             theta,
             dtheta,
             age,
@@ -593,14 +596,21 @@ class _LassoSystem(_SystemBase):
             age_max,
             self.gtol,
             ftol,
-            self.discontinuous,
             self.loss_scale,
-            r,
+            self.discontinuous,
+            np.empty(self.n),
             self.v,
-            self.h,
-            self.va,
+            np.empty(self.k()),
+            False,
+            _ll.NO_MOMENTS,
+            theta,
         )
         if status != 1:
+            return None
+        # the located point checked with one full pass (which leaves its sample state)
+        g, r = self.G(th, lam)
+        gn = float(np.max(np.abs(g), initial=0.0))
+        if gn > self.gtol:
             return None
         self._stepped = (lam, th, r, gn)
         return th, r, lam, it
@@ -710,9 +720,9 @@ class _LassoSystem(_SystemBase):
         fol.n_steps += int(counters[0])
         fol.n_newton += int(counters[2])
         if n_ev:
+            # (the kept v = 1 sums follow the moved samples by themselves, and the
+            # feature screening's reference stays valid: its bound holds for any u)
             self.set_partition(_Partition(part.active, part.signs, region))
-            self._J1 = None
-        self._c_ref = None
         self._stepped = None
         seg, pend = seg_ids[-1], (None if pend < 0 else int(pend))
         if st == _ll.FEATURE:

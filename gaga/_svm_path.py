@@ -540,6 +540,14 @@ class _SVMSystem(_SystemBase):
         finally:
             self._direct = False
 
+    def save_state(self):
+        """The partition and the frozen intercept ``b_ref``."""
+        return self.part.copy(), self.b_ref
+
+    def restore_state(self, state):
+        self.b_ref = state[1]
+        self.set_partition(state[0])
+
     def latent(self, a, b, age):
         """Latent objective 0.5 a^T Q a + C sum s_i F(hinge_i, age) at an ACS point:
         Q a is the problem's, kept for its last weighted solution (O(n))."""

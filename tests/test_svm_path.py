@@ -524,6 +524,17 @@ def _count_solves(monkeypatch):
     return count
 
 
+def _assert_same_path(p0, p1):
+    """Two paths with jumps, the same events (ages to 1e-9) and dual coefficients."""
+    assert len(p1.jumps) >= 3
+    assert [(e.kind, e.index, e.to_set) for e in p1.events] == [
+        (e.kind, e.index, e.to_set) for e in p0.events
+    ]
+    np.testing.assert_allclose(p1.breakpoints, p0.breakpoints, rtol=1e-9)
+    ages = np.linspace(p0.age_min, p0.age_max, 9)
+    np.testing.assert_allclose(p1.dual_coef(ages), p0.dual_coef(ages), atol=1e-9)
+
+
 def test_acs_extrapolation_same_path_fewer_solves(cancer, monkeypatch):
     """Jumps whose ACS moves along one mode at a steady rate skip ACS chunks
     (_Follower._acs_extrapolate): the same events and solutions as plain ACS, with
@@ -538,14 +549,7 @@ def test_acs_extrapolation_same_path_fewer_solves(cancer, monkeypatch):
         count[0] = 0
         paths[on] = age_path_svm(X, y, regularizer="mixture", kernel="rbf")
         solves[on] = count[0]
-    p0, p1 = paths[False], paths[True]
-    assert len(p1.jumps) >= 3
-    assert [(e.kind, e.index, e.to_set) for e in p1.events] == [
-        (e.kind, e.index, e.to_set) for e in p0.events
-    ]
-    np.testing.assert_allclose(p1.breakpoints, p0.breakpoints, rtol=1e-9)
-    ages = np.linspace(p0.age_min, p0.age_max, 9)
-    np.testing.assert_allclose(p1.dual_coef(ages), p0.dual_coef(ages), atol=1e-9)
+    _assert_same_path(paths[False], paths[True])
     assert solves[True] < 0.9 * solves[False]
 
 
@@ -611,12 +615,5 @@ def test_land_only_once_acs_contracts(cancer, monkeypatch):
         failed[0] = 0
         paths[on] = age_path_svm(X, y, regularizer="linear", kernel="rbf")
         fails[on] = failed[0]
-    p0, p1 = paths[False], paths[True]
-    assert len(p1.jumps) >= 3
-    assert [(e.kind, e.index, e.to_set) for e in p1.events] == [
-        (e.kind, e.index, e.to_set) for e in p0.events
-    ]
-    np.testing.assert_allclose(p1.breakpoints, p0.breakpoints, rtol=1e-9)
-    ages = np.linspace(p0.age_min, p0.age_max, 9)
-    np.testing.assert_allclose(p1.dual_coef(ages), p0.dual_coef(ages), atol=1e-9)
+    _assert_same_path(paths[False], paths[True])
     assert fails[True] < fails[False]
