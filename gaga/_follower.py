@@ -515,11 +515,12 @@ class _Follower:
                 break
             if try_fast:
                 # the system's compiled loop takes the regular iterations; where it
-                # stops, this loop takes (at least) one iteration
+                # stops, this loop takes (at least) one iteration, unless the
+                # compiled loop can go on at once (after an event it handed over)
                 try_fast = False
                 got = fast(self, theta, age, seg, pending, h_ctrl)
                 if got is not None:
-                    theta, age, seg, pending, h_ctrl = got
+                    theta, age, seg, pending, h_ctrl, try_fast = got
                     self._state = None
                     self.cho_stale = True
                     prev = None
@@ -573,7 +574,7 @@ class _Follower:
                 continue
             pending = None
             self.record_knot(theta, dtheta, age, seg)
-            prev = (seg, age, dtheta)
+            last, prev = prev, (seg, age, dtheta)
             if age >= self.age_max:
                 break
             hev, kev = _lk.first_horizon(e, de)
@@ -593,9 +594,9 @@ class _Follower:
             else:
                 hh = new_age - age
                 pred = theta + hh * dtheta
-                if prev is not None and prev[0] == seg and prev[1] < age:
+                if last is not None and last[0] == seg and last[1] < age:
                     # second-order predictor from the previous tangent of this segment
-                    pred = pred + (0.5 * hh * hh / (age - prev[1])) * (dtheta - prev[2])
+                    pred = pred + (0.5 * hh * hh / (age - last[1])) * (dtheta - last[2])
                 theta_new, r_new, ok, iters = self.newton(pred, new_age, chord=True)
                 ratio = self._ratio(theta_new, pred, theta)
                 ok = ok and ratio <= 0.5
@@ -1099,8 +1100,9 @@ class _SystemBase:
 
     event_one = None  # O(k) event value of one index for the bordered step, or None
     # fast_events(fol, theta, age, seg, pending, h_ctrl): compiled regular iterations
-    # from a loop top (recorded on fol), (theta, age, seg, pending, h_ctrl) where the
-    # loop goes on, or None; the Lasso's
+    # from a loop top (recorded on fol), (theta, age, seg, pending, h_ctrl, again)
+    # where the loop goes on (again: the compiled loop may take the next iteration
+    # too), or None; the Lasso's
     fast_events = None
     # acs_mode(K): full direction of the unstable mode of ACS at the point of the last
     # G (K its symmetric matrix), or None; a jump off a fold kicks along it

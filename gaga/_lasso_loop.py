@@ -1785,6 +1785,11 @@ def run_events(
     ex = np.empty(0, dtype=np.intp)
     D = 0.0
     w1 = 0.0
+    # the knots of this segment where steps start (Python's loop: ``prev`` and the one
+    # before, for the second-order predictor of a plain step)
+    prev_seg, prev_age, prev_dth = -1, 0.0, np.zeros(kk)
+    last_seg, last_age, last_dth = -1, 0.0, np.zeros(kk)
+    renewing = False  # back at the step after renewing the reference (no new knot)
     while True:
         if n_ev >= max_ev or n_kn >= max_kn:
             status = BUDGET
@@ -1984,6 +1989,12 @@ def run_events(
             n_ev += 1
             pending = near
             continue
+        if not renewing:
+            last_seg, last_age = prev_seg, prev_age
+            last_dth[:] = prev_dth
+            prev_seg, prev_age = n_ev, age
+            prev_dth[:] = dth
+        renewing = False
         # the step: to the first predicted event, else plain, within the screen
         step = min(h_ctrl, age_max - age)
         limited = hev < step
@@ -2000,6 +2011,7 @@ def run_events(
         if cap < step:
             if drift > 0.0 or age > a0:
                 need_ref = True  # renew the reference here first
+                renewing = True
                 continue
             step = cap
             limited = False
@@ -2192,6 +2204,11 @@ def run_events(
         else:
             hh = new_age - age
             pred = theta + hh * dth
+            if last_seg == n_ev and last_age < age:
+                # second-order predictor from the previous tangent of this segment
+                f2 = 0.5 * hh * hh / (age - last_age)
+                for j in range(kk):
+                    pred[j] += f2 * (dth[j] - last_dth[j])
             th_n, ok, its = _newton(
                 ex,
                 region,

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.linalg.lapack import dpotrf, dpotrs
 from threadpoolctl import threadpool_limits
 
+from gaga import _lasso_descend as _ld
 from gaga import _lasso_kernels as _lk
 from gaga import _lasso_loop as _ll
 from gaga._follower import (
@@ -618,9 +619,10 @@ class _LassoSystem(_SystemBase):
     def fast_events(self, fol, theta, age, seg, pending, h_ctrl):
         """The follower's regular iterations compiled (:func:`gaga._lasso_loop.
         run_events`) from a point where its loop starts one: the events and knots are
-        recorded on ``fol``; returns (theta, age, seg, pending, h_ctrl) where Python's
-        loop goes on, or None where the compiled loop does not apply (a user-defined
-        or discontinuous regularizer, more unknowns than ``exact_k``)."""
+        recorded on ``fol``; returns (theta, age, seg, pending, h_ctrl, again) where
+        Python's loop goes on (again: after a feature's event the compiled loop takes
+        the next iteration too), or None where the compiled loop does not apply (a
+        user-defined or discontinuous regularizer, more unknowns than ``exact_k``)."""
         if (
             not self.fast
             or self.kind < 0
@@ -725,15 +727,19 @@ class _LassoSystem(_SystemBase):
             self.set_partition(_Partition(part.active, part.signs, region))
         self._stepped = None
         seg, pend = seg_ids[-1], (None if pend < 0 else int(pend))
+        again = False
         if st == _ll.FEATURE:
-            # the loop stopped at a feature's event: apply it as Python's loop does
+            # the loop stopped at a feature's event: apply it as Python's loop does;
+            # the next iteration starts from the new point, which the compiled loop
+            # takes as well (after a jump Python's loop goes on)
             k = int(fire_out[0])
             info = np.zeros(self.d)
             info[k - self.n] = fire_out[2]
             th, age_n, seg, pend = fol.fire(
                 k, int(fire_out[1]), th, float(age_n), info, seg
             )
-        return th, float(age_n), seg, pend, h_ctrl
+            again = pend is not None
+        return th, float(age_n), seg, pend, h_ctrl, again
 
     def polish_moved(self, k, theta, age):
         """The point after sample k changed region at the event the compiled step just
@@ -872,87 +878,55 @@ class _LassoSystem(_SystemBase):
         leaves), and the inactive feature with the largest KKT violation enters when
         the gradient on the active set is small. A stationary point whose J is not
         positive definite (ACS stops at those too) is left along J's most negative
-        curvature. L never increases. Returns (coef, intercept, converged) with the
-        regions of the returned point set on the system, or None (discontinuous or
-        user-defined v*, non-finite J).
+        curvature. L never increases. The loop is compiled
+        (:func:`gaga._lasso_descend.descend_run`: one pass over the samples per
+        iteration); a saddle is left here. Returns (coef, intercept, converged), or
+        None (discontinuous or user-defined v*, non-finite J); the system's partition
+        is left as it was unless a saddle was met.
         """
         if self.discontinuous or self.kind < 0:
             return None
         coef = np.array(coef, dtype=np.float64)
         b = float(intercept) if self.fit_intercept else 0.0
         wmax = np.max(np.abs(coef), initial=0.0)
-        small = np.abs(coef) <= 1e-13 * max(1.0, wmax)
-        coef[small] = 0.0
-        active = np.flatnonzero(~small)
-        signs = np.sign(coef[active])
-        L, r = self._latent(coef, b, age)
+        coef[np.abs(coef) <= 1e-13 * max(1.0, wmax)] = 0.0
+        signs = np.sign(coef)
         gscale = max(1.0, self.alpha)
-        for _ in range(max_iter):
-            self.set_partition(_Partition(active, signs, self._regions(r, age)))
-            g, r = self.G(self.from_full(np.append(coef, b)), age)
-            gn = float(np.max(np.abs(g), initial=0.0))
-            if gn <= 1e-10 * gscale:
-                c = self.X.T @ (self.s * self.v * r) / self.S
-                c[active] = 0.0
-                j = int(np.argmax(np.abs(c)))
-                if abs(c[j]) > self.alpha * (1.0 + 1e-10):
-                    # the most violated feature enters with its correlation's sign
-                    pos = int(np.searchsorted(active, j))
-                    active = np.insert(active, pos, j)
-                    signs = np.insert(signs, pos, 1.0 if c[j] > 0 else -1.0)
-                    continue
-                J = self.jacobian()
-                if not np.all(np.isfinite(J)):
-                    return None
-                if J.shape[0] == 0 or self.factorize(J)[1]:
-                    return coef, b, True
-                # stationary but not stable (ACS stops at such points too, e.g. at a
-                # kink of v*): leave along the most negative curvature
-                got = self._leave_saddle(J, coef, b, L, active, signs, age)
-                if got is None:
-                    return coef, b, False
-                coef, b, L, r, active, signs = got
-                continue
-            J = self.jacobian()
-            if not np.all(np.isfinite(J)):
+        left = max_iter
+        while True:
+            # the loop compiled (gaga._lasso_descend); Python only leaves saddles
+            out, b, L, used, active, sg = _ld.descend_run(
+                self.XF,
+                self.y,
+                self.s,
+                self.fit_intercept,
+                self.kind,
+                self.param,
+                self.S,
+                self.alpha,
+                coef,
+                b,
+                signs,
+                float(age),
+                left,
+                gscale,
+            )
+            left -= used
+            if out == _ld.DESC_FAILED:
                 return None
-            k = J.shape[0]
-            mu = 0.0
-            while True:
-                fac, info = dpotrf(J + mu * np.eye(k), lower=1, clean=0)
-                if info == 0 and np.min(np.abs(np.diag(fac))) > 0.0:
-                    break
-                mu = max(4.0 * mu, 1e-10 * max(1.0, float(np.max(np.abs(J)))))
-            step, _ = dpotrs(fac, -g, lower=1)
-            nA = len(active)
-            w = coef[active]
-            # the largest step keeping every active sign, and the feature it zeroes
-            t_max, leave = 1.0, -1
-            for q in np.flatnonzero(signs * step[:nA] < 0):
-                t = -w[q] / step[q]
-                if t < t_max:
-                    t_max, leave = t, int(q)
-            slope = float(g @ step)
-            if not slope < 0.0 or t_max <= 0.0:
+            if out != _ld.DESC_SADDLE:
+                return coef, b, out == _ld.DESC_CONVERGED
+            # stationary but not stable (ACS stops at such points too, e.g. at a
+            # kink of v*): leave along the most negative curvature
+            r = self.problem.residuals(coef, b)
+            self.set_partition(_Partition(active, sg, self._regions(r, age)))
+            self.G(self.from_full(np.append(coef, b)), age)
+            got = self._leave_saddle(self.jacobian(), coef, b, L, active, sg, age)
+            if got is None or left <= 0:
                 return coef, b, False
-            t = t_max
-            for _ in range(40):
-                cn = coef.copy()
-                cn[active] = w + t * step[:nA]
-                if t == t_max and leave >= 0:
-                    cn[active[leave]] = 0.0
-                bn = b + t * step[nA] if self.fit_intercept else 0.0
-                Ln, rn = self._latent(cn, bn, age)
-                if Ln <= L + 1e-4 * t * slope:
-                    break
-                t *= 0.5
-            else:
-                return coef, b, False
-            if t == t_max and leave >= 0:
-                active = np.delete(active, leave)
-                signs = np.delete(signs, leave)
-            coef, b, L, r = cn, bn, Ln, rn
-        return coef, b, False
+            coef, b = got[0], got[1]
+            signs = np.zeros(self.d)
+            signs[active] = sg
 
 
 def _weighted_lower_median(values, weights):

@@ -1,0 +1,313 @@
+"""Compiled local descent on the latent objective of the self-paced Lasso.
+
+:func:`descend_run` is the loop of :meth:`gaga._lasso_path._LassoSystem.descend`
+(see there for the method): a Newton step with the exact Jacobian (shifted to
+positive definite when it is not), an Armijo backtracking search on the latent
+objective, the active signs kept (the step is cut where a coefficient reaches 0, which
+then leaves), and the inactive feature with the largest KKT violation entering once
+the gradient on the active set is small. Every iteration is one O(n k^2) pass over
+the samples (k the unknowns) plus O(n k) per trial of the line search, and O(n d) when
+the features are checked; nothing goes back to Python except a stationary point that
+is not stable (a saddle, left by the caller along J's most negative curvature).
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from gaga._lasso_kernels import R0, R1, RM, _terms_i
+from gaga._spl_kernels import latent, loss_one, loss_zero
+
+# outcomes of descend_run
+DESC_STALLED = 0  # no descent step (the point is returned as it is)
+DESC_CONVERGED = 1  # stationary and stable (J positive definite)
+DESC_SADDLE = 2  # stationary, J not positive definite: the caller leaves the saddle
+DESC_FAILED = 3  # J not finite (an infinite slope of v*)
+DESC_ITERATIONS = 4  # the iteration budget ran out
+
+
+@njit(cache=True)
+def _gather(XF, act, nA):
+    """The active columns as a C-contiguous block (rows z_i without the 1)."""
+    n = XF.shape[0]
+    XA = np.empty((n, nA))
+    for a in range(nA):
+        j = act[a]
+        for i in range(n):
+            XA[i, a] = XF[i, j]
+    return XA
+
+
+@njit(cache=True)
+def _residuals(XA, y, coef, act, b, r):
+    n, nA = XA.shape
+    for i in range(n):
+        acc = y[i] - b
+        for a in range(nA):
+            acc -= XA[i, a] * coef[act[a]]
+        r[i] = acc
+
+
+@njit(cache=True)
+def _latent_value(kind, p, s, S, alpha, r, coef, age):
+    """``(1/S) sum_i s_i F(l_i, age) + alpha ||w||_1``."""
+    acc = 0.0
+    for i in range(r.shape[0]):
+        acc += s[i] * latent(kind, p, 0.5 * r[i] * r[i], age)
+    l1 = 0.0
+    for j in range(coef.shape[0]):
+        l1 += abs(coef[j])
+    return acc / S + alpha * l1
+
+
+@njit(cache=True)
+def _chol(A):
+    """Lower Cholesky factor of A (None when A is not positive definite)."""
+    k = A.shape[0]
+    L = np.zeros((k, k))
+    for j in range(k):
+        acc = A[j, j]
+        for m in range(j):
+            acc -= L[j, m] * L[j, m]
+        if not (acc > 0.0):
+            return L, False
+        djj = math.sqrt(acc)
+        L[j, j] = djj
+        for i in range(j + 1, k):
+            acc = A[i, j]
+            for m in range(j):
+                acc -= L[i, m] * L[j, m]
+            L[i, j] = acc / djj
+    return L, True
+
+
+@njit(cache=True)
+def _state(XA, y, s, fit_intercept, kind, p, S, alpha, age, r, sg, v, h, g):
+    """Sample terms at the residuals r (regions of v* there, as
+    ``_LassoSystem._regions``) and the system G (penalty included); returns
+    ``|G|_inf``."""
+    n, nA = XA.shape
+    k = g.shape[0]
+    lo = loss_one(kind, p, age)
+    hi = loss_zero(kind, p, age)
+    for a in range(k):
+        g[a] = 0.0
+    for i in range(n):
+        ri = r[i]
+        li = 0.5 * ri * ri
+        gi = RM
+        if li >= hi:
+            gi = R0
+        if lo > 0.0 and li <= lo:
+            gi = R1
+        if not (hi > lo) and li < hi:
+            gi = R1
+        vi, hi_, _ = _terms_i(kind, p, gi, ri, s[i], age)
+        v[i] = vi
+        h[i] = hi_
+        if gi == R0:
+            continue
+        u = s[i] * vi * ri
+        for a in range(nA):
+            g[a] += u * XA[i, a]
+        if fit_intercept:
+            g[nA] += u
+    gn = 0.0
+    for a in range(k):
+        g[a] = -g[a] / S
+        if a < nA:
+            g[a] += alpha * sg[a]
+        gn = max(gn, abs(g[a]))
+    return gn
+
+
+@njit(cache=True)
+def _jacobian(XA, fit_intercept, h, S, k):
+    """J = (1/S) sum_i h_i z_i z_i^T (full); second value: all entries finite."""
+    n, nA = XA.shape
+    J = np.zeros((k, k))
+    for i in range(n):
+        w = h[i]
+        if w == 0.0:
+            continue
+        for a in range(nA):
+            t = w * XA[i, a]
+            for c in range(a + 1):
+                J[a, c] += t * XA[i, c]
+        if fit_intercept:
+            for c in range(nA):
+                J[nA, c] += w * XA[i, c]
+            J[nA, nA] += w
+    finite = True
+    for a in range(k):
+        for c in range(a + 1):
+            J[a, c] /= S
+            J[c, a] = J[a, c]
+            if not np.isfinite(J[a, c]):
+                finite = False
+    return J, finite
+
+
+@njit(cache=True)
+def descend_run(
+    XF, y, s, fit_intercept, kind, p, S, alpha, coef, b, signs, age, max_iter, gscale
+):
+    """The descent from (coef, b) at ``age`` (``coef``: all features, updated in
+    place; its nonzero entries are the active set, with ``signs`` (length d) their
+    signs). Returns (outcome, b, latent objective, iterations used, active features,
+    their signs)."""
+    n, d = XF.shape
+    act = np.empty(d, dtype=np.intp)
+    sg = np.empty(d)
+    nA = 0
+    for j in range(d):
+        if coef[j] != 0.0:
+            act[nA] = j
+            sg[nA] = signs[j]
+            nA += 1
+    if not fit_intercept:
+        b = 0.0
+    XA = _gather(XF, act, nA)
+    r = np.empty(n)
+    rn = np.empty(n)
+    v = np.empty(n)
+    h = np.empty(n)
+    u = np.empty(n)
+    cn = np.empty(d)
+    _residuals(XA, y, coef, act, b, r)
+    L = _latent_value(kind, p, s, S, alpha, r, coef, age)
+    it = 0
+    outcome = DESC_ITERATIONS
+    while it < max_iter:
+        it += 1
+        k = nA + (1 if fit_intercept else 0)
+        g = np.empty(k)
+        gn = _state(XA, y, s, fit_intercept, kind, p, S, alpha, age, r, sg, v, h, g)
+        if gn <= 1e-10 * gscale:
+            # stationary on the active set: the most violated feature enters with its
+            # correlation's sign
+            for i in range(n):
+                u[i] = s[i] * v[i] * r[i] / S
+            c = np.dot(XF.T, u)
+            for a in range(nA):
+                c[act[a]] = 0.0
+            jb = 0
+            cb = -1.0
+            for j in range(d):
+                if abs(c[j]) > cb:
+                    cb = abs(c[j])
+                    jb = j
+            if cb > alpha * (1.0 + 1e-10):
+                pos = 0
+                while pos < nA and act[pos] < jb:
+                    pos += 1
+                for a in range(nA, pos, -1):
+                    act[a] = act[a - 1]
+                    sg[a] = sg[a - 1]
+                act[pos] = jb
+                sg[pos] = 1.0 if c[jb] > 0 else -1.0
+                nA += 1
+                XA = _gather(XF, act, nA)
+                continue
+            J, finite = _jacobian(XA, fit_intercept, h, S, k)
+            if not finite:
+                outcome = DESC_FAILED
+                break
+            if k == 0:
+                outcome = DESC_CONVERGED
+                break
+            # stable as ``_LassoSystem.factorize``: positive definite, not nearly
+            # singular
+            F, pd = _chol(J)
+            dmin = np.inf
+            dmax = 0.0
+            for a in range(k):
+                dmin = min(dmin, F[a, a])
+                dmax = max(dmax, F[a, a])
+            if pd and dmin > 1e-9 * max(1.0, dmax):
+                outcome = DESC_CONVERGED
+            else:
+                outcome = DESC_SADDLE
+            break
+        J, finite = _jacobian(XA, fit_intercept, h, S, k)
+        if not finite:
+            outcome = DESC_FAILED
+            break
+        jmax = 0.0
+        for a in range(k):
+            for c in range(k):
+                jmax = max(jmax, abs(J[a, c]))
+        mu = 0.0
+        while True:
+            A = J.copy()
+            for a in range(k):
+                A[a, a] += mu
+            F, pd = _chol(A)
+            if pd:
+                break
+            mu = max(4.0 * mu, 1e-10 * max(1.0, jmax))
+        # the Newton step -(J + mu I)^{-1} g
+        step = -g
+        for a in range(k):
+            acc = step[a]
+            for m in range(a):
+                acc -= F[a, m] * step[m]
+            step[a] = acc / F[a, a]
+        for a in range(k - 1, -1, -1):
+            acc = step[a]
+            for m in range(a + 1, k):
+                acc -= F[m, a] * step[m]
+            step[a] = acc / F[a, a]
+        # the largest step keeping every active sign, and the feature it zeroes
+        t_max = 1.0
+        leave = -1
+        for a in range(nA):
+            if sg[a] * step[a] < 0.0:
+                t = -coef[act[a]] / step[a]
+                if t < t_max:
+                    t_max = t
+                    leave = a
+        slope = 0.0
+        for a in range(k):
+            slope += g[a] * step[a]
+        if not (slope < 0.0) or t_max <= 0.0:
+            outcome = DESC_STALLED
+            break
+        # a full Newton step (J positive definite) whose predicted decrease is below
+        # the rounding error of the latent objective cannot be judged by it: taken
+        newton = mu == 0.0 and t_max == 1.0 and -slope <= 1e-13 * abs(L)
+        t = t_max
+        accepted = False
+        bn = b
+        Ln = L
+        for _ in range(40):
+            for j in range(d):
+                cn[j] = coef[j]
+            for a in range(nA):
+                cn[act[a]] = coef[act[a]] + t * step[a]
+            if t == t_max and leave >= 0:
+                cn[act[leave]] = 0.0
+            bn = b + t * step[nA] if fit_intercept else 0.0
+            _residuals(XA, y, cn, act, bn, rn)
+            Ln = _latent_value(kind, p, s, S, alpha, rn, cn, age)
+            if Ln <= L + 1e-4 * t * slope or (newton and t == 1.0):
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:
+            outcome = DESC_STALLED
+            break
+        for j in range(d):
+            coef[j] = cn[j]
+        b = bn
+        L = Ln
+        for i in range(n):
+            r[i] = rn[i]
+        if t == t_max and leave >= 0:
+            for a in range(leave, nA - 1):
+                act[a] = act[a + 1]
+                sg[a] = sg[a + 1]
+            nA -= 1
+            XA = _gather(XF, act, nA)
+    return outcome, b, L, it, act[:nA].copy(), sg[:nA].copy()
