@@ -88,7 +88,7 @@ def phi_dloss(kind, p, l, age):
         z = 1.0 - age
         return 1.0 / ((l + z) * math.log(z))
     if kind == MIXTURE:
-        return -0.5 * p * l ** (-1.5)
+        return -0.5 * p / (l * math.sqrt(l))
     if kind == POLY:
         q = 1.0 - l / age
         e = 1.0 / (p - 1.0)
