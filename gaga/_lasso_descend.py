@@ -11,12 +11,11 @@ the features are checked; nothing goes back to Python except a stationary point 
 is not stable (a saddle, left by the caller along J's most negative curvature).
 """
 
-import math
-
 import numpy as np
 from numba import njit
 
-from gaga._lasso_kernels import R0, R1, RM, _terms_i
+from gaga._lasso_kernels import R0, R1, RM, _cho_solve, _terms_i, add_outer, add_row
+from gaga._lasso_loop import _cholesky
 from gaga._spl_kernels import latent, loss_one, loss_zero
 
 # outcomes of descend_run
@@ -62,27 +61,6 @@ def _latent_value(kind, p, s, S, alpha, r, coef, age):
 
 
 @njit(cache=True)
-def _chol(A):
-    """Lower Cholesky factor of A (None when A is not positive definite)."""
-    k = A.shape[0]
-    L = np.zeros((k, k))
-    for j in range(k):
-        acc = A[j, j]
-        for m in range(j):
-            acc -= L[j, m] * L[j, m]
-        if not (acc > 0.0):
-            return L, False
-        djj = math.sqrt(acc)
-        L[j, j] = djj
-        for i in range(j + 1, k):
-            acc = A[i, j]
-            for m in range(j):
-                acc -= L[i, m] * L[j, m]
-            L[i, j] = acc / djj
-    return L, True
-
-
-@njit(cache=True)
 def _state(XA, y, s, fit_intercept, kind, p, S, alpha, age, r, sg, v, h, g):
     """Sample terms at the residuals r (regions of v* there, as
     ``_LassoSystem._regions``) and the system G (penalty included); returns
@@ -108,11 +86,7 @@ def _state(XA, y, s, fit_intercept, kind, p, S, alpha, age, r, sg, v, h, g):
         h[i] = hi_
         if gi == R0:
             continue
-        u = s[i] * vi * ri
-        for a in range(nA):
-            g[a] += u * XA[i, a]
-        if fit_intercept:
-            g[nA] += u
+        add_row(g, XA, i, s[i] * vi * ri, fit_intercept)
     gn = 0.0
     for a in range(k):
         g[a] = -g[a] / S
@@ -123,30 +97,18 @@ def _state(XA, y, s, fit_intercept, kind, p, S, alpha, age, r, sg, v, h, g):
 
 
 @njit(cache=True)
-def _jacobian(XA, fit_intercept, h, S, k):
-    """J = (1/S) sum_i h_i z_i z_i^T (full); second value: all entries finite."""
-    n, nA = XA.shape
+def _jacobian(XA, fit_intercept, h, k):
+    """Unscaled J = sum_i h_i z_i z_i^T (lower triangle); second value: all entries
+    finite."""
     J = np.zeros((k, k))
-    for i in range(n):
-        w = h[i]
-        if w == 0.0:
-            continue
-        for a in range(nA):
-            t = w * XA[i, a]
-            for c in range(a + 1):
-                J[a, c] += t * XA[i, c]
-        if fit_intercept:
-            for c in range(nA):
-                J[nA, c] += w * XA[i, c]
-            J[nA, nA] += w
-    finite = True
+    for i in range(XA.shape[0]):
+        if h[i] != 0.0:
+            add_outer(J, XA, i, h[i], fit_intercept)
     for a in range(k):
         for c in range(a + 1):
-            J[a, c] /= S
-            J[c, a] = J[a, c]
             if not np.isfinite(J[a, c]):
-                finite = False
-    return J, finite
+                return J, False
+    return J, True
 
 
 @njit(cache=True)
@@ -210,55 +172,34 @@ def descend_run(
                 nA += 1
                 XA = _gather(XF, act, nA)
                 continue
-            J, finite = _jacobian(XA, fit_intercept, h, S, k)
+            J, finite = _jacobian(XA, fit_intercept, h, k)
             if not finite:
                 outcome = DESC_FAILED
                 break
-            if k == 0:
-                outcome = DESC_CONVERGED
-                break
             # stable as ``_LassoSystem.factorize``: positive definite, not nearly
             # singular
-            F, pd = _chol(J)
-            dmin = np.inf
-            dmax = 0.0
-            for a in range(k):
-                dmin = min(dmin, F[a, a])
-                dmax = max(dmax, F[a, a])
-            if pd and dmin > 1e-9 * max(1.0, dmax):
+            if k == 0 or _cholesky(J, S):
                 outcome = DESC_CONVERGED
             else:
                 outcome = DESC_SADDLE
             break
-        J, finite = _jacobian(XA, fit_intercept, h, S, k)
+        J, finite = _jacobian(XA, fit_intercept, h, k)
         if not finite:
             outcome = DESC_FAILED
             break
         jmax = 0.0
         for a in range(k):
-            for c in range(k):
-                jmax = max(jmax, abs(J[a, c]))
+            for c in range(a + 1):
+                jmax = max(jmax, abs(J[a, c]) / S)
+        # the Newton step -(J + mu I)^{-1} g, shifted until positive definite
         mu = 0.0
-        while True:
-            A = J.copy()
-            for a in range(k):
-                A[a, a] += mu
-            F, pd = _chol(A)
-            if pd:
-                break
+        F = J.copy()
+        while not _cholesky(F, S):
             mu = max(4.0 * mu, 1e-10 * max(1.0, jmax))
-        # the Newton step -(J + mu I)^{-1} g
-        step = -g
-        for a in range(k):
-            acc = step[a]
-            for m in range(a):
-                acc -= F[a, m] * step[m]
-            step[a] = acc / F[a, a]
-        for a in range(k - 1, -1, -1):
-            acc = step[a]
-            for m in range(a + 1, k):
-                acc -= F[m, a] * step[m]
-            step[a] = acc / F[a, a]
+            F = J.copy()
+            for a in range(k):
+                F[a, a] += mu * S
+        step = _cho_solve(F, -g)
         # the largest step keeping every active sign, and the feature it zeroes
         t_max = 1.0
         leave = -1

@@ -113,6 +113,16 @@ def most_violated(e, etol):
     return arg
 
 
+@njit(cache=True, inline="always")
+def add_row(out, XA, i, u, fit_intercept):
+    """``out += u z_i``, z_i = (x_iA, 1) (the 1 only with an intercept)."""
+    nA = XA.shape[1]
+    for j in range(nA):
+        out[j] += u * XA[i, j]
+    if fit_intercept:
+        out[nA] += u
+
+
 @njit(cache=True)
 def lasso_G(XA, y, s, theta, fit_intercept, region, kind, p, age, r, v, h, va, g):
     """Fused evaluation of the restricted optimality system G at (theta, age).
@@ -135,27 +145,18 @@ def lasso_G(XA, y, s, theta, fit_intercept, region, kind, p, age, r, v, h, va, g
         v[i], h[i], va[i] = _terms_i(kind, p, gr, acc, s[i], age)
         if gr == R0:
             continue
-        u = s[i] * v[i] * acc
-        for j in range(nA):
-            g[j] += u * XA[i, j]
-        if fit_intercept:
-            g[nA] += u
+        add_row(g, XA, i, s[i] * v[i] * acc, fit_intercept)
 
 
 @njit(cache=True)
 def dG_dage_rows(XA, fit_intercept, mid, s, va, r, out):
     """Unscaled ``sum_i s_i (dv_i/dage) r_i z_i`` over the middle samples ``mid`` (the
     only ones whose v depends on the age)."""
-    nA = XA.shape[1]
     for j in range(out.shape[0]):
         out[j] = 0.0
     for t in range(mid.shape[0]):
         i = mid[t]
-        u = s[i] * va[i] * r[i]
-        for j in range(nA):
-            out[j] += u * XA[i, j]
-        if fit_intercept:
-            out[nA] += u
+        add_row(out, XA, i, s[i] * va[i] * r[i], fit_intercept)
 
 
 @njit(cache=True)

@@ -56,6 +56,7 @@ from gaga._lasso_kernels import (
     _scale_G,
     _terms_i,
     add_outer,
+    add_row,
     close,
     correlations_subset,
     lasso_J,
@@ -301,11 +302,7 @@ def _eval_ex(
             v[i] = vi
             if poly:
                 continue
-            u = s[i] * vi * ri
-            for j in range(nA):
-                g[j] += u * XA[i, j]
-            if fit_intercept:
-                g[nA] += u
+            add_row(g, XA, i, s[i] * vi * ri, fit_intercept)
         else:
             v[i] = 1.0 if gi == R1 else 0.0
     return _scale_G(g, S, alpha, signs, nA)
@@ -427,11 +424,7 @@ def _top(
         if not np.isfinite(h[i]):
             return False
         add_outer(L, XA, i, h[i], fit_intercept)
-        u = s[i] * va[i] * r[i]
-        for a in range(nA):
-            rhs[a] += u * XA[i, a]
-        if fit_intercept:
-            rhs[nA] += u
+        add_row(rhs, XA, i, s[i] * va[i] * r[i], fit_intercept)
     if not _cholesky(L, S):
         return False
     for j in range(k):
