@@ -135,16 +135,32 @@ def smo(Q, y, Cb, a, tol, max_iter):
     G : ndarray of shape (m,)
         Gradient ``Q a - 1`` at the solution (updated along the iterations).
     """
-    m = y.shape[0]
-    QD = np.empty(m)
-    for t in range(m):
-        QD[t] = Q[t, t]
+    G = smo_gradient(Q, a)
+    b, it, violation, converged = smo_core(Q, y, Cb, a, G, tol, max_iter)
+    return b, it, violation, converged, G
+
+
+@njit(cache=True)
+def smo_gradient(Q, a):
+    """Gradient ``Q a - 1`` of the dual from the rows where ``a`` is nonzero."""
+    m = a.shape[0]
     G = -np.ones(m)
     for t in range(m):
         at = a[t]
         if at != 0.0:
             for s in range(m):
                 G[s] += Q[t, s] * at
+    return G
+
+
+@njit(cache=True)
+def smo_core(Q, y, Cb, a, G, tol, max_iter):
+    """The iterations of :func:`smo` from a feasible ``a`` and its gradient ``G = Q a -
+    1`` (both updated in place). Returns (b, n_iter, violation, converged)."""
+    m = y.shape[0]
+    QD = np.empty(m)
+    for t in range(m):
+        QD[t] = Q[t, t]
     violation = np.inf
     converged = False
     it = 0
@@ -216,7 +232,7 @@ def smo(Q, y, Cb, a, tol, max_iter):
         for t in range(m):
             G[t] += Q[i, t] * dai + Q[j, t] * daj
     b = _intercept(y, a, Cb, G)
-    return b, it, violation, converged, G
+    return b, it, violation, converged
 
 
 @njit(cache=True)
@@ -231,29 +247,6 @@ def sym_matvec(Q, a, out):
         if at != 0.0:
             for s in range(n):
                 out[s] += Q[t, s] * at
-
-
-@njit(cache=True)
-def free_set_system(Q, y, a, F, A, rhs):
-    """Newton system of the SVM dual on the free set ``F`` of ``a``: ``A = [[Q_FF,
-    y_F], [y_F^T, 0]]`` and ``rhs = (1 - (Q a)_F, 0)``; its solution is the step of
-    a_F (keeping ``y^T a``) and the intercept."""
-    k = F.shape[0]
-    for p in range(k):
-        fp = F[p]
-        for q in range(k):
-            A[p, q] = Q[fp, F[q]]
-        A[p, k] = y[fp]
-        A[k, p] = y[fp]
-        rhs[p] = 1.0
-    A[k, k] = 0.0
-    rhs[k] = 0.0
-    m = a.shape[0]
-    for t in range(m):
-        at = a[t]
-        if at != 0.0:
-            for p in range(k):
-                rhs[p] -= Q[t, F[p]] * at
 
 
 @njit(cache=True)

@@ -46,6 +46,12 @@ from gaga._follower import (
 from gaga._lasso_path import _range_from_losses, _weighted_lower_median
 from gaga._path import PathEvent
 from gaga._svm_dual import gather_block, rows_matvec
+from gaga._svm_kernels import (
+    block_margins,
+    col_margin,
+    remap_block,
+    rows_matvec2,
+)
 from gaga.problems import OneClassError, SVMProblem, ZeroWeightsError
 from gaga.regularizers import get_regularizer
 
@@ -55,12 +61,18 @@ OUT, MARGIN, IN1, INM, IN0, NULL = 0, 1, 2, 3, 4, 5
 def _ldl(K):
     """Bunch-Kaufman LDL^T of a finite symmetric K (explicit workspace: scipy's default
     is unblocked) with the eigenvalues of its D blocks, or None."""
+    got = _ldl_info(K)
+    return None if got is None else got[:3]
+
+
+def _ldl_info(K):
+    """:func:`_ldl` and LAPACK's ``info`` (> 0: a D block is exactly singular)."""
     if not np.all(np.isfinite(K)):
         return None
     ldu, ipiv, info = dsytrf(K, lower=1, lwork=64 * max(1, K.shape[0]))
     if info < 0:
         return None
-    return ldu, ipiv, _block_eigenvalues(ldu, ipiv)
+    return ldu, ipiv, _block_eigenvalues(ldu, ipiv), info
 
 
 def _block_eigenvalues(ldu, ipiv):
@@ -180,6 +192,62 @@ class _Bordered:
         return x
 
 
+class _Margins:
+    """Margins ``m = Q a + y b`` of a point of the dual system: on the unknowns' samples
+    (``sub``, in the order of ``th``) from the partition's block of Q, on all samples
+    (:meth:`full`, O(k n)) only when asked, and on one sample (:meth:`at`, O(k)). The
+    values are those of the full product bit for bit (same operations in the same
+    order), so the path does not depend on which was computed."""
+
+    __slots__ = ("Q", "y", "th", "coef", "b", "fixed", "sub", "_full")
+
+    def __init__(self, Q, y, th, coef, b, fixed, sub):
+        self.Q, self.y, self.th, self.coef = Q, y, th, coef
+        self.b, self.fixed, self.sub = b, fixed, sub
+        self._full = None
+
+    def full(self):
+        out = self._full
+        if out is None:
+            out = np.empty(self.y.shape[0])
+            rows_matvec(self.Q, self.th, self.coef, out)
+            self._finish(out)
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.full()
+        return out if dtype is None else out.astype(dtype)
+
+    def full_and(self, dcoef, dm):
+        """:meth:`full` and ``dm = Q[th]^T dcoef`` (over the same rows) in one pass."""
+        if self._full is not None:
+            rows_matvec(self.Q, self.th, dcoef, dm)
+            return self._full
+        out = np.empty(self.y.shape[0])
+        rows_matvec2(self.Q, self.th, self.coef, dcoef, out, dm)
+        self._finish(out)
+        return out
+
+    def _finish(self, out):
+        if self.fixed is not None:
+            out += self.fixed
+        out += self.y * self.b
+        self._full = out
+
+    def at(self, j):
+        if self._full is not None:
+            return float(self._full[j])
+        s = col_margin(self.Q, self.th, self.coef, j)
+        if self.fixed is not None:
+            s = s + float(self.fixed[j])
+        return s + float(self.y[j]) * self.b
+
+
+def _full_margins(m):
+    """All margins of a point (an array, or the :class:`_Margins` of the dual G)."""
+    return m.full() if isinstance(m, _Margins) else m
+
+
 _NAMES = {
     OUT: "outside",
     MARGIN: "margin",
@@ -223,6 +291,8 @@ class _SVMSystem(_SystemBase):
     _bf = None
     _K = None
     _fac_memo = None
+    _ldl_memo = None
+    _K_of = None  # (th, diag, free_b) of the dual system's matrix _K
 
     def __init__(self, problem, reg):
         self.problem = problem
@@ -242,6 +312,8 @@ class _SVMSystem(_SystemBase):
         self._last_jump = False
         self._refine_cache = {}
         self._mfix_cache = {}
+        self._blk_cache = {}  # th bytes -> (th, Q[th][:, th]), the last few
+        self._blk_last = None
         # twins: samples with identical rows (of X, or of K if precomputed) and labels.
         # Two twins on the margin make K singular; at most one of a group is kept on the
         # margin, the others sit at a bound of their box (notes 4.10: drop E points).
@@ -360,17 +432,57 @@ class _SVMSystem(_SystemBase):
     def _a_sup(self, theta):
         return np.concatenate([theta[:-1], self.a_fixed])
 
+    def _block(self):
+        """``Q[th][:, th]`` of the current partition: kept for the last few index sets
+        and, for a new one, copied from the last block where both samples were in it
+        (an event changes one sample: O(k^2) from a contiguous block instead of reading
+        k rows of Q)."""
+        th = self.th
+        key = th.tobytes()
+        cache = self._blk_cache
+        hit = cache.get(key)
+        if hit is not None:
+            self._blk_last = hit
+            return hit[1]
+        k = th.shape[0]
+        B = np.empty((k, k))
+        last = self._blk_last
+        if last is not None and k:
+            pos = np.full(self.n, -1, dtype=np.intp)
+            pos[last[0]] = np.arange(last[0].shape[0])
+            remap_block(self.Q, th, pos[th], last[1], B)
+        else:
+            gather_block(self.Q, th, B)
+        if len(cache) >= 4:
+            cache.pop(next(iter(cache)))
+        hit = cache[key] = (th, B)
+        self._blk_last = hit
+        return B
+
     def margins(self, theta):
-        out = np.empty(self.n)
-        rows_matvec(self.Q, self.th, np.ascontiguousarray(theta[:-1]), out)
-        if self._m_fixed is not None:
-            out += self._m_fixed
-        out += self.y * theta[-1]
-        return out
+        """:class:`_Margins` of theta in the current partition (on th evaluated)."""
+        th = self.th
+        coef = np.ascontiguousarray(theta[:-1])
+        b = float(theta[-1])
+        sub = np.empty(th.shape[0])
+        block_margins(self._block(), coef, sub)
+        fixed = self._m_fixed
+        if fixed is not None:
+            sub += fixed[th]
+        sub += self.y[th] * b
+        return _Margins(self.Q, self.y, th, coef, b, fixed, sub)
+
+    def _margins_M(self, m):
+        """Margins of the middle set from G's margins ``m``."""
+        if isinstance(m, _Margins) and (
+            m.th is self.th or np.array_equal(m.th, self.th)
+        ):
+            return m.sub[self.nE : self.nE + self.nM]
+        return _full_margins(m)[self.M]
 
     def terms(self, m, age):
         """v*, dv*/dl and dv*/dage on the middle set (fills self.vM, uM, vaM)."""
-        xi = 1.0 - m[self.M]
+        xi = 1.0 - self._margins_M(m)
         reg = self.reg
         self.vM = np.asarray(reg.middle(xi, age), dtype=np.float64)
         self.uM = np.asarray(reg.middle_dloss(xi, age), dtype=np.float64)
@@ -381,11 +493,12 @@ class _SVMSystem(_SystemBase):
         self.dM = np.maximum(dM, -_BIG)
 
     def G(self, theta, age):
+        """Residual and the margins (:class:`_Margins`, all samples on demand)."""
         nE, nM = self.nE, self.nM
         m = self.margins(theta)
         self.terms(m, age)
         g = np.empty(nE + nM + 1)
-        g[:nE] = m[self.E] - 1.0
+        g[:nE] = m.sub[:nE] - 1.0
         g[nE : nE + nM] = theta[nE : nE + nM] - self.Cs[self.M] * self.vM
         if self.free_b:
             g[-1] = theta[-1] - self.b_ref
@@ -395,16 +508,15 @@ class _SVMSystem(_SystemBase):
 
     def jacobian(self):
         k = self.k()
-        K = np.zeros((k, k))
+        K = np.empty((k, k))
         th = self.th
         if th.shape[0]:
-            gather_block(self.Q, th, K)
+            K[:-1, :-1] = self._block()
             K[:-1, -1] = self.y[th]
             K[-1, :-1] = self.y[th]
             idx = np.arange(self.nE, self.nE + self.nM)
             K[idx, idx] += self.dM
-        if self.free_b:
-            K[-1, -1] = 1.0
+        K[-1, -1] = 1.0 if self.free_b else 0.0
         self._K = K
         # what K is the matrix of (a factor of K becomes a bordered base, and a
         # factorization of the same matrix is reused)
@@ -413,6 +525,8 @@ class _SVMSystem(_SystemBase):
 
     def _base_from(self, ldu, ipiv):
         th, diag, free_b = self._K_of
+        if self._bf is not None and self._bf.ldu is ldu:
+            return  # already the base (a reused factor)
         if self.bordered and not free_b:
             self._bf = _Bordered(self.Q, self.y, th, diag, ldu, ipiv)
 
@@ -444,11 +558,28 @@ class _SVMSystem(_SystemBase):
             self._fac_memo = (key, out)
         return out
 
+    def _ldl_of(self, K):
+        """:func:`_ldl_info` of K; for the current partition's matrix (``K is
+        self._K``) the last one is reused while the matrix is the same (a landing's
+        Newton step and its stability check, the follower's factor after them: for a
+        regularizer whose dv*/dl depends on the age only, K does not depend on the
+        point)."""
+        if K is not self._K or self._K_of is None:
+            return _ldl_info(K)
+        th, diag, free_b = self._K_of
+        key = (th.tobytes(), diag.tobytes(), free_b)
+        memo = self._ldl_memo
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        got = _ldl_info(K)
+        self._ldl_memo = (key, got)
+        return got
+
     def _factorize(self, K):
-        got = _ldl(K)
+        got = self._ldl_of(K)
         if got is None:
             return None, False, False
-        ldu, ipiv, ev = got
+        ldu, ipiv, ev, _ = got
         n_pos = int(np.sum(ev > 0))
         n_neg = int(np.sum(ev < 0))
         aev = np.abs(ev)
@@ -466,9 +597,10 @@ class _SVMSystem(_SystemBase):
         return (ldu, ipiv), True, False
 
     def _solve_direct(self, K, rhs):
-        ldu, ipiv, info = dsytrf(K, lower=1, lwork=64 * max(1, K.shape[0]))
-        if info != 0:
+        got = self._ldl_of(K)
+        if got is None or got[3] != 0:
             raise np.linalg.LinAlgError("singular system")
+        ldu, ipiv = got[0], got[1]
         if self.bordered and K is self._K:
             self._base_from(ldu, ipiv)
         x, info = dsytrs(ldu, ipiv, rhs, lower=1)
@@ -575,17 +707,22 @@ class _SVMSystem(_SystemBase):
         dM = self.dM
         if not np.all(dM > -_BIG / 10):
             return None
-        E, M, Q = self.E, self.M, self.Q
+        E, M = self.E, self.M
+        th = np.concatenate([E, M])
+        if np.array_equal(getattr(self, "th", None), th):
+            QB = self._block()  # the dual system's block of its partition
+        else:
+            QB = self.Q[np.ix_(th, th)]
         A = np.zeros((nE + 1, nE + 1))
-        A[:nE, :nE] = Q[np.ix_(E, E)]
+        A[:nE, :nE] = QB[:nE, :nE]
         A[:nE, nE] = A[nE, :nE] = self.y[E]
-        B = np.vstack([Q[np.ix_(E, M)], self.y[M]])
+        B = np.vstack([QB[:nE, nE:], self.y[M]])
         try:
             X = np.linalg.solve(A, B)
         except np.linalg.LinAlgError:
             return None
         p = 1.0 / np.sqrt(-dM)
-        Sc = Q[np.ix_(M, M)] - B.T @ X
+        Sc = QB[nE:, nE:] - B.T @ X
         Cm = (p[:, None] * Sc) * p[None, :]
         Cm = 0.5 * (Cm + Cm.T)
         if not np.all(np.isfinite(Cm)):
@@ -660,13 +797,24 @@ class _SVMSystem(_SystemBase):
         region each sample moves to."""
         reg = self.reg
         n = self.n
+        if dtheta is None:
+            m = _full_margins(m)
+            dm = np.zeros(n)
+        elif isinstance(m, _Margins) and m.th is self.th:
+            # the margins and their derivative from one pass over the rows of Q
+            nk = self.nE + self.nM
+            dm = np.empty(n)
+            m = m.full_and(np.ascontiguousarray(dtheta[:nk]), dm)
+            dm += self.y * dtheta[-1]
+        else:
+            m = _full_margins(m)
+            dm = self._dm(dtheta)
         lo, hi = reg.loss_one(age), reg.loss_zero(age)
         dlo, dhi = reg.dloss_one(age), reg.dloss_zero(age)
         has_one = lo > 0.0
         jump_target = self.discontinuous or not (hi > lo)
         g = self.part.region
         xi = 1.0 - m
-        dm = np.zeros(n) if dtheta is None else self._dm(dtheta)
         e = np.full(n, np.inf)
         de = np.zeros(n)
         target = g.copy()
@@ -770,8 +918,32 @@ class _SVMSystem(_SystemBase):
         return out
 
     def event_k(self, k, theta, m, age):
-        e, _, _, _ = self.event_values(theta, m, age)
-        return float(e[k])
+        """Entry k of :meth:`event_values` (the same value, bit for bit) in O(k): the
+        margin of sample k from its column of Q."""
+        mk = m.at(k) if isinstance(m, _Margins) else float(m[k])
+        g = self.part.region[k]
+        if g == MARGIN:
+            frac = self._aE(theta)[int(np.searchsorted(self.E, k))] / self.Cs[k]
+            return float(1.0 - frac if 1.0 - frac < frac else frac)
+        if g == OUT:
+            return np.inf if self._twin_blocked(k) else mk - 1.0
+        reg = self.reg
+        lo, hi = reg.loss_one(age), reg.loss_zero(age)
+        xi = 1.0 - mk
+        if g == IN1:
+            if xi <= lo - xi:
+                return np.inf if self._twin_blocked(k) else xi
+            return float(lo - xi)
+        if g == INM:
+            has_one = lo > 0.0
+            e_lo = xi - lo if has_one else xi
+            e_up = hi - xi
+            if e_lo < e_up:
+                return np.inf if not has_one and self._twin_blocked(k) else float(e_lo)
+            return float(e_up)
+        if g == IN0:
+            return float(xi - hi)
+        return np.inf
 
     def apply(self, k, target, theta, age, info):
         full = self.to_full(theta, age=age)
@@ -993,7 +1165,9 @@ class _SVMSystem(_SystemBase):
             th, status, _, _ = self._greedy(theta1, age, visited, budget)
             if status == "ok":
                 found = th
-        elif not (np.all(np.isfinite(theta1)) and np.all(np.isfinite(m1))):
+        elif not (
+            np.all(np.isfinite(theta1)) and np.all(np.isfinite(_full_margins(m1)))
+        ):
             theta1 = theta0
             _, m1 = self.G(theta1, age)
         # Newton failed: no solution in this partition (e.g. just past a smooth fold,

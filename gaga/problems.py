@@ -20,7 +20,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from gaga._cd import weighted_lasso_cd, weighted_lasso_cd_gram, weighted_means
-from gaga._svm_dual import free_set_system, smo, sym_matvec
+from gaga._svm_dual import (
+    gather_block,
+    rows_matvec,
+    smo_core,
+    smo_gradient,
+    sym_matvec,
+)
 
 # weighted Lasso: epochs of CD on the data before switching to CD on the Gram matrix
 # (tall data with at most _GRAM_MAX_D features)
@@ -440,44 +446,64 @@ _KERNELS = ("linear", "rbf", "poly", "sigmoid", "precomputed")
 
 
 _FREE_STEP_MAX = 600  # largest free set solved directly (O(k^3) against SMO's O(k n))
+_POLISH_EVERY = 50  # SMO pair updates between two Newton steps on the free set
+_POLISH_FREE = 200  # largest free set of those steps
 _WARM_HISTORY = 48  # solutions of solve_weighted kept to recognise warm starts
+# gradients of warm starts updated from the last cached Q a in a row before one is
+# computed from scratch again (bounds the accumulated rounding)
+_QA_CHAIN = 32
 
 
-def _free_set_step(Q, y, Cb, a):
-    """One Newton step of the SVM dual on the free set of a feasible ``a``.
+def _free_set_polish(Q, y, Cb, a, G, max_free=_FREE_STEP_MAX):
+    """One Newton step of the SVM dual on the free set of a feasible ``a`` (in place).
 
     With the samples at a bound of their box fixed, the equality-constrained QP on the
     free set F (0 < a_i < Cb_i) is solved exactly: [[Q_FF, y_F], [y_F^T, 0]] (d_F, b) =
-    (1 - (Q a)_F, 0) gives the step d_F. The step towards it is cut at the box (ratio
-    test), so the result is feasible (and solves the dual when the bounds were right);
-    SMO then finishes from it. Returns ``a`` unchanged when the free set is empty, too
-    large or the system singular.
+    (-G_F, 0) with the gradient ``G = Q a - 1`` gives the step d_F. The step towards
+    it is cut at the box (ratio test), so the result is feasible (and solves the dual
+    when the bounds were right); ``G`` is updated by the moved rows of Q. Nothing
+    moves when the system is singular or the step does not lower the dual objective
+    (False) or the free set is empty or larger than ``max_free`` (None, nothing
+    tried). Returns True when ``a`` moved.
     """
     F = np.flatnonzero((a > 0.0) & (a < Cb))
     k = F.shape[0]
-    if k == 0 or k > _FREE_STEP_MAX:
-        return a
+    if k == 0 or k > max_free:
+        return None
     A = np.empty((k + 1, k + 1))
-    rhs = np.empty(k + 1)
-    free_set_system(Q, y, a, F, A, rhs)
+    gather_block(Q, F, A)
+    A[:k, k] = y[F]
+    A[k, :k] = y[F]
+    A[k, k] = 0.0
+    rhs = np.zeros(k + 1)
+    rhs[:k] = -G[F]
     try:
         sol = np.linalg.solve(A, rhs)
     except np.linalg.LinAlgError:
-        return a
+        return False
     if not np.all(np.isfinite(sol)):
-        return a
+        return False
     d = sol[:k]
+    aF, cF = a[F], Cb[F]
     t = 1.0
     neg, pos = d < 0.0, d > 0.0
     if np.any(neg):
-        t = min(t, float(np.min(a[F][neg] / -d[neg])))
+        t = min(t, float(np.min(aF[neg] / -d[neg])))
     if np.any(pos):
-        t = min(t, float(np.min((Cb[F][pos] - a[F][pos]) / d[pos])))
-    if t <= 0.0:
-        return a
-    out = a.copy()
-    out[F] = np.clip(a[F] + t * d, 0.0, Cb[F])
-    return out
+        t = min(t, float(np.min((cF[pos] - aF[pos]) / d[pos])))
+    if not t > 0.0:
+        return False
+    new = np.clip(aF + t * d, 0.0, cF)
+    delta = new - aF
+    # the change of the dual objective 0.5 a^T Q a - sum a along the step
+    change = float(G[F] @ delta + 0.5 * delta @ (A[:k, :k] @ delta))
+    if not change < 0.0:
+        return False
+    a[F] = new
+    dG = np.empty(a.shape[0])
+    rows_matvec(Q, F, np.ascontiguousarray(delta), dG)
+    G += dG
+    return True
 
 
 class SVMProblem:
@@ -727,7 +753,7 @@ class SVMProblem:
             sym_matvec(self.Q, np.ascontiguousarray(a), out)
         else:
             out = self.Q @ a
-        self._Qa_cache = (a.copy(), out)
+        self._Qa_cache = (a.copy(), out, 0)
         return out + self.y_pm * float(b)
 
     def losses(self, a, b):
@@ -825,6 +851,26 @@ class SVMProblem:
                     a[~pos] *= psum / nsum
         return np.ascontiguousarray(a)
 
+    def _gradient(self, a, warm):
+        """Gradient ``Q a - 1`` of the dual at a start ``a``: for a warm start from the
+        last cached point (alternate convex search: a_i changes only where the box
+        did, or v = 1 samples stay at C s_i) by the rows of Q where ``a`` differs from
+        it, else (or after ``_QA_CHAIN`` such updates in a row) from all nonzero
+        ``a_i``."""
+        cached = getattr(self, "_Qa_cache", None)
+        if warm and cached is not None and cached[2] < _QA_CHAIN:
+            d = a - cached[0]
+            nz = np.flatnonzero(d)
+            if nz.shape[0] < 0.75 * np.count_nonzero(a):
+                G = np.empty(a.shape[0])
+                rows_matvec(self.Q, nz, np.ascontiguousarray(d[nz]), G)
+                G += cached[1]
+                G -= 1.0
+                self._Qa_cache_age = cached[2] + 1
+                return G
+        self._Qa_cache_age = 0
+        return smo_gradient(self.Q, a)
+
     def solve_weighted(self, v, a_init=None, tol=1e-10, max_iter=None):
         """Solve the weighted SVM at fixed ``v`` in the dual with our SMO solver.
 
@@ -879,16 +925,30 @@ class SVMProblem:
             a[mask] = self._warm_start(self._a(a_init, "a_init"), Cb_full, mask, ym)
         if max_iter is None:
             max_iter = max(10_000_000, 100 * self.n_samples)
+        Q, ym = self.Q, self.y_pm
+        G = self._gradient(a, a_init is not None)
         if a_init is not None:
             # a warm start: one Newton step on the free set before SMO
-            a = _free_set_step(self.Q, self.y_pm, Cb, a)
-        b, n_iter, violation, converged, G = smo(
-            self.Q, self.y_pm, Cb, a, float(tol), int(max_iter)
-        )
+            _free_set_polish(Q, ym, Cb, a, G)
+        # SMO in chunks, each followed by a Newton step on its free set: SMO finds the
+        # bounds, the step converges on the coupled free set at once (where SMO alone
+        # creeps, hundreds of pair updates after a kick or a change of the bounds)
+        n_iter = 0
+        chunk = _POLISH_EVERY
+        while True:
+            b, it, violation, converged = smo_core(
+                Q, ym, Cb, a, G, float(tol), int(min(chunk, max_iter - n_iter))
+            )
+            n_iter += it
+            if converged or n_iter >= max_iter:
+                break
+            # a large free set (the start after a kick) is first shrunk by SMO
+            if _free_set_polish(Q, ym, Cb, a, G, _POLISH_FREE) is False:
+                chunk *= 2
         a_full = a
-        # Q a at the solution for margins()
+        # Q a at the solution for margins() and the next warm start's gradient
         Qa = G + 1.0
-        self._Qa_cache = (a_full.copy(), Qa)
+        self._Qa_cache = (a_full.copy(), Qa, self._Qa_cache_age)
         # the last solutions with their boxes: the warm starts of alternate convex
         # search, also of two runs advancing in alternating chunks (see _warm_start)
         self._last_solves = [(a_full.copy(), Cb_full)] + getattr(

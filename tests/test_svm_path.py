@@ -617,3 +617,218 @@ def test_land_only_once_acs_contracts(cancer, monkeypatch):
         fails[on] = failed[0]
     _assert_same_path(paths[False], paths[True])
     assert fails[True] < fails[False]
+
+
+def _twin_system(cancer, reg):
+    """A dual system with twins (20 duplicated rows) and a random partition over all
+    regions (margin twins included)."""
+    from gaga._follower import _Partition
+    from gaga._svm_path import IN0, IN1, INM, MARGIN, OUT, _SVMSystem
+    from gaga.problems import SVMProblem
+    from gaga.regularizers import get_regularizer
+
+    X, y = cancer
+    X2, y2 = np.vstack([X, X[:20]]), np.concatenate([y, y[:20]])
+    sys_ = _SVMSystem(SVMProblem(X2, y2, kernel="rbf"), get_regularizer(reg))
+    rng = np.random.default_rng(4)
+    region = rng.choice([OUT, MARGIN, IN1, INM, IN0], size=len(y2)).astype(np.int8)
+    sys_.set_partition(_Partition([], [], region))
+    theta = rng.uniform(0.1, 0.9, sys_.k())
+    theta[rng.random(theta.shape[0]) < 0.1] = 0.0  # zero unknowns are skipped
+    return sys_, theta, rng
+
+
+def test_svm_kernels_equal_rows_matvec_bit_for_bit():
+    """The partition's block of Q copied from an older block, the margins of the
+    unknowns' samples from it, one sample's margin from its column, and two products
+    over the same rows in one pass: the same bits as Q[th][:, th] and rows_matvec."""
+    from gaga._svm_dual import gather_block, rows_matvec
+    from gaga._svm_kernels import block_margins, col_margin, remap_block, rows_matvec2
+
+    rng = np.random.default_rng(0)
+    n = 60
+    Z = rng.standard_normal((n, 4))
+    Q = np.ascontiguousarray(np.exp(-0.3 * ((Z[:, None] - Z[None]) ** 2).sum(-1)))
+    Q *= np.outer(np.sign(rng.standard_normal(n)), np.ones(n))  # not symmetric
+    old = np.sort(rng.choice(n, 25, replace=False))
+    B_old = np.empty((25, 25))
+    gather_block(Q, old, B_old)
+    # a new index set: some of the old samples kept, some removed, some added
+    fresh = rng.choice(np.setdiff1d(np.arange(n), old), 5, replace=False)
+    new = np.sort(np.concatenate([old[::2], fresh]))
+    pos = np.full(n, -1, dtype=np.intp)
+    pos[old] = np.arange(old.shape[0])
+    B = np.empty((new.shape[0], new.shape[0]))
+    remap_block(Q, new, pos[new], B_old, B)
+    np.testing.assert_array_equal(B, Q[np.ix_(new, new)])
+    coef = rng.standard_normal(new.shape[0])
+    coef[::4] = 0.0
+    coef2 = rng.standard_normal(new.shape[0])
+    coef2[1::3] = 0.0
+    full = np.empty(n)
+    rows_matvec(Q, new, coef, full)
+    sub = np.empty(new.shape[0])
+    block_margins(B, coef, sub)
+    np.testing.assert_array_equal(sub, full[new])
+    for j in range(n):
+        assert col_margin(Q, new, coef, j) == full[j]
+    full2 = np.empty(n)
+    rows_matvec(Q, new, coef2, full2)
+    o1, o2 = np.empty(n), np.empty(n)
+    rows_matvec2(Q, new, coef, coef2, o1, o2)
+    np.testing.assert_array_equal(o1, full)
+    np.testing.assert_array_equal(o2, full2)
+
+
+@pytest.mark.parametrize("reg", ["linear", "mixture"])
+def test_lazy_margins_and_event_k_equal_full_evaluation(cancer, reg):
+    """G's margins (evaluated on the unknowns' samples from the partition's block of
+    Q, on all samples only when asked) are those of the full product bit for bit;
+    event_k (O(k)) is the entry of event_values, bit for bit, in every region, with
+    twins (inf where event_values blocks a twin of a margin sample); the margins with
+    their derivative from one pass equal the two separate products."""
+    from gaga._svm_dual import rows_matvec
+    from gaga._svm_path import _full_margins
+
+    sys_, theta, rng = _twin_system(cancer, reg)
+    assert sys_.has_twins and sys_.nE > 0
+    n = sys_.n
+    full = np.empty(n)
+    rows_matvec(sys_.Q, sys_.th, np.ascontiguousarray(theta[:-1]), full)
+    full += sys_._m_fixed
+    full += sys_.y * theta[-1]
+    n_inf = 0
+    for age in (0.5, 2.0, 8.0):
+        g, m = sys_.G(theta, age)
+        np.testing.assert_array_equal(m.sub, full[sys_.th])
+        ks = [m.at(k) for k in range(n)]  # before the full product is cached
+        np.testing.assert_array_equal(ks, full)
+        e = sys_.event_values(theta, m, age)[0]
+        np.testing.assert_array_equal(_full_margins(m), full)
+        one = np.array([sys_.event_k(k, theta, m, age) for k in range(n)])
+        np.testing.assert_array_equal(one, e)
+        n_inf += int(np.sum(np.isinf(e) & (sys_.part.region != 5)))
+        # fused margins and derivative (a fresh G: nothing cached yet)
+        d = rng.standard_normal(theta.shape[0])
+        g, m2 = sys_.G(theta, age)
+        e2, de2, _, _ = sys_.event_values(theta, m2, age, dtheta=d)
+        np.testing.assert_array_equal(e2, e)
+        np.testing.assert_array_equal(de2, sys_.event_values(theta, full, age, d)[1])
+    assert n_inf > 0
+
+
+def test_block_cache_follows_partition_changes(cancer):
+    """The partition's block of Q (copied from the last block when a few samples change
+    set, cached for the last index sets) is Q[th][:, th] after every move, and the
+    Jacobian built from it equals the one gathered from Q."""
+    from gaga._svm_path import INM, MARGIN, OUT
+
+    sys_, theta, rng = _twin_system(cancer, "mixture")
+    moves = {OUT: MARGIN, MARGIN: INM, INM: OUT}
+    for step in range(12):
+        region = sys_.part.region.copy()
+        for j in rng.choice(sys_.n, 1 + step % 3, replace=False):
+            region[j] = moves.get(int(region[j]), int(region[j]))
+        sys_.set_partition(type(sys_.part)([], [], region))
+        th = sys_.th
+        np.testing.assert_array_equal(sys_._block(), sys_.Q[np.ix_(th, th)])
+        theta = rng.uniform(0.1, 0.9, sys_.k())
+        sys_.G(theta, 2.0)
+        K = sys_.jacobian()
+        K_ref = np.zeros_like(K)
+        K_ref[:-1, :-1] = sys_.Q[np.ix_(th, th)]
+        K_ref[:-1, -1] = K_ref[-1, :-1] = sys_.y[th]
+        idx = np.arange(sys_.nE, sys_.nE + sys_.nM)
+        K_ref[idx, idx] += sys_.dM
+        np.testing.assert_array_equal(K, K_ref)
+
+
+def test_reused_factor_equals_fresh(cancer):
+    """The LDL^T of the current partition's matrix is reused while the matrix is the
+    same (a Newton solve and the stability check): the factor, the solve and the
+    stability verdict equal those of a fresh factorization."""
+    from gaga._svm_path import _ldl
+
+    X, y = cancer
+    sys_, age, theta = _bordered_system(X, y, "linear")
+    K = sys_.jacobian()
+    rhs = np.random.default_rng(5).standard_normal(K.shape[0])
+    x = sys_._solve_direct(K, rhs)
+    fac, stable, _ = sys_.factorize(sys_.jacobian())  # the same matrix, rebuilt
+    ldu, ipiv, ev = _ldl(K)
+    if stable:
+        np.testing.assert_array_equal(fac[0], ldu)
+    np.testing.assert_allclose(K @ x, rhs, atol=1e-10 * np.abs(rhs).max())
+    assert stable == (
+        int(np.sum(ev > 0)) == sys_.nE and int(np.sum(ev < 0)) == sys_.nM + 1
+    )
+    assert sys_._ldl_memo is not None
+
+
+def test_weighted_solve_with_free_set_steps_is_optimal(cancer):
+    """solve_weighted alternates SMO chunks and Newton steps on the free set: from cold
+    and warm starts (a kicked point: many free samples; new boxes) the result is
+    feasible, solves the dual to the tolerance (the maximal violating pair) and
+    matches plain SMO; the gradient kept along the steps is Q a - 1."""
+    from gaga._svm_dual import smo
+    from gaga.problems import SVMProblem, _free_set_polish
+
+    X, y = cancer
+    p = SVMProblem(X, y, kernel="rbf", C=2.0)
+    rng = np.random.default_rng(6)
+    n = len(y)
+    v1 = rng.uniform(0.2, 1.0, n)
+    a1, b1, info1 = p.solve_weighted(v1)
+    starts = [None, a1, np.clip(a1 + 0.05 * rng.standard_normal(n), 0.0, None)]
+    for v in (v1, np.clip(v1 + 0.1 * rng.standard_normal(n), 0.0, 1.0)):
+        Cb = p.box(v)
+        a_ref = np.zeros(n)  # plain SMO from zero
+        b_ref, _, _, conv, _ = smo(p.Q, p.y_pm, Cb, a_ref, 1e-12, 10**7)
+        assert conv
+        for a0 in starts:
+            a, b, info = p.solve_weighted(v, a_init=a0, tol=1e-12)
+            assert info["converged"]
+            assert np.all(a >= 0.0) and np.all(a <= Cb + 1e-15)
+            assert abs(a @ p.y_pm) <= 1e-12 * max(1.0, a.sum())
+            np.testing.assert_allclose(a, a_ref, atol=1e-7)
+            assert abs(b - b_ref) <= 1e-7
+            # the cached Q a (gradient kept along SMO and the steps) is Q a
+            np.testing.assert_allclose(p.margins(a, 0.0), p.Q @ a, atol=1e-11)
+    # one step: the gradient is updated by the moved rows of Q, the objective falls
+    a = np.clip(a1 + 0.02 * rng.standard_normal(n), 0.0, p.box(v1))
+    a -= p.y_pm * (a @ p.y_pm) / n
+    a = np.clip(a, 0.0, p.box(v1))
+    G = p.Q @ a - 1.0
+    f0 = 0.5 * a @ p.Q @ a - a.sum()
+    moved = _free_set_polish(p.Q, p.y_pm, p.box(v1), a, G)
+    assert moved is True
+    np.testing.assert_allclose(G, p.Q @ a - 1.0, atol=1e-12)
+    assert 0.5 * a @ p.Q @ a - a.sum() < f0
+    assert np.all(a >= 0.0) and np.all(a <= p.box(v1))
+
+
+def test_incremental_gradient_equals_direct_product(cancer):
+    """A warm start's gradient Q a - 1 is updated from the last cached Q a by the rows
+    where a changed (and from scratch after a chain of such updates): it equals the
+    direct product, along a chain of alternate convex search solves."""
+    from gaga.problems import _QA_CHAIN, SVMProblem
+    from gaga.regularizers import Mixture
+
+    X, y = cancer
+    p = SVMProblem(X, y, kernel="rbf")
+    reg = Mixture()
+    a, b, _ = p.solve_weighted(np.ones(len(y)))
+    incremental = 0
+    for it in range(_QA_CHAIN + 8):
+        v = reg.v_star(p.losses(a, b), 1.5 + 0.01 * it)
+        start = p._a(a).copy()
+        # the start solve_weighted builds, then its gradient
+        Cb = p.box(v)
+        mask = Cb > 0
+        a0 = np.zeros(len(y))
+        a0[mask] = p._warm_start(start, Cb, mask, p.y_pm[mask])
+        G = p._gradient(a0, True)
+        incremental += p._Qa_cache_age > 0
+        np.testing.assert_allclose(G, p.Q @ a0 - 1.0, rtol=0, atol=1e-12)
+        a, b, _ = p.solve_weighted(v, a_init=a)
+    assert incremental > 0

@@ -1,0 +1,85 @@
+"""Numba kernels of the SVM path's dual system (``gaga._svm_path``).
+
+The margins ``m = Q a + y b`` of a point of the optimality system are needed on the
+unknowns' samples (margin and middle sets, ``th``) at every Newton iteration, and on all
+samples only where the events are checked. These kernels evaluate them on ``th`` from
+the partition's block ``Q[th][:, th]`` (kept per partition and updated from the last
+block when a few samples change set) and on one sample from its column of ``Q``, in the
+same order of operations as :func:`gaga._svm_dual.rows_matvec`: the values are the
+same bits as the entries of the full product. Only plain arrays and scalars enter the
+compiled signatures (``style.md`` section 6.2).
+"""
+
+from numba import njit
+
+
+@njit(cache=True)
+def remap_block(Q, th, oldpos, B_old, out):
+    """``out = Q[th][:, th]``, copied from ``B_old`` (the block of an older index set)
+    where both samples were in it (``oldpos``: their positions there, -1 for a new
+    sample) and read from ``Q`` otherwise."""
+    k = th.shape[0]
+    for p in range(k):
+        op = oldpos[p]
+        ip = th[p]
+        if op < 0:
+            for q in range(k):
+                out[p, q] = Q[ip, th[q]]
+        else:
+            for q in range(k):
+                oq = oldpos[q]
+                if oq < 0:
+                    out[p, q] = Q[ip, th[q]]
+                else:
+                    out[p, q] = B_old[op, oq]
+
+
+@njit(cache=True)
+def block_margins(B, coef, out):
+    """``out[p] = sum_t coef[t] B[t, p]`` with zero coefficients skipped: for ``B =
+    Q[th][:, th]`` the entries ``th`` of ``rows_matvec(Q, th, coef)``, bit for bit."""
+    k = B.shape[1]
+    for p in range(k):
+        out[p] = 0.0
+    for t in range(coef.shape[0]):
+        c = coef[t]
+        if c != 0.0:
+            for p in range(k):
+                out[p] += B[t, p] * c
+
+
+@njit(cache=True)
+def col_margin(Q, rows, coef, j):
+    """``sum_t coef[t] Q[rows[t], j]`` with zero coefficients skipped: entry ``j`` of
+    ``rows_matvec(Q, rows, coef)``, bit for bit, in O(len(rows))."""
+    s = 0.0
+    for t in range(rows.shape[0]):
+        c = coef[t]
+        if c != 0.0:
+            s += Q[rows[t], j] * c
+    return s
+
+
+@njit(cache=True)
+def rows_matvec2(Q, rows, coef1, coef2, out1, out2):
+    """``rows_matvec`` of two coefficient vectors over the same rows in one pass over
+    them (each output the same bits as its own ``rows_matvec``)."""
+    n = Q.shape[1]
+    for s in range(n):
+        out1[s] = 0.0
+        out2[s] = 0.0
+    for t in range(rows.shape[0]):
+        c1 = coef1[t]
+        c2 = coef2[t]
+        r = rows[t]
+        if c1 != 0.0 and c2 != 0.0:
+            for s in range(n):
+                q = Q[r, s]
+                out1[s] += q * c1
+                out2[s] += q * c2
+        elif c1 != 0.0:
+            for s in range(n):
+                out1[s] += Q[r, s] * c1
+        elif c2 != 0.0:
+            for s in range(n):
+                out2[s] += Q[r, s] * c2
