@@ -113,14 +113,38 @@ class _SegmentStore:
 
     def add_moves(self, part, samples, regions):
         """The segments of a run of single-sample moves from ``part`` (its region is
-        updated in place, move by move), sharing one copy of the active set. Returns
-        the segment ids."""
+        updated in place, move by move), sharing one copy of the active set: the same
+        store as :meth:`add` move by move, filled a block of moves between two
+        checkpoints at a time. Returns the segment ids."""
         shared = (part.active.copy(), part.signs.copy())
-        ids = []
-        for i, g in zip(samples.tolist(), regions.tolist()):
-            part.region[i] = g
-            ids.append(self.add(part, (i,), shared))
-        return ids
+        samples = np.asarray(samples, dtype=np.intp)
+        regions = np.asarray(regions, dtype=np.int8)
+        m = samples.shape[0]
+        s0 = len(self._segs)
+        region = part.region
+        t = 0
+        while t < m:
+            s = s0 + t
+            if s == 0 or s % _CHECKPOINT_EVERY == 0:
+                region[samples[t]] = regions[t]
+                self.add(part, (), shared)  # a checkpoint
+                t += 1
+                continue
+            # the moves up to the next checkpoint: deltas
+            e = min(m, t + _CHECKPOINT_EVERY - s % _CHECKPOINT_EVERY)
+            blk, g = samples[t:e], regions[t:e]
+            if np.unique(blk).shape[0] == blk.shape[0]:
+                region[blk] = g
+            else:  # a sample moved twice: in order
+                for i, gi in zip(blk.tolist(), g.tolist()):
+                    region[i] = gi
+            base = len(self._delta_i)
+            self._delta_i.extend(blk.tolist())
+            self._delta_g.extend(g.tolist())
+            cp = len(self._checkpoints) - 1
+            self._segs.extend((cp, base + j) + shared for j in range(1, e - t + 1))
+            t = e
+        return list(range(s0, s0 + m))
 
     def __getitem__(self, k):
         cp, end, active, signs = self._segs[k]
@@ -647,6 +671,14 @@ class _Follower:
                 f"[gaga] age={ev.age:.8e} {ev.kind} {ev.index}: "
                 f"{ev.from_set} -> {ev.to_set}{' (jump)' if ev.jump else ''}"
             )
+
+    def on_events(self, evs):
+        """:meth:`on_event` of each event of a list."""
+        if self.verbose >= 2:
+            for ev in evs:
+                self.on_event(ev)
+        else:
+            self.events.extend(evs)
 
     def locate(self, theta_a, age_a, e_a, theta_b, age_b, e_b):
         """Locate the earliest event crossing in (age_a, age_b] to tolerance.

@@ -702,15 +702,17 @@ class _LassoSystem(_SystemBase):
         )
         self.fast_counters += counters
         # replay: events with their segments, then the knots in their segments
-        for a, i, g0, g1 in zip(
-            ev_age[:n_ev].tolist(),
-            ev_k[:n_ev].tolist(),
-            ev_from[:n_ev].tolist(),
-            ev_to[:n_ev].tolist(),
-        ):
-            fol.on_event(
+        fol.on_events(
+            [
                 PathEvent(a, "sample", i, _REGION_NAMES[g0], _REGION_NAMES[g1])
-            )
+                for a, i, g0, g1 in zip(
+                    ev_age[:n_ev].tolist(),
+                    ev_k[:n_ev].tolist(),
+                    ev_from[:n_ev].tolist(),
+                    ev_to[:n_ev].tolist(),
+                )
+            ]
+        )
         work = _Partition(part.active, part.signs, part.region.copy())
         seg_ids = [seg] + fol.segments.add_moves(work, ev_k[:n_ev], ev_to[:n_ev])
         if n_kn:
@@ -721,9 +723,8 @@ class _LassoSystem(_SystemBase):
             if self.fit_intercept:
                 full[:, self.d] = kn_theta[:n_kn, nA]
                 dfull[:, self.d] = kn_dtheta[:n_kn, nA]
-            for t in range(n_kn):
-                fol.knots.append((float(kn_age[t]), full[t], dfull[t]))
-                fol.seg_of_knot.append(seg_ids[int(kn_seg[t])])
+            fol.knots.extend(zip(kn_age[:n_kn].tolist(), full, dfull))
+            fol.seg_of_knot.extend(np.asarray(seg_ids)[kn_seg[:n_kn]].tolist())
         fol.n_steps += int(counters[0])
         fol.n_newton += int(counters[2])
         if n_ev:

@@ -763,3 +763,38 @@ def test_middle_moments_equal_direct_sums(kind):
         J = (zm * h[:, None]).T @ zm
         np.testing.assert_allclose(np.tril(L), np.tril(J), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(rhs, zm.T @ sva_r, rtol=1e-12, atol=1e-12)
+
+
+def test_segment_store_batched_moves_equal_single_adds():
+    """``_SegmentStore.add_moves`` (a block of moves between two checkpoints at a time)
+    stores the same partitions as ``add`` move by move: runs that start at and cross
+    checkpoints, samples that move twice within a block, after a jump's checkpoint."""
+    from gaga._follower import _CHECKPOINT_EVERY, _Partition, _SegmentStore
+
+    rng = np.random.default_rng(0)
+    n = 40
+    part0 = _Partition(np.array([1, 3]), np.array([1.0, -1.0]), rng.integers(0, 3, n))
+    one, batch = _SegmentStore(), _SegmentStore()
+    p1, p2 = part0.copy(), part0.copy()
+    one.add(p1, range(n))
+    batch.add(p2, range(n))
+    for m in (5, _CHECKPOINT_EVERY - 6, 1, 3 * _CHECKPOINT_EVERY + 7, 0, 40):
+        samples = rng.integers(0, 8, m)  # few samples: repeats within a block
+        regions = rng.integers(0, 3, m).astype(np.int8)
+        ids1 = []
+        for i, g in zip(samples, regions):
+            p1.region[i] = g
+            ids1.append(one.add(p1, (int(i),)))
+        ids2 = batch.add_moves(p2, samples, regions)
+        assert ids1 == ids2
+        np.testing.assert_array_equal(p1.region, p2.region)
+        if m == 1:  # a jump: every sample may change
+            p1.region[:] = p2.region[:] = rng.integers(0, 3, n)
+            assert one.add(p1, range(n)) == batch.add(p2, range(n))
+    assert len(one) == len(batch) > 4 * _CHECKPOINT_EVERY
+    assert len(batch._checkpoints) > 4
+    for k in range(len(one)):
+        a, b = one[k], batch[k]
+        np.testing.assert_array_equal(a.region, b.region)
+        np.testing.assert_array_equal(a.active, b.active)
+        np.testing.assert_array_equal(a.signs, b.signs)
