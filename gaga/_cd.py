@@ -66,6 +66,22 @@ def _residual(X, rows, xbar, y, ybar, coef, r):
 
 
 @njit(cache=True)
+def sparse_residuals(XF, y, coef, nz, b):
+    """``y - X w - b`` from the columns ``nz`` where w is nonzero (``XF``: X with
+    contiguous columns), in O(n len(nz))."""
+    n = y.shape[0]
+    r = np.empty(n)
+    for i in range(n):
+        r[i] = y[i] - b
+    for t in range(nz.shape[0]):
+        j = nz[t]
+        cj = coef[j]
+        for i in range(n):
+            r[i] -= XF[i, j] * cj
+    return r
+
+
+@njit(cache=True)
 def _gap_and_kkt(X, rows, xbar, y, ybar, wt, alpha, coef, r):
     """Duality gap and scaled KKT violation at ``coef`` with residual ``r``."""
     m = rows.shape[0]

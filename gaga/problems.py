@@ -19,7 +19,12 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
-from gaga._cd import weighted_lasso_cd, weighted_lasso_cd_gram, weighted_means
+from gaga._cd import (
+    sparse_residuals,
+    weighted_lasso_cd,
+    weighted_lasso_cd_gram,
+    weighted_means,
+)
 from gaga._svm_dual import (
     gather_block,
     rows_matvec,
@@ -269,7 +274,14 @@ class LassoProblem:
 
     def residuals(self, coef, intercept=0.0):
         """Training residuals ``y - X w - b``, shape (n_samples,)."""
-        return self.y - self.X @ self._coef(coef) - float(intercept)
+        coef = self._coef(coef)
+        nz = np.flatnonzero(coef)
+        if 2 * nz.shape[0] < coef.shape[0]:
+            # (sparse w, as along a path: only its columns)
+            return sparse_residuals(
+                self._fortran_X(), self.y, coef, nz, float(intercept)
+            )
+        return self.y - self.X @ coef - float(intercept)
 
     def losses(self, coef, intercept=0.0):
         """Per-sample losses ``0.5 (y_i - x_i.w - b)^2``, shape (n_samples,)."""

@@ -110,6 +110,24 @@ def test_lasso_objective_and_latent(diabetes):
         assert p.objective(coef, b, np.clip(v + 0.1, 0, 1), age, reg) >= lat - 1e-12
 
 
+@pytest.mark.parametrize("nnz", [0, 1, 4, 5, 10])
+def test_lasso_residuals_from_the_nonzero_columns(diabetes, nnz):
+    """Residuals and losses of a sparse w (fewer than half of the features nonzero:
+    computed from those columns only) equal ``y - X w - b``; a dense w goes through
+    the plain product."""
+    X, y = diabetes
+    p = LassoProblem(X, y, alpha=0.1)
+    rng = np.random.default_rng(nnz)
+    coef = np.zeros(X.shape[1])
+    coef[rng.choice(X.shape[1], nnz, replace=False)] = rng.standard_normal(nnz)
+    np.testing.assert_allclose(
+        p.residuals(coef, 0.3), y - X @ coef - 0.3, rtol=1e-13, atol=1e-13
+    )
+    np.testing.assert_allclose(
+        p.losses(coef, -1.0), 0.5 * (y - X @ coef + 1.0) ** 2, rtol=1e-13, atol=1e-13
+    )
+
+
 def test_lasso_all_zero_v_raises(diabetes):
     X, y = diabetes
     p = LassoProblem(X, y)
