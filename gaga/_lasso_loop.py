@@ -3,15 +3,16 @@
 :func:`run_events` runs the follower's regular iterations (``_Follower._run``) without
 returning to Python: at a point of the branch, the exact Jacobian and the tangent; the
 event functions; simultaneous events at one age (a cascade, lowest index first); the
-step to the first predicted event (the bordered chord Newton of
-``bordered_event_step``, or Newton and secant iterations where that fails) or a plain
-predictor-corrector step; the event check at the new point, with the location of a
-crossing the step jumped over (Illinois, as ``_Follower.locate``); and the move of a
-sample to its new region. A feature event located or at hand stops the loop there
-(status FEATURE) for Python to apply; anything else (a predicted feature event, a fold,
-a failed step or Newton, a crossing it cannot locate, the end of the range, the event
-budget) returns control to Python at the last point where its loop would start an
-iteration, and Python's loop takes that iteration.
+step to the first predicted event (the bordered chord Newton :func:`_bordered`, or
+Newton and secant iterations where that fails; for a feature, :func:`_event_k`) or a
+plain predictor-corrector step (second-order predictor within a segment, as Python's
+loop); the event check at the new point, with the location of a crossing the step
+jumped over (Illinois, as ``_Follower.locate``); and the move of a sample to its new
+region. A feature event located or at hand stops the loop there (status FEATURE) for
+Python to apply, after which the loop is called again; anything else (a fold, a failed
+step or Newton, a crossing it cannot locate, the end of the range, the event budget)
+returns control to Python at the last point where its loop would start an iteration,
+and Python's loop takes that iteration.
 
 Screening (what makes an event cost far less than a pass over all samples): at a
 *reference* point ``theta_ref`` at age ``a0`` the residuals of all samples are computed.
