@@ -14,7 +14,16 @@ is not stable (a saddle, left by the caller along J's most negative curvature).
 import numpy as np
 from numba import njit
 
-from gaga._lasso_kernels import R0, R1, RM, _cho_solve, _terms_i, add_outer, add_row
+from gaga._cd import sparse_residuals
+from gaga._lasso_kernels import (
+    R0,
+    _cho_solve,
+    _scale_G,
+    add_row,
+    lasso_J,
+    regions_at,
+    sample_terms,
+)
 from gaga._lasso_loop import _cholesky
 from gaga._spl_kernels import latent, loss_one, loss_zero
 
@@ -39,16 +48,6 @@ def _gather(XF, act, nA):
 
 
 @njit(cache=True)
-def _residuals(XA, y, coef, act, b, r):
-    n, nA = XA.shape
-    for i in range(n):
-        acc = y[i] - b
-        for a in range(nA):
-            acc -= XA[i, a] * coef[act[a]]
-        r[i] = acc
-
-
-@njit(cache=True)
 def _latent_value(kind, p, s, S, alpha, r, coef, age):
     """``(1/S) sum_i s_i F(l_i, age) + alpha ||w||_1``."""
     acc = 0.0
@@ -61,54 +60,27 @@ def _latent_value(kind, p, s, S, alpha, r, coef, age):
 
 
 @njit(cache=True)
-def _state(XA, y, s, fit_intercept, kind, p, S, alpha, age, r, sg, v, h, g):
-    """Sample terms at the residuals r (regions of v* there, as
-    ``_LassoSystem._regions``) and the system G (penalty included); returns
-    ``|G|_inf``."""
-    n, nA = XA.shape
-    k = g.shape[0]
-    lo = loss_one(kind, p, age)
-    hi = loss_zero(kind, p, age)
-    for a in range(k):
-        g[a] = 0.0
-    for i in range(n):
-        ri = r[i]
-        li = 0.5 * ri * ri
-        gi = RM
-        if li >= hi:
-            gi = R0
-        if lo > 0.0 and li <= lo:
-            gi = R1
-        if not (hi > lo) and li < hi:
-            gi = R1
-        vi, hi_, _ = _terms_i(kind, p, gi, ri, s[i], age)
-        v[i] = vi
-        h[i] = hi_
-        if gi == R0:
-            continue
-        add_row(g, XA, i, s[i] * vi * ri, fit_intercept)
-    gn = 0.0
-    for a in range(k):
-        g[a] = -g[a] / S
-        if a < nA:
-            g[a] += alpha * sg[a]
-        gn = max(gn, abs(g[a]))
-    return gn
+def _state(
+    XA, s, fit_intercept, kind, p, S, alpha, age, lo, hi, r, sg, region, v, h, va, g
+):
+    """Regions of v* and the sample terms at the residuals r, and G there (penalty
+    included); returns ``|G|_inf``."""
+    regions_at(r, lo, hi, region)
+    sample_terms(kind, p, region, r, s, age, v, h, va)
+    g[:] = 0.0
+    for i in range(r.shape[0]):
+        if region[i] != R0:
+            add_row(g, XA, i, s[i] * v[i] * r[i], fit_intercept)
+    return _scale_G(g, S, alpha, sg, XA.shape[1])
 
 
 @njit(cache=True)
-def _jacobian(XA, fit_intercept, h, k):
-    """Unscaled J = sum_i h_i z_i z_i^T (lower triangle); second value: all entries
+def _jacobian(XA, fit_intercept, h, region, k):
+    """Unscaled J = sum_i h_i z_i z_i^T (:func:`lasso_J`); second value: all entries
     finite."""
-    J = np.zeros((k, k))
-    for i in range(XA.shape[0]):
-        if h[i] != 0.0:
-            add_outer(J, XA, i, h[i], fit_intercept)
-    for a in range(k):
-        for c in range(a + 1):
-            if not np.isfinite(J[a, c]):
-                return J, False
-    return J, True
+    J = np.empty((k, k))
+    lasso_J(XA, fit_intercept, h, region, False, J)
+    return J, np.all(np.isfinite(J))
 
 
 @njit(cache=True)
@@ -118,7 +90,7 @@ def descend_run(
     """The descent from (coef, b) at ``age`` (``coef``: all features, updated in
     place; its nonzero entries are the active set, with ``signs`` (length d) their
     signs). Returns (outcome, b, latent objective, iterations used, active features,
-    their signs)."""
+    their signs, J (scaled) of a saddle, else empty)."""
     n, d = XF.shape
     act = np.empty(d, dtype=np.intp)
     sg = np.empty(d)
@@ -131,21 +103,42 @@ def descend_run(
     if not fit_intercept:
         b = 0.0
     XA = _gather(XF, act, nA)
-    r = np.empty(n)
-    rn = np.empty(n)
+    region = np.empty(n, dtype=np.int8)
     v = np.empty(n)
     h = np.empty(n)
+    va = np.empty(n)
     u = np.empty(n)
     cn = np.empty(d)
-    _residuals(XA, y, coef, act, b, r)
+    lo = loss_one(kind, p, age)
+    hi = loss_zero(kind, p, age)
+    r = sparse_residuals(XF, y, coef, act[:nA], b)
     L = _latent_value(kind, p, s, S, alpha, r, coef, age)
+    J_saddle = np.empty((0, 0))
     it = 0
     outcome = DESC_ITERATIONS
     while it < max_iter:
         it += 1
         k = nA + (1 if fit_intercept else 0)
         g = np.empty(k)
-        gn = _state(XA, y, s, fit_intercept, kind, p, S, alpha, age, r, sg, v, h, g)
+        gn = _state(
+            XA,
+            s,
+            fit_intercept,
+            kind,
+            p,
+            S,
+            alpha,
+            age,
+            lo,
+            hi,
+            r,
+            sg,
+            region,
+            v,
+            h,
+            va,
+            g,
+        )
         if gn <= 1e-10 * gscale:
             # stationary on the active set: the most violated feature enters with its
             # correlation's sign
@@ -172,18 +165,19 @@ def descend_run(
                 nA += 1
                 XA = _gather(XF, act, nA)
                 continue
-            J, finite = _jacobian(XA, fit_intercept, h, k)
+            J, finite = _jacobian(XA, fit_intercept, h, region, k)
             if not finite:
                 outcome = DESC_FAILED
                 break
             # stable as ``_LassoSystem.factorize``: positive definite, not nearly
-            # singular
-            if k == 0 or _cholesky(J, S):
+            # singular (the factor is taken in a copy: a saddle returns J / S)
+            if k == 0 or _cholesky(J.copy(), S):
                 outcome = DESC_CONVERGED
             else:
                 outcome = DESC_SADDLE
+                J_saddle = J / S
             break
-        J, finite = _jacobian(XA, fit_intercept, h, k)
+        J, finite = _jacobian(XA, fit_intercept, h, region, k)
         if not finite:
             outcome = DESC_FAILED
             break
@@ -222,6 +216,7 @@ def descend_run(
         accepted = False
         bn = b
         Ln = L
+        rn = r
         for _ in range(40):
             for j in range(d):
                 cn[j] = coef[j]
@@ -230,7 +225,7 @@ def descend_run(
             if t == t_max and leave >= 0:
                 cn[act[leave]] = 0.0
             bn = b + t * step[nA] if fit_intercept else 0.0
-            _residuals(XA, y, cn, act, bn, rn)
+            rn = sparse_residuals(XF, y, cn, act[:nA], bn)
             Ln = _latent_value(kind, p, s, S, alpha, rn, cn, age)
             if Ln <= L + 1e-4 * t * slope or (newton and t == 1.0):
                 accepted = True
@@ -243,12 +238,11 @@ def descend_run(
             coef[j] = cn[j]
         b = bn
         L = Ln
-        for i in range(n):
-            r[i] = rn[i]
+        r = rn
         if t == t_max and leave >= 0:
             for a in range(leave, nA - 1):
                 act[a] = act[a + 1]
                 sg[a] = sg[a + 1]
             nA -= 1
             XA = _gather(XF, act, nA)
-    return outcome, b, L, it, act[:nA].copy(), sg[:nA].copy()
+    return outcome, b, L, it, act[:nA].copy(), sg[:nA].copy(), J_saddle

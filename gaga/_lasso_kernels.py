@@ -29,6 +29,25 @@ def _terms_i(kind, p, g, ri, si, age):
 
 
 @njit(cache=True)
+def regions_at(r, lo, hi, region):
+    """Regions of v* at residuals ``r`` (loss ``r^2 / 2``) for the thresholds ``lo =
+    loss_one``, ``hi = loss_zero`` of the age: v = 0 from ``hi`` on, v = 1 up to ``lo``
+    (where ``lo > 0``; below ``hi`` where ``hi <= lo``: v* jumps there), else middle."""
+    has_one = lo > 0.0
+    step = not (hi > lo)
+    for i in range(r.shape[0]):
+        li = 0.5 * r[i] * r[i]
+        g = RM
+        if li >= hi:
+            g = R0
+        if has_one and li <= lo:
+            g = R1
+        if step and li < hi:
+            g = R1
+        region[i] = g
+
+
+@njit(cache=True)
 def sample_terms(kind, p, region, r, s, age, v, h, va):
     """Per-sample weight v, curvature h = s (v + r^2 dv/dl) and dv/dage, by region."""
     for i in range(r.shape[0]):

@@ -824,15 +824,14 @@ class _LassoSystem(_SystemBase):
 
     def _regions(self, r, age):
         """Sample regions of v* at residuals ``r``."""
+        region = np.empty(self.n, dtype=np.int8)
         reg = self.reg
-        l = 0.5 * r * r
-        lo, hi = reg.loss_one(age), reg.loss_zero(age)
-        region = np.full(self.n, _lk.RM, dtype=np.int8)
-        region[l >= hi] = _lk.R0
-        if lo > 0:
-            region[l <= lo] = _lk.R1
-        if not (hi > lo):
-            region[l < hi] = _lk.R1
+        _lk.regions_at(
+            np.asarray(r, dtype=np.float64),
+            float(reg.loss_one(age)),
+            float(reg.loss_zero(age)),
+            region,
+        )
         return region
 
     def identify(self, coef, intercept, age):
@@ -843,18 +842,12 @@ class _LassoSystem(_SystemBase):
         self.set_partition(_Partition(active, np.sign(coef[active]), region))
         return self.from_full(np.append(coef, intercept))
 
-    def _latent(self, coef, b, age):
-        """Latent objective ``(1/S) sum_i s_i F(l_i, age) + alpha ||w||_1`` (v
-        minimized out) and the residuals."""
-        r = self.problem.residuals(coef, b)
-        F = np.asarray(self.reg.latent(0.5 * r * r, age), dtype=np.float64)
-        return float(self.s @ F) / self.S + self.alpha * float(np.abs(coef).sum()), r
-
     def _leave_saddle(self, J, coef, b, L, active, signs, age):
         """A point of lower latent objective along the eigenvector of J's smallest
         eigenvalue (either side, steps 1e-4 to 1e-1 of the coefficients' scale, then
-        5e-5 to 1e-5, the active signs kept), or None. (At a kink of J the nearest
-        lower point can be ~2e-5 away and lower by only ~1e-14: 5000 x 50 mixture.)"""
+        5e-5 to 1e-5, the active signs kept): (coef, intercept), or None. (At a kink
+        of J the nearest lower point can be ~2e-5 away and lower by only ~1e-14: 5000 x
+        50 mixture.)"""
         w, U = np.linalg.eigh(J)
         u = U[:, 0]
         nA = len(active)
@@ -867,9 +860,8 @@ class _LassoSystem(_SystemBase):
                 if np.any(signs * cn[active] < 0):
                     continue
                 bn = b + d[nA] if self.fit_intercept else 0.0
-                Ln, rn = self._latent(cn, bn, age)
-                if Ln < L - 1e-15 * max(1.0, abs(L)):
-                    return cn, bn, Ln, rn, active, signs
+                if self.latent(cn, bn, age) < L - 1e-15 * max(1.0, abs(L)):
+                    return cn, bn
         return None
 
     def descend(self, coef, intercept, age, max_iter=30):
@@ -889,7 +881,7 @@ class _LassoSystem(_SystemBase):
         (:func:`gaga._lasso_descend.descend_run`: one pass over the samples per
         iteration); a saddle is left here. Returns (coef, intercept, converged), or
         None (discontinuous or user-defined v*, non-finite J); the system's partition
-        is left as it was unless a saddle was met.
+        is left as it was.
         """
         if self.discontinuous or self.kind < 0:
             return None
@@ -902,7 +894,7 @@ class _LassoSystem(_SystemBase):
         left = max_iter
         while True:
             # the loop compiled (gaga._lasso_descend); Python only leaves saddles
-            out, b, L, used, active, sg = _ld.descend_run(
+            out, b, L, used, active, sg, J = _ld.descend_run(
                 self.XF,
                 self.y,
                 self.s,
@@ -924,14 +916,11 @@ class _LassoSystem(_SystemBase):
             if out != _ld.DESC_SADDLE:
                 return coef, b, out == _ld.DESC_CONVERGED
             # stationary but not stable (ACS stops at such points too, e.g. at a
-            # kink of v*): leave along the most negative curvature
-            r = self.problem.residuals(coef, b)
-            self.set_partition(_Partition(active, sg, self._regions(r, age)))
-            self.G(self.from_full(np.append(coef, b)), age)
-            got = self._leave_saddle(self.jacobian(), coef, b, L, active, sg, age)
+            # kink of v*): leave along the most negative curvature of its J
+            got = self._leave_saddle(J, coef, b, L, active, sg, age)
             if got is None or left <= 0:
                 return coef, b, False
-            coef, b = got[0], got[1]
+            coef, b = got
             signs = np.zeros(self.d)
             signs[active] = sg
 

@@ -2,11 +2,13 @@
 
 The margins ``m = Q a + y b`` of a point of the optimality system are needed on the
 unknowns' samples (margin and middle sets, ``th``) at every Newton iteration, and on all
-samples only where the events are checked. These kernels evaluate them on ``th`` from
-the partition's block ``Q[th][:, th]`` (kept per partition and updated from the last
-block when a few samples change set) and on one sample from its column of ``Q``, in the
-same order of operations as :func:`gaga._svm_dual.rows_matvec`: the values are the
-same bits as the entries of the full product. Only plain arrays and scalars enter the
+samples only where the events are checked. They are evaluated on ``th`` by
+:func:`gaga._svm_dual.rows_matvec` over the partition's block ``Q[th][:, th]`` (kept
+per partition and updated from the last block by :func:`remap_block` when a few samples
+change set), on one sample from its column of ``Q`` (:func:`col_margin`), and on all
+samples with their derivative in one pass (:func:`rows_matvec2`), in the same order of
+operations as ``rows_matvec``: the values are the same bits as the entries of the full
+product. Only plain arrays and scalars enter the
 compiled signatures (``style.md`` section 6.2).
 """
 
@@ -32,20 +34,6 @@ def remap_block(Q, th, oldpos, B_old, out):
                     out[p, q] = Q[ip, th[q]]
                 else:
                     out[p, q] = B_old[op, oq]
-
-
-@njit(cache=True)
-def block_margins(B, coef, out):
-    """``out[p] = sum_t coef[t] B[t, p]`` with zero coefficients skipped: for ``B =
-    Q[th][:, th]`` the entries ``th`` of ``rows_matvec(Q, th, coef)``, bit for bit."""
-    k = B.shape[1]
-    for p in range(k):
-        out[p] = 0.0
-    for t in range(coef.shape[0]):
-        c = coef[t]
-        if c != 0.0:
-            for p in range(k):
-                out[p] += B[t, p] * c
 
 
 @njit(cache=True)

@@ -47,7 +47,6 @@ from gaga._lasso_path import _range_from_losses, _weighted_lower_median
 from gaga._path import PathEvent
 from gaga._svm_dual import gather_block, rows_matvec
 from gaga._svm_kernels import (
-    block_margins,
     col_margin,
     remap_block,
     rows_matvec2,
@@ -289,6 +288,7 @@ class _SVMSystem(_SystemBase):
     _direct = False
     _bordered_used = False  # the last newton_exact solved from an older factor
     _bf = None
+    th = None  # the unknowns' samples of the dual system (set_partition)
     _K = None
     _fac_memo = None
     _ldl_memo = None
@@ -465,7 +465,8 @@ class _SVMSystem(_SystemBase):
         coef = np.ascontiguousarray(theta[:-1])
         b = float(theta[-1])
         sub = np.empty(th.shape[0])
-        block_margins(self._block(), coef, sub)
+        # (the rows of the block in their order: the entries th of the full product)
+        rows_matvec(self._block(), np.arange(th.shape[0]), coef, sub)
         fixed = self._m_fixed
         if fixed is not None:
             sub += fixed[th]
@@ -709,7 +710,7 @@ class _SVMSystem(_SystemBase):
             return None
         E, M = self.E, self.M
         th = np.concatenate([E, M])
-        if np.array_equal(getattr(self, "th", None), th):
+        if self.th is not None and np.array_equal(self.th, th):
             QB = self._block()  # the dual system's block of its partition
         else:
             QB = self.Q[np.ix_(th, th)]

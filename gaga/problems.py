@@ -868,7 +868,7 @@ class SVMProblem:
         last cached point (alternate convex search: a_i changes only where the box
         did, or v = 1 samples stay at C s_i) by the rows of Q where ``a`` differs from
         it, else (or after ``_QA_CHAIN`` such updates in a row) from all nonzero
-        ``a_i``."""
+        ``a_i``. Returns (G, updates in a row that led to it)."""
         cached = getattr(self, "_Qa_cache", None)
         if warm and cached is not None and cached[2] < _QA_CHAIN:
             d = a - cached[0]
@@ -878,10 +878,8 @@ class SVMProblem:
                 rows_matvec(self.Q, nz, np.ascontiguousarray(d[nz]), G)
                 G += cached[1]
                 G -= 1.0
-                self._Qa_cache_age = cached[2] + 1
-                return G
-        self._Qa_cache_age = 0
-        return smo_gradient(self.Q, a)
+                return G, cached[2] + 1
+        return smo_gradient(self.Q, a), 0
 
     def solve_weighted(self, v, a_init=None, tol=1e-10, max_iter=None):
         """Solve the weighted SVM at fixed ``v`` in the dual with our SMO solver.
@@ -938,7 +936,7 @@ class SVMProblem:
         if max_iter is None:
             max_iter = max(10_000_000, 100 * self.n_samples)
         Q, ym = self.Q, self.y_pm
-        G = self._gradient(a, a_init is not None)
+        G, chain = self._gradient(a, a_init is not None)
         if a_init is not None:
             # a warm start: one Newton step on the free set before SMO
             _free_set_polish(Q, ym, Cb, a, G)
@@ -960,7 +958,7 @@ class SVMProblem:
         a_full = a
         # Q a at the solution for margins() and the next warm start's gradient
         Qa = G + 1.0
-        self._Qa_cache = (a_full.copy(), Qa, self._Qa_cache_age)
+        self._Qa_cache = (a_full.copy(), Qa, chain)
         # the last solutions with their boxes: the warm starts of alternate convex
         # search, also of two runs advancing in alternating chunks (see _warm_start)
         self._last_solves = [(a_full.copy(), Cb_full)] + getattr(
