@@ -899,13 +899,17 @@ class _Follower:
                         runs.remove(run)
         return self.acs_land(*sys.split_acs(before + (sigma * 1e-2) * du), age)
 
-    def _acs_chunks(self, theta0, b0, age, max_total):
-        """ACS in chunks of ``sys.acs_chunk`` weighted solves; after each chunk yields
-        (theta, landed, done) where a landing was tried once the weights settled
-        (a partition that failed to land is not tried again until ACS converges)."""
+    def _acs_chunks(self, theta0, b0, age, max_total, chunk=None, land_dv=None):
+        """ACS in chunks of ``chunk`` weighted solves (default ``sys.acs_chunk``);
+        after each chunk yields (theta, landed, done) where a landing was tried once
+        the weights settled, ACS moving v by at most ``land_dv`` (default
+        ``sys.land_dv``; a partition that failed to land is not tried again until ACS
+        converges)."""
         from gaga.baselines import _acs, _Solver
 
         sys = self.sys
+        chunk = sys.acs_chunk if chunk is None else chunk
+        land_dv = sys.land_dv if land_dv is None else land_dv
         solver = _Solver(sys.problem, "gaga", None)
         total = 0
         theta_c, b_c = np.asarray(theta0, dtype=float), float(b0)
@@ -929,13 +933,13 @@ class _Follower:
                 b_c,
                 v_next,
                 self.acs_tol,
-                sys.acs_chunk,
+                chunk,
                 tol_fn,
             )
             total += it
             done = conv or total >= max_total
             theta, ok = None, False
-            if (dv <= sys.land_dv or conv) and sys.descend is not None:
+            if (dv <= land_dv or conv) and sys.descend is not None:
                 # a few Newton steps on the latent objective instead of ACS creeping
                 # towards the minimum (ACS goes on from the better point)
                 got = sys.descend(theta_c, b_c, age)
@@ -945,9 +949,7 @@ class _Follower:
             # land_contracting: and ACS contracts, its change of v not larger than in
             # the chunk before; while it grows, ACS leaves an unstable point or crawls
             # through the ghost of a fold, and no stable point is near)
-            settled = conv or (
-                dv <= sys.land_dv and dv_prev is not None and dv <= dv_prev
-            )
+            settled = conv or (dv <= land_dv and dv_prev is not None and dv <= dv_prev)
             if sys.land_contracting:
                 dv_prev = dv
             if settled:
@@ -1027,16 +1029,19 @@ class _Follower:
         hist[-1] = hist[-1][:6] + (True,)
         return np.clip(v + step * D2, 0.0, 1.0), None
 
-    def acs_land(self, theta0, b0, age):
-        """ACS in chunks of ``sys.acs_chunk`` weighted solves, trying to land after
-        each chunk.
+    def acs_land(self, theta0, b0, age, chunk=None, land_dv=None):
+        """ACS in chunks of ``chunk`` weighted solves (default ``sys.acs_chunk``),
+        trying to land after each chunk once it moves v by at most ``land_dv``
+        (default ``sys.land_dv``).
 
         Landing: identify the partition of the ACS point, Newton-polish it, accept when
         the system is solved, every event function is >= -etol and the Jacobian has the
         inertia of a stable point. Returns theta for the landed partition (set on the
         system).
         """
-        for theta, ok, done in self._acs_chunks(theta0, b0, age, self.sys.acs_max):
+        for theta, ok, done in self._acs_chunks(
+            theta0, b0, age, self.sys.acs_max, chunk, land_dv
+        ):
             if ok:
                 self._landed_stable = True
                 return theta
