@@ -275,12 +275,15 @@ def _eval_ex(
     poly,
     Mt,
     theta_ref,
+    rows=True,
 ):
     """G at (theta, age) from the kept v = 1 sums and the middle samples (with
     ``poly``: from their moments, :func:`_mid_G`), with the
     residuals and weights of the evaluated samples ``ex`` (which hold every middle
     sample; their curvatures are left to :func:`_top`); g is G scaled (``-sums / S``
-    plus the penalty). Returns ``||G||_inf``."""
+    plus the penalty). Returns ``||G||_inf``. With ``poly`` G needs no pass over the
+    samples: ``rows=False`` then skips it (the residuals and weights of ``ex`` are
+    left as they were; :func:`_rows_ex` brings them to a point)."""
     nA = XA.shape[1]
     kk = g.shape[0]
     for a in range(kk):
@@ -290,6 +293,8 @@ def _eval_ex(
         g[a] = acc
     if poly:
         _mid_G(Mt, theta - theta_ref, age, g, kind, p)
+        if not rows:
+            return _scale_G(g, S, alpha, signs, nA)
     b0 = theta[nA] if fit_intercept else 0.0
     for t in range(ex.shape[0]):
         i = ex[t]
@@ -307,6 +312,25 @@ def _eval_ex(
         else:
             v[i] = 1.0 if gi == R1 else 0.0
     return _scale_G(g, S, alpha, signs, nA)
+
+
+@njit(cache=True)
+def _rows_ex(ex, region, XA, y, theta, fit_intercept, kind, p, age, r, v):
+    """The residuals and weights of the evaluated samples at (theta, age): the pass of
+    :func:`_eval_ex` with ``poly`` (the same operations, the same bits)."""
+    nA = XA.shape[1]
+    b0 = theta[nA] if fit_intercept else 0.0
+    for t in range(ex.shape[0]):
+        i = ex[t]
+        ri = y[i] - b0
+        for j in range(nA):
+            ri -= XA[i, j] * theta[j]
+        r[i] = ri
+        gi = region[i]
+        if gi == RM:
+            v[i] = phi(kind, p, 0.5 * ri * ri, age)
+        else:
+            v[i] = 1.0 if gi == R1 else 0.0
 
 
 @njit(cache=True)
@@ -908,7 +932,7 @@ def _sample_events(
 
 
 @njit(cache=True)
-def _newton(
+def _newton_its(
     ex,
     region,
     XA,
@@ -937,10 +961,8 @@ def _newton(
     Mt,
     theta_ref,
 ):
-    """Newton on G(., age) = 0 (``_Follower.newton``): chord iterations with the factor
-    ``L`` of the step's start, switching to exact Jacobians (factored in ``L2``) when
-    the residual contracts by less than 4x. Returns (theta, converged, iterations); the
-    sample state is that of the returned point."""
+    """The iterations of :func:`_newton`; with ``poly`` the residuals and weights of
+    ``ex`` are not brought along (G and J come from sums and moments)."""
     gn = _eval_ex(
         ex,
         region,
@@ -963,13 +985,15 @@ def _newton(
         poly,
         Mt,
         theta_ref,
+        False,
     )
     exact = not chord
     for it in range(12):
         if gn <= gtol:
             return th, True, it
         if exact:
-            _terms_ex(ex, region, kind, p, s, r, age, v, h, va)
+            if not poly:  # (with poly _factor takes J from the moments)
+                _terms_ex(ex, region, kind, p, s, r, age, v, h, va)
             if not _factor(
                 ex,
                 region,
@@ -1014,6 +1038,7 @@ def _newton(
             poly,
             Mt,
             theta_ref,
+            False,
         )
         if not np.isfinite(gn_new):
             return th, False, it + 1
@@ -1024,6 +1049,74 @@ def _newton(
                 return th, False, it + 1
         gn = gn_new
     return th, gn <= gtol, 12
+
+
+@njit(cache=True)
+def _newton(
+    ex,
+    region,
+    XA,
+    y,
+    s,
+    th,
+    age,
+    fit_intercept,
+    kind,
+    p,
+    J1,
+    c1,
+    S,
+    alpha,
+    signs,
+    L,
+    L2,
+    chord,
+    gtol,
+    r,
+    v,
+    h,
+    va,
+    g,
+    poly,
+    Mt,
+    theta_ref,
+):
+    """Newton on G(., age) = 0 (``_Follower.newton``): chord iterations with the factor
+    ``L`` of the step's start, switching to exact Jacobians (factored in ``L2``) when
+    the residual contracts by less than 4x. Returns (theta, converged, iterations); the
+    sample state (residuals and weights of ``ex``) is that of the returned point."""
+    th, ok, its = _newton_its(
+        ex,
+        region,
+        XA,
+        y,
+        s,
+        th,
+        age,
+        fit_intercept,
+        kind,
+        p,
+        J1,
+        c1,
+        S,
+        alpha,
+        signs,
+        L,
+        L2,
+        chord,
+        gtol,
+        r,
+        v,
+        h,
+        va,
+        g,
+        poly,
+        Mt,
+        theta_ref,
+    )
+    if poly:
+        _rows_ex(ex, region, XA, y, th, fit_intercept, kind, p, age, r, v)
+    return th, ok, its
 
 
 @njit(cache=True)
@@ -1070,8 +1163,86 @@ def _bordered(
     theta, age, |G|, iterations); status 1 when G and the event function are converged
     and the corrector stayed close to the predictor (the residuals and weights of
     ``ex`` are then those of the returned point), else 0."""
+    st, th, lam, gn, it, th_e, lam_e = _bordered_its(
+        ex,
+        region,
+        XA,
+        y,
+        s,
+        fit_intercept,
+        kind,
+        p,
+        S,
+        alpha,
+        signs,
+        L,
+        J1,
+        c1,
+        theta0,
+        dtheta,
+        age0,
+        hstep,
+        slope,
+        k,
+        age_max,
+        gtol,
+        ftol,
+        scale,
+        discontinuous,
+        r,
+        v,
+        g,
+        poly,
+        Mt,
+        theta_ref,
+    )
+    if poly and lam_e > 0.0:
+        # the sample state of the last point G was evaluated at
+        _rows_ex(ex, region, XA, y, th_e, fit_intercept, kind, p, lam_e, r, v)
+    return st, th, lam, gn, it
+
+
+@njit(cache=True)
+def _bordered_its(
+    ex,
+    region,
+    XA,
+    y,
+    s,
+    fit_intercept,
+    kind,
+    p,
+    S,
+    alpha,
+    signs,
+    L,
+    J1,
+    c1,
+    theta0,
+    dtheta,
+    age0,
+    hstep,
+    slope,
+    k,
+    age_max,
+    gtol,
+    ftol,
+    scale,
+    discontinuous,
+    r,
+    v,
+    g,
+    poly,
+    Mt,
+    theta_ref,
+):
+    """The iterations of :func:`_bordered`, and the last point (theta, age) where G
+    was evaluated (age 0 if none); with ``poly`` the residuals and weights of ``ex``
+    are not brought along."""
     lam = age0 + hstep
     th = theta0 + hstep * dtheta
+    th_e = th
+    lam_e = 0.0
     have_prev = False
     lam_prev = 0.0
     f_prev = 0.0
@@ -1079,7 +1250,7 @@ def _bordered(
     grew = 0
     for it in range(16):
         if not (age0 < lam <= age_max):
-            return 0, th, lam, np.inf, it
+            return 0, th, lam, np.inf, it, th_e, lam_e
         gn = _eval_ex(
             ex,
             region,
@@ -1102,24 +1273,28 @@ def _bordered(
             poly,
             Mt,
             theta_ref,
+            False,
         )
+        th_e = th
+        lam_e = lam
         if not np.isfinite(gn):
-            return 0, th, lam, np.inf, it
+            return 0, th, lam, np.inf, it, th_e, lam_e
         if gn <= gtol:
-            f = _sample_event_value(kind, p, region[k], r[k], lam, discontinuous, scale)
+            rk = r[k] if not poly else _residual_k(XA, y, th, fit_intercept, k)
+            f = _sample_event_value(kind, p, region[k], rk, lam, discontinuous, scale)
             if abs(f) <= ftol:
                 if close(th, theta0 + (lam - age0) * dtheta, theta0):
-                    return 1, th, lam, gn, it
-                return 0, th, lam, np.inf, it
+                    return 1, th, lam, gn, it, th_e, lam_e
+                return 0, th, lam, np.inf, it, th_e, lam_e
         grew = grew + 1 if gn > 0.5 * gn_prev else 0
         if grew >= 3:
-            return 0, th, lam, np.inf, it
+            return 0, th, lam, np.inf, it, th_e, lam_e
         gn_prev = gn
         th = th - _cho_solve(L, g)
         rk = _residual_k(XA, y, th, fit_intercept, k)
         fc = _sample_event_value(kind, p, region[k], rk, lam, discontinuous, scale)
         if not np.isfinite(fc):
-            return 0, th, lam, np.inf, it
+            return 0, th, lam, np.inf, it, th_e, lam_e
         if have_prev and lam != lam_prev:
             sec = (fc - f_prev) / (lam - lam_prev)
             if np.isfinite(sec) and sec < 0.0:
@@ -1130,7 +1305,7 @@ def _bordered(
         dl = -fc / slope
         th = th + dl * dtheta
         lam = lam + dl
-    return 0, th, lam, np.inf, 16
+    return 0, th, lam, np.inf, 16, th_e, lam_e
 
 
 @njit(cache=True)

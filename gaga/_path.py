@@ -1,16 +1,17 @@
 """The :class:`AgePath` result shared by the Lasso and SVM age paths."""
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 __all__ = ["AgePath", "PathEvent"]
 
 
-@dataclass(frozen=True)
-class PathEvent:
-    """One event of an age path.
+class PathEvent(NamedTuple):
+    """One event of an age path (an immutable record: a named tuple, whose
+    construction costs about a quarter of a frozen dataclass's; a path records
+    thousands of events).
 
     Attributes
     ----------

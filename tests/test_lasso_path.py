@@ -885,3 +885,104 @@ def test_start_descends_early_and_lands_no_higher_than_tight_acs(monkeypatch, n,
         ref.coef, ref.intercept, ref.v, a, get_regularizer("mixture")
     )
     assert path.objective(a) <= f_ref + 1e-12 * max(1.0, abs(f_ref))
+
+
+def test_moment_newton_brings_the_sample_state_to_its_point():
+    """With the middle samples in moments (mixture) G needs no pass over the samples:
+    Newton's iterations skip it, and one pass at the end (``_rows_ex``) leaves the
+    residuals and weights of the evaluated samples those of the returned point, the
+    same bits as the pass of ``_eval_ex`` (which the event functions then read)."""
+    from gaga import _lasso_loop as ll
+    from gaga._spl_kernels import MIXTURE
+
+    gamma, age = 0.8, 0.7
+    rng = np.random.default_rng(3)
+    n, nA = 60, 3
+    k = nA + 1
+    XA = rng.standard_normal((n, nA))
+    s = rng.uniform(0.5, 2.0, n)
+    region = np.full(n, 1, dtype=np.int8)  # v = 1
+    region[40:55] = 2  # middle
+    region[55:] = 0  # v = 0
+    y = rng.choice([-1.0, 1.0], n) * rng.uniform(0.5, 1.5, n)
+    theta_ref = np.zeros(k)  # residuals y at the reference
+    Mt = tuple(np.zeros((k,) * m) for m in (1, 2, 1, 2, 3, 4))
+    ll._mid_build(XA, s, True, region, y, Mt, MIXTURE)
+    J1, c1 = np.zeros((k, k)), np.zeros(k)
+    ll._one_sums(XA, y, s, True, region, J1, c1)
+    ex = np.arange(n)
+    signs = np.array([1.0, -1.0, 1.0])
+    S, alpha = float(s.sum()), 0.01
+    Z = np.hstack([XA, np.ones((n, 1))])
+    theta = 1e-2 * rng.standard_normal(k)
+
+    def state(th, rows):
+        r, v, g = np.full(n, np.nan), np.full(n, np.nan), np.empty(k)
+        gn = ll._eval_ex(
+            ex,
+            region,
+            XA,
+            y,
+            s,
+            th,
+            True,
+            MIXTURE,
+            gamma,
+            age,
+            J1,
+            c1,
+            S,
+            alpha,
+            signs,
+            r,
+            v,
+            g,
+            True,
+            Mt,
+            theta_ref,
+            rows,
+        )
+        return gn, g, r, v
+
+    gn1, g1, r1, v1 = state(theta, True)
+    gn2, g2, r2, v2 = state(theta, False)
+    assert gn1 == gn2 and np.array_equal(g1, g2)
+    assert np.all(np.isnan(r2)) and np.all(np.isnan(v2))  # no pass
+    ll._rows_ex(ex, region, XA, y, theta, True, MIXTURE, gamma, age, r2, v2)
+    assert np.array_equal(r1, r2) and np.array_equal(v1, v2)
+    np.testing.assert_allclose(r1, y - Z @ theta, rtol=0, atol=1e-14)
+    for start in (theta, theta + 0.3 * rng.standard_normal(k)):
+        r, v, h, va = (np.full(n, np.nan) for _ in range(4))
+        L, L2, g = np.zeros((k, k)), np.zeros((k, k)), np.empty(k)
+        th, ok, its = ll._newton(
+            ex,
+            region,
+            XA,
+            y,
+            s,
+            start,
+            age,
+            True,
+            MIXTURE,
+            gamma,
+            J1,
+            c1,
+            S,
+            alpha,
+            signs,
+            L,
+            L2,
+            False,
+            1e-12,
+            r,
+            v,
+            h,
+            va,
+            g,
+            True,
+            Mt,
+            theta_ref,
+        )
+        assert its >= 1
+        _, _, r_ref, v_ref = state(th, True)
+        assert np.array_equal(r, r_ref) and np.array_equal(v, v_ref)
