@@ -103,10 +103,25 @@ class AgePath:
         # segment's unknowns), with the tangents
         self._store = [k[1] for k in knots]
         self._dstore = [k[2] for k in knots]
-        for name, value in system.knot_arrays(
-            self._store, segments, self._segment_of_knot
-        ).items():
-            setattr(self, name, value)
+        self._knot_arrays = None  # coef_knots, intercept_knots: built when first read
+
+    def _arrays_at_knots(self):
+        if self._knot_arrays is None:
+            self._knot_arrays = self._system.knot_arrays(
+                self._store, self._segments, self._segment_of_knot
+            )
+        return self._knot_arrays
+
+    @property
+    def coef_knots(self):
+        """Coefficients at the knots, shape (n_knots, n_features) (built when first
+        read; the SVM's: primal weights for the linear kernel, else None)."""
+        return self._arrays_at_knots()["coef_knots"]
+
+    @property
+    def intercept_knots(self):
+        """Intercepts at the knots, shape (n_knots,) (built when first read)."""
+        return self._arrays_at_knots()["intercept_knots"]
 
     # -- basic information
     # ----------------------------------------------------------------
