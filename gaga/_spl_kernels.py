@@ -61,9 +61,13 @@ def dloss_zero(kind, p, age):
     return 1.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def phi(kind, p, l, age):
-    """Middle branch of v* (unclipped analytic continuation)."""
+    """Middle branch of v* (unclipped analytic continuation). It and its derivatives
+    follow IEEE arithmetic (``error_model="numpy"``): a loss where the branch has a
+    pole (mixture, l = 0: reached only by a diverging Newton iterate, whose residual
+    rounds to 0) gives inf, which the callers' finiteness tests reject, instead of
+    raising ZeroDivisionError."""
     if kind == LINEAR:
         return 1.0 - l / age
     if kind == LOG:
@@ -79,7 +83,7 @@ def phi(kind, p, l, age):
     return 0.0  # hard: no middle region
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def phi_dloss(kind, p, l, age):
     """Partial derivative of the middle branch in the loss."""
     if kind == LINEAR:
@@ -98,7 +102,7 @@ def phi_dloss(kind, p, l, age):
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def phi_dage(kind, p, l, age):
     """Partial derivative of the middle branch in the age."""
     if kind == LINEAR:

@@ -801,13 +801,14 @@ def test_segment_store_batched_moves_equal_single_adds():
 
 
 def _benchmark_problem(n, d):
-    """The synthetic problem of benchmarks/bench_lasso_path.py (seed 0: 5 true
-    features, 10% outliers) and its alpha (5% of alpha_max)."""
+    """The synthetic problem of benchmarks/bench_lasso_path.py (seed 0: max(3, d //
+    10) true features, 10% outliers) and its alpha (5% of alpha_max)."""
     rng = np.random.default_rng([0, n, d])
     X = rng.standard_normal((n, d))
+    k = min(d, max(3, d // 10))
     w = np.zeros(d)
-    idx = rng.choice(d, 5, replace=False)
-    w[idx] = rng.choice([-1.0, 1.0], 5) * rng.uniform(1.0, 3.0, 5)
+    idx = rng.choice(d, k, replace=False)
+    w[idx] = rng.choice([-1.0, 1.0], k) * rng.uniform(1.0, 3.0, k)
     y = X @ w + rng.standard_normal(n)
     out = rng.choice(n, n // 10, replace=False)
     y[out] += rng.choice([-1.0, 1.0], out.size) * rng.uniform(5, 10, out.size) * y.std()
@@ -986,3 +987,22 @@ def test_moment_newton_brings_the_sample_state_to_its_point():
         assert its >= 1
         _, _, r_ref, v_ref = state(th, True)
         assert np.array_equal(r, r_ref) and np.array_equal(v, v_ref)
+
+
+def test_diverging_landing_newton_does_not_raise():
+    """More features than samples (the first 300 rows of the benchmark's 5000 x 200
+    problem), mixture: a jump's landing identifies a partition with 141 active
+    features whose Newton diverges (|theta| ~ 1e16), and a middle sample's residual
+    rounds to exactly 0 there, the pole of the mixture's middle branch. The branch
+    gives inf (IEEE arithmetic in the regularizer kernels), Newton rejects the iterate,
+    and the path goes on; it raised ZeroDivisionError from the compiled kernel. The
+    path is certified at every breakpoint."""
+    X, y, alpha = _benchmark_problem(5000, 200)
+    X, y = X[:300], y[:300]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no warning either
+        path = age_path_lasso(X, y, regularizer="mixture", alpha=alpha)
+    assert path.n_events > 0
+    reps = path.certify(use_cvxpy=False)
+    assert len(reps) >= path.n_events
+    assert all(r.kkt_residual <= 1e-7 and r.v_residual <= 1e-7 for r in reps)
