@@ -459,7 +459,15 @@ class _Follower:
         theta, ev, changed = sys.apply(k, target, theta, age, info)
         self.on_event(ev)
         if sys.is_jump(k):
-            theta, age, seg = self.jump(theta, age, "discontinuous", seg, event=ev)
+            try:
+                theta, age, seg = self.jump(theta, age, "discontinuous", seg, event=ev)
+            except _StopPath as stop:
+                # the path ends at the point before the event, in its partition (the
+                # event has already moved sample k: that point does not solve the
+                # moved partition)
+                raise _StopPath(
+                    theta_before, part_before, stop.age, stop.reason
+                ) from None
             return theta, age, seg, None
         got = sys.polish_moved(k, theta, age) if changed else None
         if got is not None:

@@ -1006,3 +1006,41 @@ def test_diverging_landing_newton_does_not_raise():
     reps = path.certify(use_cvxpy=False)
     assert len(reps) >= path.n_events
     assert all(r.kkt_residual <= 1e-7 and r.v_residual <= 1e-7 for r in reps)
+
+
+def test_path_stopped_at_a_discontinuity_ends_on_a_certified_point():
+    """Hard regularizer, more features than samples, duplicated rows of X with other
+    targets, some zero weights, a small alpha: a jump at a discontinuity of v* cannot
+    land (ACS returns to an unstable point) and the path stops there with a
+    ConvergenceWarning. Its last point must be the point before the event in its own
+    partition; it was that point paired with the partition after the event (the
+    sample already moved), whose KKT residual was 0.039. Every breakpoint, the end
+    included, is certified."""
+    rng = np.random.default_rng(1167)
+    n, d = 150, 250
+    X = rng.normal(size=(n, d))
+    w = np.zeros(d)
+    idx = rng.choice(d, 5, replace=False)
+    w[idx] = rng.choice([-1, 1], 5) * rng.uniform(1, 3, 5)
+    y = X @ w + 0.5 * rng.normal(size=n) + 1.0
+    std = y.std()
+    out = rng.choice(n, n // 10, replace=False)
+    y[out] += rng.choice([-1, 1], out.size) * rng.uniform(5, 10, out.size) * std
+    src = rng.choice(n, n // 5, replace=False)
+    dst = rng.choice(np.setdiff1d(np.arange(n), src), n // 5, replace=False)
+    X[dst] = X[src]  # the same rows of X, other targets
+    sw = rng.uniform(0.5, 2.0, n)
+    sw[rng.choice(n, n // 10, replace=False)] = 0.0
+    alpha = 0.005 * np.max(np.abs(X.T @ y)) / n
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = age_path_lasso(
+            X, y, regularizer="hard", alpha=alpha, fit_intercept=False, sample_weight=sw
+        )
+    stopped = [w for w in caught if "Age path stopped" in str(w.message)]
+    assert len(stopped) == 1 and stopped[0].category is ConvergenceWarning
+    reps = path.certify(ages=[path.age_max], use_cvxpy=False)
+    assert len(reps) >= path.n_events and any(r.age == path.age_max for r in reps)
+    assert all(r.kkt_residual <= 1e-7 and r.v_residual <= 1e-7 for r in reps), [
+        (r.age, r.kkt_residual) for r in reps if r.kkt_residual > 1e-7
+    ]
