@@ -1075,9 +1075,12 @@ class _Follower:
             skip.add(key)
         seen = set()
         for _ in range(repairs + 1):
+            before = theta
             theta, r, ok, _ = self.newton(theta, age)
-            if stable and not ok:
-                return theta, False
+            if not ok:
+                # (the fallback keeps the last point Newton started from: a
+                # diverged iterate, |theta| ~ 1e17, is no point of the path)
+                return (theta, False) if stable else (before, False)
             e, _, target, info = sys.event_values(theta, r, age)
             k = _lk.most_violated(e, self.etol)
             if k < 0:

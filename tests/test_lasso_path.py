@@ -1044,3 +1044,33 @@ def test_path_stopped_at_a_discontinuity_ends_on_a_certified_point():
     assert all(r.kkt_residual <= 1e-7 and r.v_residual <= 1e-7 for r in reps), [
         (r.age, r.kkt_residual) for r in reps if r.kkt_residual > 1e-7
     ]
+
+
+def test_start_fallback_keeps_the_acs_point_when_newton_diverges():
+    """Hard regularizer, 120 samples and 250 features, integer targets: at age_min
+    ACS converges to 115 samples and 115 active features (interpolation), where J is
+    nearly singular, so no landing is stable, and the start's fallback polish
+    diverged: it returned |intercept| ~ 3e17 with every weight 0, and the first jump
+    raised ZeroWeightsError. The fallback now keeps the ACS point when Newton fails:
+    the path stops at age_min with a ConvergenceWarning, at a point with the weights
+    ACS found and finite, moderate values."""
+    rng = np.random.default_rng(50014)
+    n, d = 120, 250
+    X = rng.normal(size=(n, d))
+    w = np.zeros(d)
+    idx = rng.choice(d, 5, replace=False)
+    w[idx] = rng.choice([-1, 1], 5) * rng.uniform(1, 3, 5)
+    y = X @ w + 0.5 * rng.normal(size=n) + 1.0
+    std = y.std()
+    out = rng.choice(n, n // 10, replace=False)
+    y[out] += rng.choice([-1, 1], out.size) * rng.uniform(5, 10, out.size) * std
+    y = np.round(y / max(std / 3, 1e-3))
+    sw = rng.uniform(0.5, 2.0, n)
+    alpha = 0.005 * np.max(np.abs((X - X.mean(0)).T @ (y - y.mean()))) / n
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = age_path_lasso(X, y, regularizer="hard", alpha=alpha, sample_weight=sw)
+    assert any("Age path stopped" in str(w.message) for w in caught)
+    a = path.age_min
+    assert np.sum(path.weights(a) > 0) >= 100
+    assert abs(path.intercept(a)) < 1e3 and np.max(np.abs(path.coef(a))) < 1e3
