@@ -918,7 +918,9 @@ class _Follower:
         sys = self.sys
         chunk = sys.acs_chunk if chunk is None else chunk
         land_dv = sys.land_dv if land_dv is None else land_dv
-        solver = _Solver(sys.problem, "gaga", None)
+        # (no warning from an inner solve that stops short: the point ACS reaches is
+        # polished and certified by the landing, or the path stops with a warning)
+        solver = _Solver(sys.problem, "gaga", None, warn=False)
         total = 0
         theta_c, b_c = np.asarray(theta0, dtype=float), float(b0)
         failed = set()

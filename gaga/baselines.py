@@ -109,8 +109,13 @@ def _problem_kind(problem):
 class _Solver:
     """Weighted convex solver with warm start: ours (``"gaga"``) or scikit-learn's."""
 
-    def __init__(self, problem, solver, inner_tol):
+    def __init__(self, problem, solver, inner_tol, warn=True):
         self.problem = problem
+        # warn when an inner solve stops short of its tolerance (off inside the path
+        # follower, whose ACS points are polished by Newton and certified, or end the
+        # path with a warning of their own: there the warning was noise)
+        self.warn = warn
+        self.n_unconverged = 0
         self.kind = _problem_kind(problem)
         if solver not in ("gaga", "sklearn"):
             raise ValueError(
@@ -139,6 +144,8 @@ class _Solver:
             else:
                 coef, b, info = p.solve_weighted(v, a_init=theta, tol=self.inner_tol)
             if not info["converged"]:
+                self.n_unconverged += 1
+            if not info["converged"] and self.warn:
                 warnings.warn(
                     f"Weighted convex solver did not converge: {info}.",
                     ConvergenceWarning,

@@ -207,3 +207,36 @@ def test_acs_coef_init_without_intercept(lasso):
     # with the intercept given, ACS is already at its fixed point
     res = acs(lasso, reg, age, coef_init=ref.coef, intercept_init=ref.intercept)
     assert res.n_iter <= 2
+
+
+def test_solver_warns_on_a_short_solve_unless_told_not_to(monkeypatch):
+    """``_Solver`` warns (ConvergenceWarning) when an inner solve stops short of its
+    tolerance, and counts it; with ``warn=False`` (the path follower's ACS, whose
+    points are polished by Newton and certified) it only counts."""
+    import warnings
+
+    from gaga.baselines import _Solver
+    from gaga.problems import LassoProblem
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 5))
+    y = X @ np.array([1.0, -2.0, 0.0, 0.5, 0.0]) + 0.1 * rng.standard_normal(40)
+    p = LassoProblem(X, y, alpha=0.01)
+    v = np.ones(40)
+    orig = LassoProblem.solve_weighted
+
+    def short(self, *args, **kwargs):  # a solve that stops at its epoch limit
+        coef, b, info = orig(self, *args, **kwargs)
+        return coef, b, dict(info, converged=False)
+
+    monkeypatch.setattr(LassoProblem, "solve_weighted", short)
+    loud = _Solver(p, "gaga", None)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        loud.solve(v, np.zeros(5))
+    assert loud.n_unconverged == 1
+    quiet = _Solver(p, "gaga", None, warn=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        coef, b = quiet.solve(v, np.zeros(5))
+        quiet.solve(v, coef)
+    assert quiet.n_unconverged == 2 and np.all(np.isfinite(coef))
