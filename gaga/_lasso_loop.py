@@ -293,8 +293,9 @@ def _eval_ex(
         g[a] = acc
     if poly:
         _mid_G(Mt, theta - theta_ref, age, g, kind, p)
-        if not rows:
-            return _scale_G(g, S, alpha, signs, nA)
+        if rows:
+            _rows_ex(ex, region, XA, y, theta, fit_intercept, kind, p, age, r, v)
+        return _scale_G(g, S, alpha, signs, nA)
     b0 = theta[nA] if fit_intercept else 0.0
     for t in range(ex.shape[0]):
         i = ex[t]
@@ -306,8 +307,6 @@ def _eval_ex(
         if gi == RM:
             vi = phi(kind, p, 0.5 * ri * ri, age)
             v[i] = vi
-            if poly:
-                continue
             add_row(g, XA, i, s[i] * vi * ri, fit_intercept)
         else:
             v[i] = 1.0 if gi == R1 else 0.0
@@ -316,8 +315,9 @@ def _eval_ex(
 
 @njit(cache=True)
 def _rows_ex(ex, region, XA, y, theta, fit_intercept, kind, p, age, r, v):
-    """The residuals and weights of the evaluated samples at (theta, age): the pass of
-    :func:`_eval_ex` with ``poly`` (the same operations, the same bits)."""
+    """The residuals and weights of the evaluated samples at (theta, age): with
+    ``poly`` the only per-sample work of :func:`_eval_ex` (whose pass without moments
+    computes them the same way, the same bits)."""
     nA = XA.shape[1]
     b0 = theta[nA] if fit_intercept else 0.0
     for t in range(ex.shape[0]):

@@ -1008,6 +1008,21 @@ def test_diverging_landing_newton_does_not_raise():
     assert all(r.kkt_residual <= 1e-7 and r.v_residual <= 1e-7 for r in reps)
 
 
+def _sweep_data(rng, n, d):
+    """The data of helper-14's robustness sweep (session 7): Gaussian X, 5 true
+    features, noise 0.5, intercept 1, 10% outliers; returns (X, y, std of y before
+    the outliers), rng moved on."""
+    X = rng.normal(size=(n, d))
+    w = np.zeros(d)
+    idx = rng.choice(d, 5, replace=False)
+    w[idx] = rng.choice([-1, 1], 5) * rng.uniform(1, 3, 5)
+    y = X @ w + 0.5 * rng.normal(size=n) + 1.0
+    std = y.std()
+    out = rng.choice(n, n // 10, replace=False)
+    y[out] += rng.choice([-1, 1], out.size) * rng.uniform(5, 10, out.size) * std
+    return X, y, std
+
+
 def test_path_stopped_at_a_discontinuity_ends_on_a_certified_point():
     """Hard regularizer, more features than samples, duplicated rows of X with other
     targets, some zero weights, a small alpha: a jump at a discontinuity of v* cannot
@@ -1018,14 +1033,7 @@ def test_path_stopped_at_a_discontinuity_ends_on_a_certified_point():
     included, is certified."""
     rng = np.random.default_rng(1167)
     n, d = 150, 250
-    X = rng.normal(size=(n, d))
-    w = np.zeros(d)
-    idx = rng.choice(d, 5, replace=False)
-    w[idx] = rng.choice([-1, 1], 5) * rng.uniform(1, 3, 5)
-    y = X @ w + 0.5 * rng.normal(size=n) + 1.0
-    std = y.std()
-    out = rng.choice(n, n // 10, replace=False)
-    y[out] += rng.choice([-1, 1], out.size) * rng.uniform(5, 10, out.size) * std
+    X, y, std = _sweep_data(rng, n, d)
     src = rng.choice(n, n // 5, replace=False)
     dst = rng.choice(np.setdiff1d(np.arange(n), src), n // 5, replace=False)
     X[dst] = X[src]  # the same rows of X, other targets
@@ -1056,14 +1064,7 @@ def test_start_fallback_keeps_the_acs_point_when_newton_diverges():
     ACS found and finite, moderate values."""
     rng = np.random.default_rng(50014)
     n, d = 120, 250
-    X = rng.normal(size=(n, d))
-    w = np.zeros(d)
-    idx = rng.choice(d, 5, replace=False)
-    w[idx] = rng.choice([-1, 1], 5) * rng.uniform(1, 3, 5)
-    y = X @ w + 0.5 * rng.normal(size=n) + 1.0
-    std = y.std()
-    out = rng.choice(n, n // 10, replace=False)
-    y[out] += rng.choice([-1, 1], out.size) * rng.uniform(5, 10, out.size) * std
+    X, y, std = _sweep_data(rng, n, d)
     y = np.round(y / max(std / 3, 1e-3))
     sw = rng.uniform(0.5, 2.0, n)
     alpha = 0.005 * np.max(np.abs((X - X.mean(0)).T @ (y - y.mean()))) / n
@@ -1094,14 +1095,7 @@ def test_path_keeps_inner_solver_shortfalls_to_itself(monkeypatch):
     monkeypatch.setattr(bl._Solver, "__init__", init)
     rng = np.random.default_rng(20223)
     n, d = 60, 120
-    X = rng.normal(size=(n, d))
-    w = np.zeros(d)
-    idx = rng.choice(d, 5, replace=False)
-    w[idx] = rng.choice([-1, 1], 5) * rng.uniform(1, 3, 5)
-    y = X @ w + 0.5 * rng.normal(size=n) + 1.0
-    std = y.std()
-    out = rng.choice(n, n // 10, replace=False)
-    y[out] += rng.choice([-1, 1], out.size) * rng.uniform(5, 10, out.size) * std
+    X, y, std = _sweep_data(rng, n, d)
     sw = rng.uniform(0.5, 2.0, n)
     sw[rng.choice(n, n // 10, replace=False)] = 0.0
     alpha = 0.005 * np.max(np.abs((X - X.mean(0)).T @ (y - y.mean()))) / n
