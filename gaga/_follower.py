@@ -459,15 +459,16 @@ class _Follower:
         theta, ev, changed = sys.apply(k, target, theta, age, info)
         self.on_event(ev)
         if sys.is_jump(k):
-            try:
-                theta, age, seg = self.jump(theta, age, "discontinuous", seg, event=ev)
-            except _StopPath as stop:
-                # the path ends at the point before the event, in its partition (the
-                # event has already moved sample k: that point does not solve the
-                # moved partition)
-                raise _StopPath(
-                    theta_before, part_before, stop.age, stop.reason
-                ) from None
+            # (a path that cannot land ends on the point before the event, in its
+            # partition: the event has already moved sample k)
+            theta, age, seg = self.jump(
+                theta,
+                age,
+                "discontinuous",
+                seg,
+                event=ev,
+                end=(theta_before, part_before),
+            )
             return theta, age, seg, None
         got = sys.polish_moved(k, theta, age) if changed else None
         if got is not None:
@@ -754,15 +755,18 @@ class _Follower:
 
     # -- jumps
     # -----------------------------------------------------------------------------
-    def jump(self, theta, age, reason, seg, event=None):
+    def jump(self, theta, age, reason, seg, event=None, end=None):
         """Leave the branch: warm-started ACS just past ``age``, then land.
 
         Folds: kick along the eigenvector of the symmetric Jacobian of smallest
         |eigenvalue| towards the descent side (``age-path-notes.md`` 4.8) before ACS.
+        ``end``: the point (theta, partition) the path ends on when no landing is
+        found (default: the point the jump leaves, in the current partition).
         """
         sys = self.sys
         before = sys.to_full(theta, age=age)
         theta_before, part_before = theta, sys.part.copy()
+        end_theta, end_part = (theta_before, part_before) if end is None else end
         # ACS may come back to (nearly) the same unstable point just past a degenerate
         # end of the branch: then jump further past it (age offsets 1e-9, 1e-7, 1e-5,
         # 1e-3 relative; the ages in between return the pre-jump point), and end the
@@ -783,13 +787,13 @@ class _Follower:
             try:
                 theta = self._jump_land(theta_before, before, age_j, reason, event)
             except sys.stop_errors as exc:
-                raise _StopPath(theta_before, part_before, age, str(exc)) from None
+                raise _StopPath(end_theta, end_part, age, str(exc)) from None
             if self._landed_stable or age_j >= self.age_max:
                 break
         else:
             raise _StopPath(
-                theta_before,
-                part_before,
+                end_theta,
+                end_part,
                 age,
                 "no stable point was found just past the end of the branch "
                 "(alternate convex search returns to an unstable one)",

@@ -932,126 +932,6 @@ def _sample_events(
 
 
 @njit(cache=True)
-def _newton_its(
-    ex,
-    region,
-    XA,
-    y,
-    s,
-    th,
-    age,
-    fit_intercept,
-    kind,
-    p,
-    J1,
-    c1,
-    S,
-    alpha,
-    signs,
-    L,
-    L2,
-    chord,
-    gtol,
-    r,
-    v,
-    h,
-    va,
-    g,
-    poly,
-    Mt,
-    theta_ref,
-):
-    """The iterations of :func:`_newton`; with ``poly`` the residuals and weights of
-    ``ex`` are not brought along (G and J come from sums and moments)."""
-    gn = _eval_ex(
-        ex,
-        region,
-        XA,
-        y,
-        s,
-        th,
-        fit_intercept,
-        kind,
-        p,
-        age,
-        J1,
-        c1,
-        S,
-        alpha,
-        signs,
-        r,
-        v,
-        g,
-        poly,
-        Mt,
-        theta_ref,
-        False,
-    )
-    exact = not chord
-    for it in range(12):
-        if gn <= gtol:
-            return th, True, it
-        if exact:
-            if not poly:  # (with poly _factor takes J from the moments)
-                _terms_ex(ex, region, kind, p, s, r, age, v, h, va)
-            if not _factor(
-                ex,
-                region,
-                XA,
-                fit_intercept,
-                h,
-                J1,
-                S,
-                L2,
-                poly,
-                Mt,
-                th,
-                theta_ref,
-                age,
-                kind,
-                p,
-            ):
-                return th, False, it
-            step = _cho_solve(L2, g)
-        else:
-            step = _cho_solve(L, g)
-        th = th - step
-        gn_new = _eval_ex(
-            ex,
-            region,
-            XA,
-            y,
-            s,
-            th,
-            fit_intercept,
-            kind,
-            p,
-            age,
-            J1,
-            c1,
-            S,
-            alpha,
-            signs,
-            r,
-            v,
-            g,
-            poly,
-            Mt,
-            theta_ref,
-            False,
-        )
-        if not np.isfinite(gn_new):
-            return th, False, it + 1
-        if gn_new > 0.25 * gn and gn_new > gtol:
-            if not exact:
-                exact = True
-            elif it >= 2 and gn_new > 0.5 * gn:
-                return th, False, it + 1
-        gn = gn_new
-    return th, gn <= gtol, 12
-
-
-@njit(cache=True)
 def _newton(
     ex,
     region,
@@ -1084,36 +964,102 @@ def _newton(
     """Newton on G(., age) = 0 (``_Follower.newton``): chord iterations with the factor
     ``L`` of the step's start, switching to exact Jacobians (factored in ``L2``) when
     the residual contracts by less than 4x. Returns (theta, converged, iterations); the
-    sample state (residuals and weights of ``ex``) is that of the returned point."""
-    th, ok, its = _newton_its(
+    sample state (residuals and weights of ``ex``) is that of the returned point (with
+    ``poly`` the iterations evaluate no sample, G and J coming from sums and moments:
+    one pass at the end)."""
+    gn = _eval_ex(
         ex,
         region,
         XA,
         y,
         s,
         th,
-        age,
         fit_intercept,
         kind,
         p,
+        age,
         J1,
         c1,
         S,
         alpha,
         signs,
-        L,
-        L2,
-        chord,
-        gtol,
         r,
         v,
-        h,
-        va,
         g,
         poly,
         Mt,
         theta_ref,
+        False,
     )
+    exact = not chord
+    ok = False
+    its = -1  # (set where the iterations stop early)
+    for it in range(12):
+        if gn <= gtol:
+            ok, its = True, it
+            break
+        if exact:
+            if not poly:  # (with poly _factor takes J from the moments)
+                _terms_ex(ex, region, kind, p, s, r, age, v, h, va)
+            if not _factor(
+                ex,
+                region,
+                XA,
+                fit_intercept,
+                h,
+                J1,
+                S,
+                L2,
+                poly,
+                Mt,
+                th,
+                theta_ref,
+                age,
+                kind,
+                p,
+            ):
+                its = it
+                break
+            step = _cho_solve(L2, g)
+        else:
+            step = _cho_solve(L, g)
+        th = th - step
+        gn_new = _eval_ex(
+            ex,
+            region,
+            XA,
+            y,
+            s,
+            th,
+            fit_intercept,
+            kind,
+            p,
+            age,
+            J1,
+            c1,
+            S,
+            alpha,
+            signs,
+            r,
+            v,
+            g,
+            poly,
+            Mt,
+            theta_ref,
+            False,
+        )
+        if not np.isfinite(gn_new):
+            its = it + 1
+            break
+        if gn_new > 0.25 * gn and gn_new > gtol:
+            if not exact:
+                exact = True
+            elif it >= 2 and gn_new > 0.5 * gn:
+                its = it + 1
+                break
+        gn = gn_new
+    if its < 0:  # all 12 iterations
+        ok, its = gn <= gtol, 12
     if poly:
         _rows_ex(ex, region, XA, y, th, fit_intercept, kind, p, age, r, v)
     return th, ok, its
@@ -1163,86 +1109,13 @@ def _bordered(
     theta, age, |G|, iterations); status 1 when G and the event function are converged
     and the corrector stayed close to the predictor (the residuals and weights of
     ``ex`` are then those of the returned point), else 0."""
-    st, th, lam, gn, it, th_e, lam_e = _bordered_its(
-        ex,
-        region,
-        XA,
-        y,
-        s,
-        fit_intercept,
-        kind,
-        p,
-        S,
-        alpha,
-        signs,
-        L,
-        J1,
-        c1,
-        theta0,
-        dtheta,
-        age0,
-        hstep,
-        slope,
-        k,
-        age_max,
-        gtol,
-        ftol,
-        scale,
-        discontinuous,
-        r,
-        v,
-        g,
-        poly,
-        Mt,
-        theta_ref,
-    )
-    if poly and lam_e > 0.0:
-        # the sample state of the last point G was evaluated at
-        _rows_ex(ex, region, XA, y, th_e, fit_intercept, kind, p, lam_e, r, v)
-    return st, th, lam, gn, it
-
-
-@njit(cache=True)
-def _bordered_its(
-    ex,
-    region,
-    XA,
-    y,
-    s,
-    fit_intercept,
-    kind,
-    p,
-    S,
-    alpha,
-    signs,
-    L,
-    J1,
-    c1,
-    theta0,
-    dtheta,
-    age0,
-    hstep,
-    slope,
-    k,
-    age_max,
-    gtol,
-    ftol,
-    scale,
-    discontinuous,
-    r,
-    v,
-    g,
-    poly,
-    Mt,
-    theta_ref,
-):
-    """The iterations of :func:`_bordered`, and the last point (theta, age) where G
-    was evaluated (age 0 if none); with ``poly`` the residuals and weights of ``ex``
-    are not brought along."""
     lam = age0 + hstep
     th = theta0 + hstep * dtheta
-    th_e = th
+    th_e = th  # the last point G was evaluated at (its sample state, with poly)
     lam_e = 0.0
+    st = 0
+    gn_out = np.inf
+    its = 16
     have_prev = False
     lam_prev = 0.0
     f_prev = 0.0
@@ -1250,7 +1123,8 @@ def _bordered_its(
     grew = 0
     for it in range(16):
         if not (age0 < lam <= age_max):
-            return 0, th, lam, np.inf, it, th_e, lam_e
+            its = it
+            break
         gn = _eval_ex(
             ex,
             region,
@@ -1278,23 +1152,27 @@ def _bordered_its(
         th_e = th
         lam_e = lam
         if not np.isfinite(gn):
-            return 0, th, lam, np.inf, it, th_e, lam_e
+            its = it
+            break
         if gn <= gtol:
-            rk = r[k] if not poly else _residual_k(XA, y, th, fit_intercept, k)
+            rk = _residual_k(XA, y, th, fit_intercept, k)  # (r[k], the same bits)
             f = _sample_event_value(kind, p, region[k], rk, lam, discontinuous, scale)
             if abs(f) <= ftol:
                 if close(th, theta0 + (lam - age0) * dtheta, theta0):
-                    return 1, th, lam, gn, it, th_e, lam_e
-                return 0, th, lam, np.inf, it, th_e, lam_e
+                    st, gn_out = 1, gn
+                its = it
+                break
         grew = grew + 1 if gn > 0.5 * gn_prev else 0
         if grew >= 3:
-            return 0, th, lam, np.inf, it, th_e, lam_e
+            its = it
+            break
         gn_prev = gn
         th = th - _cho_solve(L, g)
         rk = _residual_k(XA, y, th, fit_intercept, k)
         fc = _sample_event_value(kind, p, region[k], rk, lam, discontinuous, scale)
         if not np.isfinite(fc):
-            return 0, th, lam, np.inf, it, th_e, lam_e
+            its = it
+            break
         if have_prev and lam != lam_prev:
             sec = (fc - f_prev) / (lam - lam_prev)
             if np.isfinite(sec) and sec < 0.0:
@@ -1305,7 +1183,11 @@ def _bordered_its(
         dl = -fc / slope
         th = th + dl * dtheta
         lam = lam + dl
-    return 0, th, lam, np.inf, 16, th_e, lam_e
+    if poly and lam_e > 0.0:
+        # (the iterations evaluated no sample: the state of the last point G was
+        # evaluated at, the returned one on success)
+        _rows_ex(ex, region, XA, y, th_e, fit_intercept, kind, p, lam_e, r, v)
+    return st, th, lam, gn_out, its
 
 
 @njit(cache=True)
