@@ -1271,11 +1271,13 @@ def follow_path(
     """Start (``start(follower, age_min)``, an ACS landing that raises _AllExcluded when
     nothing is left to fit), follow the path and wrap it in an AgePath.
 
-    A default start that collapses moves towards ``age_max`` (60 tries); a user's
-    ``age_min`` raises ``ValueError(excluded_message(age_min))``.
+    A default start that collapses moves towards ``age_max`` (60 tries). A user's
+    ``age_min`` that collapses raises a ValueError with ``excluded_message(age_min)``;
+    a default one that collapses at every try, a ValueError naming the ages tried.
     """
     from gaga._path import AgePath
 
+    first_min = age_min
     for attempt in range(60):
         fol = _Follower(
             system,
@@ -1289,8 +1291,20 @@ def follow_path(
             theta = start(fol, age_min)
             break
         except _AllExcluded:
-            if user_min or attempt == 59:
-                raise ValueError(excluded_message(age_min)) from None
+            if user_min:
+                raise ValueError(
+                    f"{excluded_message(age_min)} Choose a larger age_min."
+                ) from None
+            if attempt == 59:
+                # (the default range: the user chose no age, so say what was tried)
+                raise ValueError(
+                    f"{excluded_message(age_min)} No start age in the default age "
+                    f"range [{first_min!r}, {age_max!r}] works: 60 start ages from "
+                    f"{first_min!r} up to {age_min!r} all collapsed. The default "
+                    "range comes from the losses of the v = 1 fit; pass age_min and "
+                    "age_max (for example an age_max above the largest loss, where "
+                    "every weight is 1)."
+                ) from None
             # the default start collapsed: move it towards age_max
             age_min = age_min + 0.25 * (age_max - age_min)
     fol.run(theta, age_min)

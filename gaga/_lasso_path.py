@@ -1133,8 +1133,7 @@ def age_path_lasso(
         start=lambda fol, a: _start(fol, problem, reg, coef0, b0, a),
         excluded_message=lambda a: (
             f"All samples are excluded (v = 0) at age_min={a!r}: alternate convex "
-            "search from the v = 1 fit ends with every weight at 0. Choose a larger "
-            "age_min."
+            "search from the v = 1 fit ends with every weight at 0."
         ),
         label="Lasso",
     )

@@ -1565,7 +1565,7 @@ def age_path_svm(
         start=lambda fol, a: _start(fol, problem, reg, a0, b0, a),
         excluded_message=lambda a: (
             f"At age_min={a!r} the samples with v > 0 do not contain both classes "
-            "(alternate convex search from the v = 1 fit). Choose a larger age_min."
+            "(alternate convex search from the v = 1 fit)."
         ),
         label="SVM",
     )

@@ -320,8 +320,33 @@ def test_one_class_left_at_age_min_is_a_clear_error():
     X = rng.uniform(0, 1, (40, 1))
     y = np.zeros(40, dtype=int)
     y[rng.permutation(40)[:5]] = 1
-    with pytest.raises(ValueError, match="both classes"):
+    with pytest.raises(ValueError, match="both classes.*Choose a larger age_min"):
         age_path_svm(X, y, kernel="linear", regularizer="hard", age_min=0.5)
+
+
+def test_default_range_that_never_starts_says_so():
+    """With C = 0.1 the v = 1 fit leaves every sample of one class with a hinge loss
+    above 1.3; the hard regularizer then drops that class at every start age of the
+    default range (which ends at the largest loss). The user chose no age: the error
+    says that the default range was tried and how to get a path, not 'choose a larger
+    age_min' alone (helper-14's sweep of session 7)."""
+    rng = np.random.default_rng(5030)
+    X = rng.normal(size=(30, 10))
+    w = rng.normal(size=10)
+    s = X @ w
+    s -= np.median(s)
+    X += np.outer(np.sign(s), w / np.linalg.norm(w)) * 0.5
+    y = np.where(s > 0, 1, -1)
+    sw = rng.uniform(0.5, 2.0, 30)
+    sw[rng.choice(30, 3, replace=False)] = 0.0
+    with pytest.raises(ValueError, match="No start age in the default age range"):
+        age_path_svm(X, y, regularizer="hard", C=0.1, sample_weight=sw)
+    # what the message advises gives a path
+    path = age_path_svm(
+        X, y, regularizer="hard", C=0.1, sample_weight=sw, age_min=1.5, age_max=3.0
+    )
+    assert path.n_events == 0
+    assert np.all(path.weights(2.0)[sw > 0] == 1.0)
 
 
 def test_degenerate_fold_does_not_loop():
