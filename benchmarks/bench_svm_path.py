@@ -252,7 +252,12 @@ def run_grid(problem, reg, ages, kw, budget, hard):
     kkt, vres = [], []
     for r in done:  # accuracy of the grid (no cvxpy; not timed)
         c = certify(
-            problem, reg, r.age, dual_coef=r.dual_coef, intercept=r.intercept, v=r.v,
+            problem,
+            reg,
+            r.age,
+            dual_coef=r.dual_coef,
+            intercept=r.intercept,
+            v=r.v,
             use_cvxpy=False,
         )
         kkt.append(c.kkt_residual)
@@ -285,9 +290,13 @@ def _certify_points(path, ages, use_cvxpy):
             a_signed = np.asarray(path.dual_coef(a), dtype=float)
             out.append(
                 certify(
-                    path.problem, path.regularizer, a,
-                    dual_coef=np.abs(a_signed), intercept=float(path.intercept(a)),
-                    v=path.weights(a), use_cvxpy=use_cvxpy,
+                    path.problem,
+                    path.regularizer,
+                    a,
+                    dual_coef=np.abs(a_signed),
+                    intercept=float(path.intercept(a)),
+                    v=path.weights(a),
+                    use_cvxpy=use_cvxpy,
                 )
             )
         return out
@@ -319,7 +328,8 @@ def certify_path(path, ages, use_cvxpy):
         out.update(
             max_kkt=float(max(c.kkt_residual for c in certs)),
             max_v_residual=float(max(c.v_residual for c in certs)),
-            max_gap=float(np.nanmax([c.cvxpy_gap for c in certs])) if use_cvxpy
+            max_gap=float(np.nanmax([c.cvxpy_gap for c in certs]))
+            if use_cvxpy
             else None,
             n_certified=int(sum(c.certified for c in certs)) if use_cvxpy else None,
             n_kkt_v_ok=int(sum(ok)),
@@ -343,12 +353,26 @@ def cv_accuracy(X, y, Xte, yte, reg, C, seed):
         return {"status": "no test rows"}
     t0 = time.perf_counter()
     model = _SVMPathModel()
-    params = {"C": C, "regularizer": reg, "kernel": "rbf", "gamma": "scale",
-              "degree": 3, "coef0": 0.0, "age_min": None, "age_max": None,
-              "tol": 1e-8, "max_events": None, "verbose": 0}
+    params = {
+        "C": C,
+        "regularizer": reg,
+        "kernel": "rbf",
+        "gamma": "scale",
+        "degree": 3,
+        "coef0": 0.0,
+        "age_min": None,
+        "age_max": None,
+        "tol": 1e-8,
+        "max_events": None,
+        "verbose": 0,
+    }
     try:
         res = cv_age_path(
-            model, X, y, params, ages=50,
+            model,
+            X,
+            y,
+            params,
+            ages=50,
             cv=StratifiedKFold(3, shuffle=True, random_state=seed),
         )
         lo, hi = res["age_range"]
@@ -357,8 +381,14 @@ def cv_accuracy(X, y, Xte, yte, reg, C, seed):
     except Exception as exc:
         return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
     plain = float(SVC(C=C, kernel="rbf").fit(X, y).score(Xte, yte))
-    return {"status": "ok", "age": res["age"], "spl": acc, "plain": plain,
-            "n_test": int(len(yte)), "seconds": time.perf_counter() - t0}
+    return {
+        "status": "ok",
+        "age": res["age"],
+        "spl": acc,
+        "plain": plain,
+        "n_test": int(len(yte)),
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def warm_up():
@@ -416,9 +446,23 @@ def _grid_cell(x):
 
 def main_rows(rows, with_cv):
     headers = [
-        "data", "n", "noise", "reg.", "events", "jumps", "path s", "loose grid s",
-        "tight SVC grid s", "tight grid s (ours)", "loose/path", "tight SVC/path",
-        "tight ours/path", "cert. pts", "max KKT", "max abs(v-v*)", "max cvxpy gap",
+        "data",
+        "n",
+        "noise",
+        "reg.",
+        "events",
+        "jumps",
+        "path s",
+        "loose grid s",
+        "tight SVC grid s",
+        "tight grid s (ours)",
+        "loose/path",
+        "tight SVC/path",
+        "tight ours/path",
+        "cert. pts",
+        "max KKT",
+        "max abs(v-v*)",
+        "max cvxpy gap",
         "tight grid (ours) KKT / abs(v-v*)",
     ]
     if with_cv:
@@ -427,14 +471,24 @@ def main_rows(rows, with_cv):
     out = []
     for r in rows:
         if r.get("skipped"):
-            cells = [r["data"], r.get("n") or "", "", "", "", "",
-                     "SKIPPED: " + r["skipped"]]
+            cells = [
+                r["data"],
+                r.get("n") or "",
+                "",
+                "",
+                "",
+                "",
+                "SKIPPED: " + r["skipped"],
+            ]
             out.append(cells + [""] * (len(headers) - len(cells)))
             continue
         p, lo, c = r["path"], r["loose"], r.get("cert") or {}
         ts, ti = r.get("tight_svc"), r.get("tight")
-        ptxt = "FAILED" if p["status"] == "failed" else fmt_seconds(
-            p["seconds"], p["mark"])
+        ptxt = (
+            "FAILED"
+            if p["status"] == "failed"
+            else fmt_seconds(p["seconds"], p["mark"])
+        )
         if c.get("n_points"):
             cert = (
                 f"{c['n_certified']}/{c['n_points']} cert."
@@ -446,20 +500,37 @@ def main_rows(rows, with_cv):
             gap = _e(c["max_gap"]) if c["cvxpy"] else "skip"
         else:
             cert, gap = "n/a", "n/a"
-        tg = (f"{_e(ti['max_kkt'])} / {_e(ti['max_v_residual'])}"
-              if ti is not None and ti["status"] != "skipped" else "n/a")
+        tg = (
+            f"{_e(ti['max_kkt'])} / {_e(ti['max_v_residual'])}"
+            if ti is not None and ti["status"] != "skipped"
+            else "n/a"
+        )
         cells = [
-            r["data"], r["n"], f"{r['noise']:g}", r["regularizer"],
-            p.get("n_events", "n/a"), p.get("n_jumps", "n/a"), ptxt,
-            _grid_cell(lo), _grid_cell(ts), _grid_cell(ti), _speedup(lo, p),
-            _speedup(ts, p), _speedup(ti, p), cert,
-            _e(c.get("max_kkt")), _e(c.get("max_v_residual")), gap, tg,
+            r["data"],
+            r["n"],
+            f"{r['noise']:g}",
+            r["regularizer"],
+            p.get("n_events", "n/a"),
+            p.get("n_jumps", "n/a"),
+            ptxt,
+            _grid_cell(lo),
+            _grid_cell(ts),
+            _grid_cell(ti),
+            _speedup(lo, p),
+            _speedup(ts, p),
+            _speedup(ti, p),
+            cert,
+            _e(c.get("max_kkt")),
+            _e(c.get("max_v_residual")),
+            gap,
+            tg,
         ]
         if with_cv:
             cv = r.get("cv") or {}
             cells.append(
                 f"{cv['spl']:.3f} / {cv['plain']:.3f} (n_test {cv['n_test']})"
-                if cv.get("status") == "ok" else cv.get("status", "n/a")
+                if cv.get("status") == "ok"
+                else cv.get("status", "n/a")
             )
         cells.append(r["load"][0])
         out.append(cells)
@@ -471,33 +542,67 @@ def main_rows(rows, with_cv):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="breast_cancer and cells at n=1000, linear regularizer, "
-                        "budget 60 s")
-    parser.add_argument("--data", nargs="+", default=None,
-                        choices=sorted(REAL_BINARY),
-                        help=f"data sets (default {' '.join(DEFAULT_DATA)})")
-    parser.add_argument("--n", nargs="+", type=int, default=[1000, 2000],
-                        help="subsample sizes (breast_cancer always runs at 569)")
-    parser.add_argument("--regularizer", nargs="+", default=["linear", "mixture"],
-                        choices=["linear", "mixture", "hard", "log", "polynomial"])
-    parser.add_argument("--noise", nargs="+", type=float, default=[0.0],
-                        help="fractions of labels flipped near the boundary")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="breast_cancer and cells at n=1000, linear regularizer, budget 60 s",
+    )
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        default=None,
+        choices=sorted(REAL_BINARY),
+        help=f"data sets (default {' '.join(DEFAULT_DATA)})",
+    )
+    parser.add_argument(
+        "--n",
+        nargs="+",
+        type=int,
+        default=[1000, 2000],
+        help="subsample sizes (breast_cancer always runs at 569)",
+    )
+    parser.add_argument(
+        "--regularizer",
+        nargs="+",
+        default=["linear", "mixture"],
+        choices=["linear", "mixture", "hard", "log", "polynomial"],
+    )
+    parser.add_argument(
+        "--noise",
+        nargs="+",
+        type=float,
+        default=[0.0],
+        help="fractions of labels flipped near the boundary",
+    )
     parser.add_argument("--C", type=float, default=1.0)
-    parser.add_argument("--budget", type=float, default=300.0,
-                        help="seconds per method and configuration (see docstring)")
-    parser.add_argument("--path-limit", type=float, default=None,
-                        help="hard limit of the path in seconds (default 1.5 budgets)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=300.0,
+        help="seconds per method and configuration (see docstring)",
+    )
+    parser.add_argument(
+        "--path-limit",
+        type=float,
+        default=None,
+        help="hard limit of the path in seconds (default 1.5 budgets)",
+    )
     parser.add_argument("--n-ages", type=int, default=100)
     parser.add_argument("--n-breakpoints", type=int, default=20)
     parser.add_argument("--n-random", type=int, default=10)
     parser.add_argument("--cvxpy-max-n", type=int, default=1000)
-    parser.add_argument("--tight-solver", choices=sorted(TIGHT_CHOICES),
-                        default="both",
-                        help="tight grid(s): SVC tol 1e-9 (sklearn, the issue's), our "
-                        "certifiable SMO (gaga), or both (default)")
-    parser.add_argument("--cv-accuracy", action="store_true",
-                        help="test accuracy at the CV-chosen age (3 folds) vs SVC")
+    parser.add_argument(
+        "--tight-solver",
+        choices=sorted(TIGHT_CHOICES),
+        default="both",
+        help="tight grid(s): SVC tol 1e-9 (sklearn, the issue's), our "
+        "certifiable SMO (gaga), or both (default)",
+    )
+    parser.add_argument(
+        "--cv-accuracy",
+        action="store_true",
+        help="test accuracy at the CV-chosen age (3 folds) vs SVC",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, help="write rows and machine info here")
     args = parser.parse_args(argv)
@@ -532,18 +637,30 @@ def main(argv=None):
         problem = SVMProblem(X, y, C=args.C, kernel="rbf")
         for reg_name in args.regularizer:
             reg = gaga.get_regularizer(reg_name)
-            row = {"data": name, "n": n, "d": int(X.shape[1]), "noise": noise,
-                   "regularizer": reg_name, "C": args.C, "load": loadavg()}
-            log(f"[bench] {name} {n}x{X.shape[1]} noise={noise:g} {reg_name} "
-                f"load={row['load']}")
-            path, row["path"] = run_path(X, y, reg_name, args.C,
-                                         args.path_limit or hard)
+            row = {
+                "data": name,
+                "n": n,
+                "d": int(X.shape[1]),
+                "noise": noise,
+                "regularizer": reg_name,
+                "C": args.C,
+                "load": loadavg(),
+            }
+            log(
+                f"[bench] {name} {n}x{X.shape[1]} noise={noise:g} {reg_name} "
+                f"load={row['load']}"
+            )
+            path, row["path"] = run_path(
+                X, y, reg_name, args.C, args.path_limit or hard
+            )
             p = row["path"]
             if p["status"] == "failed":
                 log(f"  path FAILED: {p['error']}")
             else:
-                log(f"  path {p['status']} {p['seconds']:.2f} s, "
-                    f"{p.get('n_events')} events, {p.get('n_jumps')} jumps")
+                log(
+                    f"  path {p['status']} {p['seconds']:.2f} s, "
+                    f"{p.get('n_events')} events, {p.get('n_jumps')} jumps"
+                )
             if path is not None:
                 lo, hi = path.age_min, path.age_max
             else:
@@ -557,22 +674,30 @@ def main(argv=None):
                     n0, t0 = seen[key]
                     pred = t0 * (n / n0) ** 2
                     if pred > 3 * args.budget:
-                        row[kind] = {"status": "skipped", "why": f"(pred. ~{pred:.0f})",
-                                     "seconds": pred, "mark": "~"}
+                        row[kind] = {
+                            "status": "skipped",
+                            "why": f"(pred. ~{pred:.0f})",
+                            "seconds": pred,
+                            "mark": "~",
+                        }
                         log(f"  {kind} grid skipped: predicted {pred:.0f} s")
                         continue
                 row[kind] = run_grid(problem, reg, ages, kw, args.budget, hard)
                 g = row[kind]
                 seen[key] = (n, g["seconds"])
-                log(f"  {kind} grid {g['status']} {g['mark']}{g['seconds']:.2f} s "
+                log(
+                    f"  {kind} grid {g['status']} {g['mark']}{g['seconds']:.2f} s "
                     f"({g['ages_done']} ages, {g['acs_solves']} solves) "
-                    f"{g['error'] or ''}")
+                    f"{g['error'] or ''}"
+                )
             if path is not None:
                 cages = certificate_ages(path, args.n_breakpoints, args.n_random, rng)
                 row["cert"] = certify_path(path, cages, n <= args.cvxpy_max_n)
                 c = row["cert"]
-                log(f"  cert {c.get('max_kkt')} {c.get('max_v_residual')} "
-                    f"{c.get('max_gap')} errors={c['n_errors']} {c['seconds']:.1f} s")
+                log(
+                    f"  cert {c.get('max_kkt')} {c.get('max_v_residual')} "
+                    f"{c.get('max_gap')} errors={c['n_errors']} {c['seconds']:.1f} s"
+                )
             if args.cv_accuracy:
                 row["cv"] = cv_accuracy(X, y, Xte, yte, reg_name, args.C, args.seed)
                 log(f"  cv {row['cv']}")
@@ -580,20 +705,27 @@ def main(argv=None):
     meta["loadavg_end"] = loadavg()
     meta["total_seconds"] = time.perf_counter() - t_start
     print(f"Command: `{command}`\n")
-    print(f"Machine: {meta['cpu']}, {meta['cpu_count']} CPUs "
-          f"(affinity {meta['affinity']}), {meta['platform']}; Python "
-          f"{meta['python']}, numpy {meta['numpy']}, scipy {meta['scipy']}, "
-          f"scikit-learn {meta['sklearn']}, numba {meta['numba']}, cvxpy "
-          f"{meta['cvxpy']}; gaga at {meta['git_commit']}"
-          + (" + local changes in "
-             + ", ".join(f.split()[-1] for f in meta["git_dirty_files"])
-             if meta["git_dirty_files"] else "") + ".")
-    print(f"Load average (1, 5, 15 min): start {meta['loadavg_start']}, end "
-          f"{meta['loadavg_end']}; warm-up {meta['warmup_seconds']:.1f} s, total "
-          f"{meta['total_seconds']:.0f} s; budget {args.budget:.0f} s per method "
-          f"(hard limit {hard:.0f} s, path {args.path_limit or hard:.0f} s); "
-          f"grids: "
-          + "; ".join(f"{k} {kw}" for k, kw in grids.items()) + ".\n")
+    print(
+        f"Machine: {meta['cpu']}, {meta['cpu_count']} CPUs "
+        f"(affinity {meta['affinity']}), {meta['platform']}; Python "
+        f"{meta['python']}, numpy {meta['numpy']}, scipy {meta['scipy']}, "
+        f"scikit-learn {meta['sklearn']}, numba {meta['numba']}, cvxpy "
+        f"{meta['cvxpy']}; gaga at {meta['git_commit']}"
+        + (
+            " + local changes in "
+            + ", ".join(f.split()[-1] for f in meta["git_dirty_files"])
+            if meta["git_dirty_files"]
+            else ""
+        )
+        + "."
+    )
+    print(
+        f"Load average (1, 5, 15 min): start {meta['loadavg_start']}, end "
+        f"{meta['loadavg_end']}; warm-up {meta['warmup_seconds']:.1f} s, total "
+        f"{meta['total_seconds']:.0f} s; budget {args.budget:.0f} s per method "
+        f"(hard limit {hard:.0f} s, path {args.path_limit or hard:.0f} s); "
+        f"grids: " + "; ".join(f"{k} {kw}" for k, kw in grids.items()) + ".\n"
+    )
     print(main_rows(rows, args.cv_accuracy))
     print(
         "\nLegend: times in seconds; `~` extrapolated linearly from the ages done "

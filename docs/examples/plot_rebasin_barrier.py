@@ -53,8 +53,9 @@ for seed in (0, 1):
         warnings.simplefilter("ignore", ConvergenceWarning)
         models.append(mlp.fit(X_train, y_train))
 model_a, model_b = models
-print("test accuracy A, B:", model_a.score(X_test, y_test),
-      model_b.score(X_test, y_test))
+print(
+    "test accuracy A, B:", model_a.score(X_test, y_test), model_b.score(X_test, y_test)
+)
 
 # %%
 # Match the hidden units of B to those of A
@@ -66,8 +67,10 @@ params_a = params_from_sklearn_mlp(model_a)
 params_b = params_from_sklearn_mlp(model_b)
 
 perm_wm = weight_matching(spec, params_a, params_b, random_state=0)
-print(f"weight matching: {perm_wm.n_iter} sweeps, objective "
-      f"{perm_wm.objective_trace[0]:.1f} -> {perm_wm.objective:.1f}")
+print(
+    f"weight matching: {perm_wm.n_iter} sweeps, objective "
+    f"{perm_wm.objective_trace[0]:.1f} -> {perm_wm.objective:.1f}"
+)
 
 perm_am = activation_matching(
     sklearn_mlp_activations(model_a, X_train),
@@ -78,9 +81,11 @@ perm_am = activation_matching(
 candidates = {
     "naive": model_b,
     "weight matching": sklearn_mlp_with_params(
-        model_b, apply_permutation(spec, perm_wm, params_b)),
+        model_b, apply_permutation(spec, perm_wm, params_b)
+    ),
     "activation matching": sklearn_mlp_with_params(
-        model_b, apply_permutation(spec, perm_am, params_b)),
+        model_b, apply_permutation(spec, perm_am, params_b)
+    ),
 }
 
 # %%
@@ -93,18 +98,22 @@ curves = {}
 for name, mb in candidates.items():
     curves[name] = interpolation_curve(model_a, mb, X_test, y_test, n_points=21)
     c = curves[name]
-    print(f"{name:>20}: loss barrier (sup-linear) {c.loss_barrier('sup_linear'):.3f}, "
-          f"(max-minus-mean) {c.loss_barrier('max_minus_mean'):.3f}, "
-          f"midpoint accuracy {c.at(0.5)[1]:.3f}")
+    print(
+        f"{name:>20}: loss barrier (sup-linear) {c.loss_barrier('sup_linear'):.3f}, "
+        f"(max-minus-mean) {c.loss_barrier('max_minus_mean'):.3f}, "
+        f"midpoint accuracy {c.at(0.5)[1]:.3f}"
+    )
 
 fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
 for name, c in curves.items():
     ax_loss.plot(c.lambdas, c.loss, marker="o", ms=3, label=name)
     ax_acc.plot(c.lambdas, c.accuracy, marker="o", ms=3, label=name)
-ax_loss.set(xlabel=r"$\lambda$", ylabel="test cross-entropy",
-            title="Loss along the linear path")
-ax_acc.set(xlabel=r"$\lambda$", ylabel="test accuracy",
-           title="Accuracy along the linear path")
+ax_loss.set(
+    xlabel=r"$\lambda$", ylabel="test cross-entropy", title="Loss along the linear path"
+)
+ax_acc.set(
+    xlabel=r"$\lambda$", ylabel="test accuracy", title="Accuracy along the linear path"
+)
 ax_loss.legend()
 for ax in (ax_loss, ax_acc):
     ax.grid(alpha=0.3)

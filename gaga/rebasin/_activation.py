@@ -184,8 +184,9 @@ def _iter_batches(acts):
             yield {f"P{i}": a for i, a in enumerate(batch)}
 
 
-def activation_matching(activations_a, activations_b, *, similarity="pearson",
-                        eps=1e-8, channel_axis=-1):
+def activation_matching(
+    activations_a, activations_b, *, similarity="pearson", eps=1e-8, channel_axis=-1
+):
     """Activation matching: one linear assignment per group on unit similarities.
 
     Parameters

@@ -11,8 +11,15 @@ from gaga.rebasin._spec import _layout
 __all__ = ["cosine_matching"]
 
 
-def cosine_matching(params_a, params_b, *, layout="in_out", weight_name="W{}",
-                    group_name="P{}", eps=1e-12):
+def cosine_matching(
+    params_a,
+    params_b,
+    *,
+    layout="in_out",
+    weight_name="W{}",
+    group_name="P{}",
+    eps=1e-12,
+):
     """Greedy front-to-back matching of MLP units by cosine similarity.
 
     For every hidden layer in turn, one linear assignment on the cosine

@@ -146,7 +146,7 @@ def slerp(params_a, params_b, lam, eps=1e-12):
     i = 0
     for k in keys:
         m = a[k].size
-        out[k] = v[i:i + m].reshape(a[k].shape).astype(a[k].dtype)
+        out[k] = v[i : i + m].reshape(a[k].shape).astype(a[k].dtype)
         i += m
     return out
 
@@ -175,16 +175,18 @@ def interpolate_homogeneous(params_a, params_b, lam, is_bias=None):
     """
     a, b = _check_pair(params_a, params_b)
     if is_bias is None:
+
         def is_bias(name):
             last = name.rsplit(".", 1)[-1]
             return "bias" in name or (last[:1] == "b" and last[1:].isdigit())
+
     out = interpolate(a, b, lam)
     h = 0
     for k in a:
         if not _is_float(a[k]):
             continue
         if is_bias(k):
-            out[k] = (1 - lam) ** h * a[k] + lam ** h * b[k]
+            out[k] = (1 - lam) ** h * a[k] + lam**h * b[k]
         else:
             h += 1
     return out
@@ -367,8 +369,10 @@ def _sklearn_evaluator(model):
         m = sklearn_mlp_with_params(model, params)
         if is_clf:
             proba = m.predict_proba(X)
-            return (log_loss(y, proba, labels=m.classes_),
-                    accuracy_score(y, m.classes_[np.argmax(proba, axis=1)]))
+            return (
+                log_loss(y, proba, labels=m.classes_),
+                accuracy_score(y, m.classes_[np.argmax(proba, axis=1)]),
+            )
         pred = m.predict(X)
         return mean_squared_error(y, pred), r2_score(y, pred)
 
@@ -388,8 +392,9 @@ def _as_params(model):
     )
 
 
-def interpolation_curve(model_a, model_b, X, y, n_points=25, *, evaluate=None,
-                        lambdas=None, method="linear"):
+def interpolation_curve(
+    model_a, model_b, X, y, n_points=25, *, evaluate=None, lambdas=None, method="linear"
+):
     """Loss and accuracy along the path between two models.
 
     Parameters
@@ -426,8 +431,11 @@ def interpolation_curve(model_a, model_b, X, y, n_points=25, *, evaluate=None,
             raise ValueError(f"n_points must be >= 2, got {n_points}.")
         lambdas = np.linspace(0.0, 1.0, n_points)
     lambdas = np.asarray(lambdas, dtype=float)
-    interp = {"linear": interpolate, "slerp": slerp,
-              "homogeneous": interpolate_homogeneous}.get(method)
+    interp = {
+        "linear": interpolate,
+        "slerp": slerp,
+        "homogeneous": interpolate_homogeneous,
+    }.get(method)
     if interp is None:
         raise ValueError(f"unknown method {method!r} (linear, slerp, homogeneous).")
     _check_pair(pa, pb)

@@ -308,8 +308,12 @@ def matching_objective(spec, perm, params_a, params_b):
         if all(e is None for e in axes):
             continue
         wb = get_permuted_param(spec, perm, name, params_b)
-        total += float(np.vdot(np.asarray(params_a[name], dtype=np.float64),
-                               np.asarray(wb, dtype=np.float64)))
+        total += float(
+            np.vdot(
+                np.asarray(params_a[name], dtype=np.float64),
+                np.asarray(wb, dtype=np.float64),
+            )
+        )
     return total
 
 
@@ -341,9 +345,19 @@ class MatchingResult(dict):
         return self.objective_trace[-1] if self.objective_trace else float("nan")
 
 
-def weight_matching(spec, params_a, params_b, *, max_iter=100, init_perm=None,
-                    random_state=None, tol=1e-12, n_init=1, dtype=np.float64,
-                    verbose=False):
+def weight_matching(
+    spec,
+    params_a,
+    params_b,
+    *,
+    max_iter=100,
+    init_perm=None,
+    random_state=None,
+    tol=1e-12,
+    n_init=1,
+    dtype=np.float64,
+    verbose=False,
+):
     """Weight matching: permute B's units to maximise ``<theta_A, pi(theta_B)>``.
 
     Coordinate ascent over the permutation groups: each sweep visits the
@@ -425,8 +439,9 @@ def weight_matching(spec, params_a, params_b, *, max_iter=100, init_perm=None,
             perm = {g: np.array(p) for g, p in start.items()}
         else:
             perm = {g: rng.permutation(n) for g, n in sizes_a.items()}
-        res = _wm_single(spec, pa, pb, perm, sizes_a, max_iter, rng, tol, dtype,
-                         verbose)
+        res = _wm_single(
+            spec, pa, pb, perm, sizes_a, max_iter, rng, tol, dtype, verbose
+        )
         if best is None or res.objective > best.objective:
             best = res
     best.elapsed = time.perf_counter() - t0

@@ -44,8 +44,16 @@ class MergeResult:
     history: list = field(default_factory=list)
 
 
-def merge_many(spec, models, *, method="iterative", weights=None, max_iter=100,
-               random_state=None, wm_max_iter=100):
+def merge_many(
+    spec,
+    models,
+    *,
+    method="iterative",
+    weights=None,
+    max_iter=100,
+    random_state=None,
+    wm_max_iter=100,
+):
     """Align many models to each other by weight matching and average them.
 
     Parameters
@@ -80,8 +88,12 @@ def merge_many(spec, models, *, method="iterative", weights=None, max_iter=100,
     arrays = []
     for i, m in enumerate(models):
         a, _ = check_params(spec, m, f"models[{i}]")
-        arrays.append({k: np.asarray(v, dtype=np.float64) if v.dtype.kind in "fc" else v
-                       for k, v in a.items()})
+        arrays.append(
+            {
+                k: np.asarray(v, dtype=np.float64) if v.dtype.kind in "fc" else v
+                for k, v in a.items()
+            }
+        )
     for i, a in enumerate(arrays[1:], 1):
         for k in a:
             if a[k].shape != arrays[0][k].shape:
@@ -102,13 +114,23 @@ def merge_many(spec, models, *, method="iterative", weights=None, max_iter=100,
     n_rounds, converged, history = 1, True, []
     if method == "reference":
         for k in range(1, K):
-            perms[k] = dict(weight_matching(spec, arrays[0], arrays[k],
-                                            max_iter=wm_max_iter, random_state=rng))
+            perms[k] = dict(
+                weight_matching(
+                    spec, arrays[0], arrays[k], max_iter=wm_max_iter, random_state=rng
+                )
+            )
             permuted[k] = apply_permutation(spec, perms[k], arrays[k])
     elif method == "sequential":
         for k in range(1, K):
-            perms[k] = dict(weight_matching(spec, permuted[k - 1], arrays[k],
-                                            max_iter=wm_max_iter, random_state=rng))
+            perms[k] = dict(
+                weight_matching(
+                    spec,
+                    permuted[k - 1],
+                    arrays[k],
+                    max_iter=wm_max_iter,
+                    random_state=rng,
+                )
+            )
             permuted[k] = apply_permutation(spec, perms[k], arrays[k])
     elif method == "iterative":
         converged = False
@@ -118,18 +140,33 @@ def merge_many(spec, models, *, method="iterative", weights=None, max_iter=100,
             for k in rng.permutation(K):
                 others = [j for j in range(K) if j != k]
                 target = interpolate_many([permuted[j] for j in others], w[others])
-                new = weight_matching(spec, target, arrays[k], max_iter=wm_max_iter,
-                                      init_perm=perms[k], random_state=rng)
+                new = weight_matching(
+                    spec,
+                    target,
+                    arrays[k],
+                    max_iter=wm_max_iter,
+                    init_perm=perms[k],
+                    random_state=rng,
+                )
                 new = {g: np.asarray(p) for g, p in new.items()}
                 if any(not np.array_equal(new[g], perms[k][g]) for g in new):
                     changed = True
                     perms[k] = new
                     permuted[k] = apply_permutation(spec, new, arrays[k])
             mean = interpolate_many(permuted, w)
-            history.append(float(sum(
-                wk * sum(np.sum((p[n] - mean[n]) ** 2) for n in mean
-                         if mean[n].dtype.kind in "fc")
-                for wk, p in zip(w, permuted))))
+            history.append(
+                float(
+                    sum(
+                        wk
+                        * sum(
+                            np.sum((p[n] - mean[n]) ** 2)
+                            for n in mean
+                            if mean[n].dtype.kind in "fc"
+                        )
+                        for wk, p in zip(w, permuted)
+                    )
+                )
+            )
             if not changed:
                 converged = True
                 break

@@ -340,8 +340,17 @@ def _layout(layout):
         ) from None
 
 
-def dense_axes(name, p_in, p_out, *, layout="out_in", bias=True, weight="weight",
-               bias_name="bias", sep="."):
+def dense_axes(
+    name,
+    p_in,
+    p_out,
+    *,
+    layout="out_in",
+    bias=True,
+    weight="weight",
+    bias_name="bias",
+    sep=".",
+):
     """Axes of a dense layer ``name`` mapping group ``p_in`` to ``p_out``.
 
     Parameters
@@ -370,8 +379,18 @@ def dense_axes(name, p_in, p_out, *, layout="out_in", bias=True, weight="weight"
     return out
 
 
-def conv_axes(name, p_in, p_out, *, layout="out_in", bias=True, ndim=2,
-              weight="weight", bias_name="bias", sep="."):
+def conv_axes(
+    name,
+    p_in,
+    p_out,
+    *,
+    layout="out_in",
+    bias=True,
+    ndim=2,
+    weight="weight",
+    bias_name="bias",
+    sep=".",
+):
     """Axes of a convolution: PyTorch ``(out, in, *k)`` or flax ``(*k, in, out)``.
 
     Parameters
@@ -440,8 +459,17 @@ def norm_axes(name, p, *, kind="batchnorm", sep=".", names=None):
     return out
 
 
-def flatten_dense_axes(name, p_channels, n_positions, p_out, *, order="NCHW",
-                       layout="out_in", bias=True, sep="."):
+def flatten_dense_axes(
+    name,
+    p_channels,
+    n_positions,
+    p_out,
+    *,
+    order="NCHW",
+    layout="out_in",
+    bias=True,
+    sep=".",
+):
     """Axes of a dense layer reading a flattened ``(C, H, W)`` feature map.
 
     Parameters
@@ -468,12 +496,25 @@ def flatten_dense_axes(name, p_channels, n_positions, p_out, *, order="NCHW",
     axes : dict of str to tuple
         Parameter name -> tuple of axis entries, to merge into ``axes_to_perm``.
     """
-    return dense_axes(name, FlatAxis(p_channels, n_positions, order), p_out,
-                      layout=layout, bias=bias, sep=sep)
+    return dense_axes(
+        name,
+        FlatAxis(p_channels, n_positions, order),
+        p_out,
+        layout=layout,
+        bias=bias,
+        sep=sep,
+    )
 
 
-def mlp_spec(layer_sizes, *, layout="out_in", weight_name=None, bias_name=None,
-             bias=True, group_name="P{}"):
+def mlp_spec(
+    layer_sizes,
+    *,
+    layout="out_in",
+    weight_name=None,
+    bias_name=None,
+    bias=True,
+    group_name="P{}",
+):
     """Permutation spec of a fully connected network.
 
     Parameters
@@ -533,8 +574,18 @@ def mlp_spec(layer_sizes, *, layout="out_in", weight_name=None, bias_name=None,
     return PermutationSpec(a2p, shapes=shapes)
 
 
-def residual_block_axes(name, p_in, p_out, inner, *, layout="out_in", norm="batchnorm",
-                        shortcut=None, kernel_ndim=2, bias=False):
+def residual_block_axes(
+    name,
+    p_in,
+    p_out,
+    inner,
+    *,
+    layout="out_in",
+    norm="batchnorm",
+    shortcut=None,
+    kernel_ndim=2,
+    bias=False,
+):
     """Axes of a two-conv residual block (``conv1 -> norm1 -> conv2 -> norm2``).
 
     The block's output is written into the residual stream ``p_out``.  If
@@ -574,24 +625,48 @@ def residual_block_axes(name, p_in, p_out, inner, *, layout="out_in", norm="batc
             f"({p_in!r} != {p_out!r})."
         )
     out = {}
-    out.update(conv_axes(f"{name}.conv1", p_in, inner, layout=layout, bias=bias,
-                         ndim=kernel_ndim))
+    out.update(
+        conv_axes(
+            f"{name}.conv1", p_in, inner, layout=layout, bias=bias, ndim=kernel_ndim
+        )
+    )
     if norm:
         out.update(norm_axes(f"{name}.bn1", inner, kind=norm))
-    out.update(conv_axes(f"{name}.conv2", inner, p_out, layout=layout, bias=bias,
-                         ndim=kernel_ndim))
+    out.update(
+        conv_axes(
+            f"{name}.conv2", inner, p_out, layout=layout, bias=bias, ndim=kernel_ndim
+        )
+    )
     if norm:
         out.update(norm_axes(f"{name}.bn2", p_out, kind=norm))
     if shortcut:
-        out.update(conv_axes(f"{name}.shortcut.0", p_in, p_out, layout=layout,
-                             bias=bias, ndim=kernel_ndim))
+        out.update(
+            conv_axes(
+                f"{name}.shortcut.0",
+                p_in,
+                p_out,
+                layout=layout,
+                bias=bias,
+                ndim=kernel_ndim,
+            )
+        )
         if norm:
             out.update(norm_axes(f"{name}.shortcut.1", p_out, kind=norm))
     return out
 
 
-def cnn_spec(channels, dense_sizes, *, n_positions=1, order="NCHW", layout="out_in",
-             norm=None, in_channels=None, kernel_size=3, conv_bias=True):
+def cnn_spec(
+    channels,
+    dense_sizes,
+    *,
+    n_positions=1,
+    order="NCHW",
+    layout="out_in",
+    norm=None,
+    in_channels=None,
+    kernel_size=3,
+    conv_bias=True,
+):
     """Spec of a plain conv net: convs (+ norm), flatten, dense layers.
 
     Keys: ``conv{k}.weight/bias``, ``norm{k}.*``, ``fc{j}.weight/bias``.
@@ -636,8 +711,9 @@ def cnn_spec(channels, dense_sizes, *, n_positions=1, order="NCHW", layout="out_
         g = f"C{k}"
         a2p.update(conv_axes(f"conv{k}", prev, g, layout=lay, bias=conv_bias))
         if shapes is not None:
-            shapes[f"conv{k}.weight"] = (c, c_prev) + ks if lay == "out_in" else \
-                ks + (c_prev, c)
+            shapes[f"conv{k}.weight"] = (
+                (c, c_prev) + ks if lay == "out_in" else ks + (c_prev, c)
+            )
             if conv_bias:
                 shapes[f"conv{k}.bias"] = (c,)
         if norm:
@@ -659,8 +735,16 @@ def cnn_spec(channels, dense_sizes, *, n_positions=1, order="NCHW", layout="out_
     return PermutationSpec(a2p, shapes=shapes)
 
 
-def resnet_spec(stage_widths, blocks_per_stage, n_classes, *, layout="out_in",
-                norm="batchnorm", in_channels=None, kernel_size=3):
+def resnet_spec(
+    stage_widths,
+    blocks_per_stage,
+    n_classes,
+    *,
+    layout="out_in",
+    norm="batchnorm",
+    in_channels=None,
+    kernel_size=3,
+):
     """Spec of a small ResNet (ResNet20-style) with one group per residual stream.
 
     Keys follow torchvision-style naming: ``conv1``, ``bn1`` (stem),
@@ -698,9 +782,16 @@ def resnet_spec(stage_widths, blocks_per_stage, n_classes, *, layout="out_in",
     for s in range(len(widths)):
         for b in range(int(blocks_per_stage)):
             p_in = f"S{s - 1}" if (b == 0 and s > 0) else f"S{s}"
-            a2p.update(residual_block_axes(
-                f"layer{s}.{b}", p_in, f"S{s}", f"S{s}_B{b}_inner",
-                layout=lay, norm=norm))
+            a2p.update(
+                residual_block_axes(
+                    f"layer{s}.{b}",
+                    p_in,
+                    f"S{s}",
+                    f"S{s}_B{b}_inner",
+                    layout=lay,
+                    norm=norm,
+                )
+            )
     a2p.update(dense_axes("fc", f"S{len(widths) - 1}", None, layout=lay))
     shapes = None
     if in_channels is not None:

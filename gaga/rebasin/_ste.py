@@ -97,10 +97,24 @@ def mlp_loss_and_grad(params, X, y, *, activation="relu", loss="cross_entropy"):
     return value, grads
 
 
-def ste_matching(spec, params_a, params_b, X, y, *, loss_and_grad=None, n_epochs=10,
-                 batch_size=256, learning_rate=1e-2, momentum=0.9, max_iter=100,
-                 selection="epoch", random_state=None, activation="relu",
-                 loss="cross_entropy"):
+def ste_matching(
+    spec,
+    params_a,
+    params_b,
+    X,
+    y,
+    *,
+    loss_and_grad=None,
+    n_epochs=10,
+    batch_size=256,
+    learning_rate=1e-2,
+    momentum=0.9,
+    max_iter=100,
+    selection="epoch",
+    random_state=None,
+    activation="relu",
+    loss="cross_entropy",
+):
     """Straight-through estimator matching (Git Re-Basin "STEv2").
 
     Free parameters ``theta~`` start at ``theta_A``. For every minibatch:
@@ -157,8 +171,10 @@ def ste_matching(spec, params_a, params_b, X, y, *, loss_and_grad=None, n_epochs
     if selection not in ("epoch", "batch"):
         raise ValueError(f"selection must be 'epoch' or 'batch', got {selection!r}.")
     if loss_and_grad is None:
+
         def loss_and_grad(p, Xb, yb):
             return mlp_loss_and_grad(p, Xb, yb, activation=activation, loss=loss)
+
     X = np.asarray(X)
     y = np.asarray(y)
     n = X.shape[0]
@@ -185,9 +201,10 @@ def ste_matching(spec, params_a, params_b, X, y, *, loss_and_grad=None, n_epochs
     for _ in range(int(n_epochs)):
         order = rng.permutation(n)
         for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            perm = weight_matching(spec, tilde, pb, max_iter=max_iter, init_perm=perm,
-                                   random_state=rng)
+            idx = order[start : start + batch_size]
+            perm = weight_matching(
+                spec, tilde, pb, max_iter=max_iter, init_perm=perm, random_state=rng
+            )
             perm = {g: np.asarray(p) for g, p in perm.items()}
             hat = apply_permutation(spec, perm, pb)
             mid = {k: 0.5 * (pa[k] + hat[k]) for k in pa}
@@ -203,8 +220,9 @@ def ste_matching(spec, params_a, params_b, X, y, *, loss_and_grad=None, n_epochs
                 tilde[k] = tilde[k] - learning_rate * vel[k]
             steps += 1
         if selection == "epoch":
-            perm = weight_matching(spec, tilde, pb, max_iter=max_iter, init_perm=perm,
-                                   random_state=rng)
+            perm = weight_matching(
+                spec, tilde, pb, max_iter=max_iter, init_perm=perm, random_state=rng
+            )
             perm = {g: np.asarray(p) for g, p in perm.items()}
             value = loss_and_grad(midpoint(perm), X, y)[0]
             sel_losses.append(value)

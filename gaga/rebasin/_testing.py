@@ -91,6 +91,7 @@ def cnn_forward(p, x, n_conv, n_dense, layout, order, norm):
 
 def resnet_forward(p, x, n_stages, n_blocks, norm="batchnorm"):
     """ResNet of gaga.rebasin.resnet_spec (torch layout, NCHW, no strides)."""
+
     def nrm(z, prefix):
         if norm == "batchnorm":
             return batchnorm(z, p, prefix, 1)
@@ -105,8 +106,9 @@ def resnet_forward(p, x, n_stages, n_blocks, norm="batchnorm"):
             h = relu(nrm(conv_nchw(x, p[f"{pre}.conv1.weight"], pad=1), f"{pre}.bn1"))
             h = nrm(conv_nchw(h, p[f"{pre}.conv2.weight"], pad=1), f"{pre}.bn2")
             if f"{pre}.shortcut.0.weight" in p:
-                sc = nrm(conv_nchw(x, p[f"{pre}.shortcut.0.weight"]),
-                         f"{pre}.shortcut.1")
+                sc = nrm(
+                    conv_nchw(x, p[f"{pre}.shortcut.0.weight"]), f"{pre}.shortcut.1"
+                )
             else:
                 sc = x
             x = relu(h + sc)

@@ -115,14 +115,15 @@ def _batches(X, batch_size):
         n = X.shape[0]
         bs = n if batch_size is None else int(batch_size)
         for s in range(0, n, bs):
-            yield X[s:s + bs]
+            yield X[s : s + bs]
     else:
         for batch in X:
             yield batch[0] if isinstance(batch, (list, tuple)) else batch
 
 
-def iter_torch_activations(model, X, modules, *, record="output", batch_size=None,
-                           dtype=None):
+def iter_torch_activations(
+    model, X, modules, *, record="output", batch_size=None, dtype=None
+):
     """Yield, batch by batch, activations recorded with forward hooks.
 
     Parameters
@@ -162,9 +163,11 @@ def iter_torch_activations(model, X, modules, *, record="output", batch_size=Non
     store = {}
     handles = []
     for g, mname in modules.items():
+
         def hook(mod, inp, out, g=g):
             t = inp[0] if record == "input" else out
             store[g] = t.detach().cpu().double().numpy()
+
         handles.append(named[mname].register_forward_hook(hook))
     was_training = model.training
     model.eval()
@@ -205,8 +208,9 @@ def torch_activations(model, X, modules, *, record="output", batch_size=None):
         Group -> activations, concatenated over batches.
     """
     parts = {}
-    for b in iter_torch_activations(model, X, modules, record=record,
-                                    batch_size=batch_size):
+    for b in iter_torch_activations(
+        model, X, modules, record=record, batch_size=batch_size
+    ):
         for g, a in b.items():
             parts.setdefault(g, []).append(a)
     return {g: np.concatenate(v) for g, v in parts.items()}
@@ -245,7 +249,8 @@ def torch_loss_and_grad(model, loss_fn=None, dtype=None):
             raise ValueError(f"params is missing parameter(s) {missing}.")
         with torch.no_grad():
             template.load_state_dict(
-                {k: torch.as_tensor(np.asarray(params[k])) for k in sd_keys})
+                {k: torch.as_tensor(np.asarray(params[k])) for k in sd_keys}
+            )
         template.zero_grad(set_to_none=True)
         out = template(torch.as_tensor(np.asarray(X)).to(dtype))
         yt = torch.as_tensor(np.asarray(y))
@@ -253,9 +258,14 @@ def torch_loss_and_grad(model, loss_fn=None, dtype=None):
             yt = yt.to(dtype)
         loss = loss_fn(out, yt)
         loss.backward()
-        grads = {k: (p.grad.detach().numpy().copy() if p.grad is not None
-                     else np.zeros(tuple(p.shape)))
-                 for k, p in named.items()}
+        grads = {
+            k: (
+                p.grad.detach().numpy().copy()
+                if p.grad is not None
+                else np.zeros(tuple(p.shape))
+            )
+            for k, p in named.items()
+        }
         return float(loss.detach()), grads
 
     return loss_and_grad
@@ -296,8 +306,11 @@ def spec_from_torch_sequential(model, input_shape, *, group_name="P{}"):
     if not isinstance(model, nn.Sequential):
         raise ValueError("spec_from_torch_sequential needs an nn.Sequential.")
     layers = list(model.named_children())
-    lin_idx = [i for i, (_, m) in enumerate(layers)
-               if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d))]
+    lin_idx = [
+        i
+        for i, (_, m) in enumerate(layers)
+        if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d))
+    ]
     if not lin_idx:
         raise ValueError("the model has no Linear or Conv layer.")
     last = lin_idx[-1]
@@ -313,13 +326,37 @@ def spec_from_torch_sequential(model, input_shape, *, group_name="P{}"):
     a2p = {}
     cur = None  # current group entry of the activations (str or FlatAxis)
     k = 0
-    elementwise = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.ELU,
-                   nn.SiLU, nn.Softplus, nn.Identity, nn.Dropout, nn.Dropout1d,
-                   nn.Dropout2d, nn.Hardtanh, nn.ReLU6, nn.Mish)
-    pools = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d,
-             nn.AvgPool3d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d,
-             nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d,
-             nn.AdaptiveMaxPool3d)
+    elementwise = (
+        nn.ReLU,
+        nn.LeakyReLU,
+        nn.Tanh,
+        nn.Sigmoid,
+        nn.GELU,
+        nn.ELU,
+        nn.SiLU,
+        nn.Softplus,
+        nn.Identity,
+        nn.Dropout,
+        nn.Dropout1d,
+        nn.Dropout2d,
+        nn.Hardtanh,
+        nn.ReLU6,
+        nn.Mish,
+    )
+    pools = (
+        nn.MaxPool1d,
+        nn.MaxPool2d,
+        nn.MaxPool3d,
+        nn.AvgPool1d,
+        nn.AvgPool2d,
+        nn.AvgPool3d,
+        nn.AdaptiveAvgPool1d,
+        nn.AdaptiveAvgPool2d,
+        nn.AdaptiveAvgPool3d,
+        nn.AdaptiveMaxPool1d,
+        nn.AdaptiveMaxPool2d,
+        nn.AdaptiveMaxPool3d,
+    )
     for i, (name, layer) in enumerate(layers):
         if isinstance(layer, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
             if getattr(layer, "groups", 1) != 1:

@@ -37,9 +37,7 @@ from gaga.rebasin import (
 )
 from gaga.rebasin._testing import mlp_forward, random_params
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +49,12 @@ def digits():
 @pytest.fixture(scope="module")
 def two_mlps(digits):
     X, y = digits
-    return [MLPClassifier(hidden_layer_sizes=(24, 16), max_iter=60,
-                          random_state=s).fit(X, y) for s in (0, 1)]
+    return [
+        MLPClassifier(hidden_layer_sizes=(24, 16), max_iter=60, random_state=s).fit(
+            X, y
+        )
+        for s in (0, 1)
+    ]
 
 
 def _dist(a, b):
@@ -60,6 +62,7 @@ def _dist(a, b):
 
 
 # ------------------------------------------------------------ weight matching
+
 
 def test_self_matching_is_identity(two_mlps):
     spec = spec_from_sklearn_mlp(two_mlps[0])
@@ -172,9 +175,9 @@ def test_matching_reduces_barrier_on_digits(two_mlps, digits):
     naive = interpolation_curve(two_mlps[0], two_mlps[1], X, y, n_points=11)
     perm = weight_matching(spec, pa, pb, random_state=0)
     pb2 = apply_permutation(spec, perm, pb)
-    matched = interpolation_curve(two_mlps[0],
-                                  sklearn_mlp_with_params(two_mlps[1], pb2), X, y,
-                                  n_points=11)
+    matched = interpolation_curve(
+        two_mlps[0], sklearn_mlp_with_params(two_mlps[1], pb2), X, y, n_points=11
+    )
     # permuting B does not change its function
     np.testing.assert_allclose(matched.loss[-1], naive.loss[-1], rtol=1e-10)
     assert matched.loss_barrier() < 0.7 * naive.loss_barrier()
@@ -182,6 +185,7 @@ def test_matching_reduces_barrier_on_digits(two_mlps, digits):
 
 
 # -------------------------------------------------------- activation matching
+
 
 @pytest.mark.parametrize("similarity", ["pearson", "covariance", "cross_moment"])
 def test_activation_matching_recovers_planted(two_mlps, digits, similarity):
@@ -206,15 +210,16 @@ def test_activation_matching_streaming_equals_full():
     a = rng.normal(size=(103, 5)) * [1, 2, 3, 4, 5] + 10.0
     b = a[:, ::-1] + 0.1 * rng.normal(size=(103, 5))
     full = CrossStatistics(5, 5).update(a, b)
-    batches = [({"g": a[i:i + 10]}) for i in range(0, 103, 10)]
-    batches_b = [({"g": b[i:i + 10]}) for i in range(0, 103, 10)]
+    batches = [({"g": a[i : i + 10]}) for i in range(0, 103, 10)]
+    batches_b = [({"g": b[i : i + 10]}) for i in range(0, 103, 10)]
     res = activation_matching(iter(batches), iter(batches_b))
     np.testing.assert_allclose(res.similarities["g"], full.pearson(), atol=1e-12)
     np.testing.assert_array_equal(res["g"], [4, 3, 2, 1, 0])
     ref = np.corrcoef(a.T, b.T)[:5, 5:]
     np.testing.assert_allclose(full.pearson(eps=0), ref, atol=1e-10)
-    np.testing.assert_allclose(full.covariance(), np.cov(a.T, b.T, bias=True)[:5, 5:],
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        full.covariance(), np.cov(a.T, b.T, bias=True)[:5, 5:], atol=1e-9
+    )
 
 
 def test_activation_matching_conv_channel_axis():
@@ -243,6 +248,7 @@ def test_activation_matching_bad_input():
 
 # ---------------------------------------------------------------- STE
 
+
 def test_mlp_loss_and_grad_matches_finite_differences():
     rng = np.random.default_rng(0)
     spec = mlp_spec([4, 6, 5, 3], layout="in_out")
@@ -261,8 +267,9 @@ def test_mlp_loss_and_grad_matches_finite_differences():
             up = mlp_loss_and_grad(q, X, y)[0]
             q[k].ravel()[i] -= 2 * h
             down = mlp_loss_and_grad(q, X, y)[0]
-            np.testing.assert_allclose(grads[k].ravel()[i], (up - down) / (2 * h),
-                                       atol=1e-7)
+            np.testing.assert_allclose(
+                grads[k].ravel()[i], (up - down) / (2 * h), atol=1e-7
+            )
     yr = rng.normal(size=(7, 3))
     val, grads = mlp_loss_and_grad(p, X, yr, loss="squared_error")
     assert val > 0 and grads["W0"].shape == (4, 6)
@@ -272,8 +279,7 @@ def test_ste_matching_not_worse_than_weight_matching(two_mlps, digits):
     X, y = digits
     spec = spec_from_sklearn_mlp(two_mlps[0])
     pa, pb = (params_from_sklearn_mlp(m) for m in two_mlps)
-    res = ste_matching(spec, pa, pb, X, y, n_epochs=3, batch_size=500,
-                       random_state=0)
+    res = ste_matching(spec, pa, pb, X, y, n_epochs=3, batch_size=500, random_state=0)
     wm = weight_matching(spec, pa, pb, random_state=0)
 
     def mid_loss(perm):
@@ -284,12 +290,22 @@ def test_ste_matching_not_worse_than_weight_matching(two_mlps, digits):
     assert res.best_loss <= mid_loss(wm) + 1e-12
     assert len(res.loss_trace) == res.n_iter == 3 * 4
     assert len(res.selection_losses) == 4
-    res_b = ste_matching(spec, pa, pb, X, y, n_epochs=1, batch_size=500,
-                         selection="batch", random_state=0)
+    res_b = ste_matching(
+        spec,
+        pa,
+        pb,
+        X,
+        y,
+        n_epochs=1,
+        batch_size=500,
+        selection="batch",
+        random_state=0,
+    )
     assert res_b.best_loss == min(res_b.loss_trace)
 
 
 # --------------------------------------------------- interpolation, barriers
+
 
 def test_barrier_of_model_with_itself_is_zero(two_mlps, digits):
     X, y = digits
@@ -313,7 +329,8 @@ def test_barrier_definitions():
     acc = np.array([0.9, 0.5, 0.3, 0.6, 0.9])
     assert np.isclose(barrier_sup_linear(lam, acc, higher_is_better=True), 0.6)
     assert np.isclose(
-        barrier_max_minus_endpoint_mean(lam, acc, higher_is_better=True), 0.6)
+        barrier_max_minus_endpoint_mean(lam, acc, higher_is_better=True), 0.6
+    )
     with pytest.raises(ValueError, match="endpoints"):
         barrier_sup_linear([0.1, 0.5], [1, 2])
     with pytest.raises(ValueError, match="0.5"):
@@ -334,10 +351,10 @@ def test_interpolate_variants():
     np.testing.assert_allclose(hom["b0"], 0.5 * (a["b0"] + b["b0"]))
     np.testing.assert_allclose(hom["b1"], 0.25 * (a["b1"] + b["b1"]))
     s = slerp(a, b, 0.5)
-    na = np.sqrt(sum(np.sum(v ** 2) for v in a.values()))
-    nb = np.sqrt(sum(np.sum(v ** 2) for v in b.values()))
-    ns = np.sqrt(sum(np.sum(v ** 2) for v in s.values()))
-    assert ns > np.sqrt(sum(np.sum(v ** 2) for v in mid.values()))
+    na = np.sqrt(sum(np.sum(v**2) for v in a.values()))
+    nb = np.sqrt(sum(np.sum(v**2) for v in b.values()))
+    ns = np.sqrt(sum(np.sum(v**2) for v in s.values()))
+    assert ns > np.sqrt(sum(np.sum(v**2) for v in mid.values()))
     assert min(na, nb) - 1e-9 <= ns <= max(na, nb) + 1e-9
 
 
@@ -356,10 +373,13 @@ def test_interpolation_bad_input(two_mlps):
 
 # ------------------------------------------------------------------ merging
 
+
 def test_merge_many_fixed_point(two_mlps, digits):
     X, y = digits
-    models = [MLPClassifier(hidden_layer_sizes=(16,), max_iter=40,
-                            random_state=s).fit(X, y) for s in range(3)]
+    models = [
+        MLPClassifier(hidden_layer_sizes=(16,), max_iter=40, random_state=s).fit(X, y)
+        for s in range(3)
+    ]
     spec = spec_from_sklearn_mlp(models[0])
     params = [params_from_sklearn_mlp(m) for m in models]
     res = merge_many(spec, params, random_state=0)
@@ -380,14 +400,19 @@ def test_merge_many_recovers_planted_copies(method):
     rng = np.random.default_rng(0)
     spec = mlp_spec([5, 12, 3])
     base = random_params(spec, rng)
-    copies = [apply_permutation(spec, random_permutation(spec, random_state=s), base)
-              for s in range(4)]
+    copies = [
+        apply_permutation(spec, random_permutation(spec, random_state=s), base)
+        for s in range(4)
+    ]
     copies[0] = base
     res = merge_many(spec, copies, method=method, random_state=0)
     # the merged model computes the same function as the base model
     x = rng.normal(size=(10, 5))
-    np.testing.assert_allclose(mlp_forward(res.params, x, 2, "out_in"),
-                               mlp_forward(base, x, 2, "out_in"), atol=1e-10)
+    np.testing.assert_allclose(
+        mlp_forward(res.params, x, 2, "out_in"),
+        mlp_forward(base, x, 2, "out_in"),
+        atol=1e-10,
+    )
     with pytest.raises(ValueError, match="method"):
         merge_many(spec, copies, method="zipit")
     with pytest.raises(ValueError, match="at least two"):
@@ -395,6 +420,7 @@ def test_merge_many_recovers_planted_copies(method):
 
 
 # ----------------------------------------------------------- counterexample
+
 
 def _prelu_net(p, X):
     h = np.maximum(X @ p["W0"].T + p["b0"], 0.0)
@@ -410,11 +436,19 @@ def test_counterexample_barrier_under_every_permutation():
     X = np.array(list(itertools.product(g, g)))
     y = ((X[:, 0] <= 0) & (X[:, 1] >= 0)).astype(float)
     # A: logit = 0.5 - 20 relu(x0) - 20 relu(-x1)
-    A = {"W0": np.array([[1.0, 0.0], [0.0, -1.0]]), "b0": np.zeros(2),
-         "W1": np.array([[-20.0, -20.0]]), "b1": np.array([0.5])}
+    A = {
+        "W0": np.array([[1.0, 0.0], [0.0, -1.0]]),
+        "b0": np.zeros(2),
+        "W1": np.array([[-20.0, -20.0]]),
+        "b1": np.array([0.5]),
+    }
     # B: logit = -20 max(x0, -x1) = -20 (relu(x0 + x1) + relu(2 - x1) - 2)
-    B = {"W0": np.array([[1.0, 1.0], [0.0, -1.0]]), "b0": np.array([0.0, 2.0]),
-         "W1": np.array([[-20.0, -20.0]]), "b1": np.array([40.0])}
+    B = {
+        "W0": np.array([[1.0, 1.0], [0.0, -1.0]]),
+        "b0": np.array([0.0, 2.0]),
+        "W1": np.array([[-20.0, -20.0]]),
+        "b1": np.array([40.0]),
+    }
     spec = mlp_spec([2, 2, 1])
 
     def loss(p):
@@ -435,11 +469,13 @@ def test_counterexample_barrier_under_every_permutation():
     assert min(barriers) > 0.1
     wm = weight_matching(spec, A, B, random_state=0)
     pb = apply_permutation(spec, wm, B)
-    assert barrier_sup_linear(lams, [loss(interpolate(A, pb, lam))
-                                     for lam in lams]) >= min(barriers)
+    assert barrier_sup_linear(
+        lams, [loss(interpolate(A, pb, lam)) for lam in lams]
+    ) >= min(barriers)
 
 
 # --------------------------------------------------------- sklearn adapters
+
 
 def test_sklearn_adapters(two_mlps, digits):
     X, _ = digits
@@ -470,8 +506,9 @@ def test_sklearn_adapters(two_mlps, digits):
 
 def test_sklearn_regressor_tanh(digits):
     X, y = digits
-    reg = MLPRegressor(hidden_layer_sizes=(8,), activation="tanh", max_iter=30,
-                       random_state=0)
+    reg = MLPRegressor(
+        hidden_layer_sizes=(8,), activation="tanh", max_iter=30, random_state=0
+    )
     reg.fit(X[:200], y[:200].astype(float))
     p = params_from_sklearn_mlp(reg)
     spec = spec_from_sklearn_mlp(reg)
@@ -492,20 +529,27 @@ def test_matched_barrier_falls_with_width(digits):
     from sklearn.model_selection import train_test_split
 
     X, y = digits
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, random_state=0,
-                                          stratify=y)
+    Xtr, Xte, ytr, yte = train_test_split(
+        X, y, test_size=0.3, random_state=0, stratify=y
+    )
     barriers = {}
     for h in (8, 128):
-        ma, mb = (MLPClassifier(hidden_layer_sizes=(h, h), max_iter=100, tol=1e-6,
-                                n_iter_no_change=100, random_state=s).fit(Xtr, ytr)
-                  for s in (0, 1))
+        ma, mb = (
+            MLPClassifier(
+                hidden_layer_sizes=(h, h),
+                max_iter=100,
+                tol=1e-6,
+                n_iter_no_change=100,
+                random_state=s,
+            ).fit(Xtr, ytr)
+            for s in (0, 1)
+        )
         spec = spec_from_sklearn_mlp(ma)
         pa, pb = params_from_sklearn_mlp(ma), params_from_sklearn_mlp(mb)
         perm = weight_matching(spec, pa, pb, random_state=0)
         mb2 = sklearn_mlp_with_params(mb, apply_permutation(spec, perm, pb))
         naive = interpolation_curve(ma, mb, Xte, yte, n_points=11).loss_barrier()
-        barriers[h] = interpolation_curve(ma, mb2, Xte, yte,
-                                          n_points=11).loss_barrier()
+        barriers[h] = interpolation_curve(ma, mb2, Xte, yte, n_points=11).loss_barrier()
         assert barriers[h] < naive
     assert barriers[128] < 0.5 * barriers[8]
     assert barriers[128] < 0.2

@@ -33,15 +33,24 @@ def _rng(seed=0):
 def _assert_really_permuted(spec, perm, params, permuted):
     """Guard against vacuous tests: permuted weights differ from the originals."""
     assert any(not np.array_equal(np.arange(len(p)), p) for p in perm.values())
-    changed = [k for k in params if params[k].size > 1
-               and not np.array_equal(params[k], permuted[k])]
+    changed = [
+        k
+        for k in params
+        if params[k].size > 1 and not np.array_equal(params[k], permuted[k])
+    ]
     assert changed
 
 
 def test_inverse_map_built_automatically():
     spec = spec_from_axes_to_perm(
-        {"W0": (None, "P0"), "b0": ("P0",), "W1": ("P0", "P1"), "b1": ("P1",),
-         "W2": ("P1", None), "b2": (None,)}
+        {
+            "W0": (None, "P0"),
+            "b0": ("P0",),
+            "W1": ("P0", "P1"),
+            "b1": ("P1",),
+            "W2": ("P1", None),
+            "b2": (None,),
+        }
     )
     assert spec.perm_to_axes == {
         "P0": [("W0", 1), ("b0", 0), ("W1", 0)],
@@ -82,13 +91,22 @@ def test_mlp_layouts_have_transposed_axes():
 
 
 @pytest.mark.parametrize("norm", [None, "batchnorm", "layernorm"])
-@pytest.mark.parametrize("layout,order", [("out_in", "NCHW"), ("in_out", "NHWC"),
-                                          ("out_in", "NHWC"), ("in_out", "NCHW")])
+@pytest.mark.parametrize(
+    "layout,order",
+    [("out_in", "NCHW"), ("in_out", "NHWC"), ("out_in", "NHWC"), ("in_out", "NCHW")],
+)
 def test_cnn_flatten_dense_permutation_preserves_function(norm, layout, order):
     rng = _rng(2)
     H = W = 7  # two valid 3x3 convs -> 3x3 = 9 positions
-    spec = cnn_spec([4, 5], [6, 3], n_positions=9, order=order, layout=layout,
-                    norm=norm, in_channels=2)
+    spec = cnn_spec(
+        [4, 5],
+        [6, 3],
+        n_positions=9,
+        order=order,
+        layout=layout,
+        norm=norm,
+        in_channels=2,
+    )
     params = random_params(spec, rng)
     x = rng.normal(size=(6, 2, H, W) if order == "NCHW" else (6, H, W, 2))
     perm = random_permutation(spec, random_state=5)
@@ -99,12 +117,14 @@ def test_cnn_flatten_dense_permutation_preserves_function(norm, layout, order):
     np.testing.assert_allclose(y1, y0, atol=ATOL, rtol=0)
 
 
-@pytest.mark.parametrize("layout,order,wrong", [("out_in", "NCHW", "NHWC"),
-                                                ("in_out", "NHWC", "NCHW")])
+@pytest.mark.parametrize(
+    "layout,order,wrong", [("out_in", "NCHW", "NHWC"), ("in_out", "NHWC", "NCHW")]
+)
 def test_wrong_flatten_order_breaks_equivalence(layout, order, wrong):
     rng = _rng(3)
-    spec_wrong = cnn_spec([4], [3], n_positions=9, order=wrong, layout=layout,
-                          in_channels=2)
+    spec_wrong = cnn_spec(
+        [4], [3], n_positions=9, order=wrong, layout=layout, in_channels=2
+    )
     params = random_params(spec_wrong, rng)
     x = rng.normal(size=(6, 2, 5, 5) if order == "NCHW" else (6, 5, 5, 2))
     perm = {"C0": np.array([1, 2, 3, 0])}
@@ -126,10 +146,16 @@ def test_batchnorm_buffers_are_needed():
     wrong["norm0.running_mean"] = params["norm0.running_mean"]
     wrong["norm0.running_var"] = params["norm0.running_var"]
     y0 = cnn_forward(params, x, 1, 1, "out_in", "NCHW", "batchnorm")
-    np.testing.assert_allclose(cnn_forward(permuted, x, 1, 1, "out_in", "NCHW",
-                                           "batchnorm"), y0, atol=ATOL, rtol=0)
-    assert np.max(np.abs(cnn_forward(wrong, x, 1, 1, "out_in", "NCHW", "batchnorm")
-                         - y0)) > 1e-3
+    np.testing.assert_allclose(
+        cnn_forward(permuted, x, 1, 1, "out_in", "NCHW", "batchnorm"),
+        y0,
+        atol=ATOL,
+        rtol=0,
+    )
+    assert (
+        np.max(np.abs(cnn_forward(wrong, x, 1, 1, "out_in", "NCHW", "batchnorm") - y0))
+        > 1e-3
+    )
     assert spec.axes_to_perm["norm0.num_batches_tracked"] == ()
     assert permuted["norm0.num_batches_tracked"] == 7
 
@@ -140,7 +166,8 @@ def test_resnet_permutation_preserves_function(norm):
     spec = resnet_spec([4, 6], 2, 3, norm=norm, in_channels=2)
     # 2 stream groups + 4 inner groups
     assert sorted(spec.groups) == sorted(
-        ["S0", "S1", "S0_B0_inner", "S0_B1_inner", "S1_B0_inner", "S1_B1_inner"])
+        ["S0", "S1", "S0_B0_inner", "S0_B1_inner", "S1_B0_inner", "S1_B1_inner"]
+    )
     assert "layer1.0.shortcut.0.weight" in spec.axes_to_perm
     assert "layer0.0.shortcut.0.weight" not in spec.axes_to_perm
     params = random_params(spec, rng)
@@ -186,15 +213,18 @@ def test_identity_and_random_permutation():
 
 def test_flat_axis_expansion():
     p = np.array([1, 0])
-    np.testing.assert_array_equal(FlatAxis("C", 3, "NCHW").expand(p),
-                                  [3, 4, 5, 0, 1, 2])
-    np.testing.assert_array_equal(FlatAxis("C", 3, "NHWC").expand(p),
-                                  [1, 0, 3, 2, 5, 4])
+    np.testing.assert_array_equal(
+        FlatAxis("C", 3, "NCHW").expand(p), [3, 4, 5, 0, 1, 2]
+    )
+    np.testing.assert_array_equal(
+        FlatAxis("C", 3, "NHWC").expand(p), [1, 0, 3, 2, 5, 4]
+    )
     with pytest.raises(ValueError, match="order"):
         FlatAxis("C", 3, "CHWN")
 
 
 # ---------------------------------------------------------------- bad input
+
 
 def test_group_twice_in_one_tensor():
     with pytest.raises(ValueError, match=r"'W1'.*group 'P0'.*more than one axis"):
@@ -203,8 +233,9 @@ def test_group_twice_in_one_tensor():
 
 def test_inconsistent_group_sizes():
     with pytest.raises(ValueError, match=r"'b0' axis 0 gives size 4 to group 'P0'"):
-        PermutationSpec({"W0": (None, "P0"), "b0": ("P0",)},
-                        shapes={"W0": (3, 5), "b0": (4,)})
+        PermutationSpec(
+            {"W0": (None, "P0"), "b0": ("P0",)}, shapes={"W0": (3, 5), "b0": (4,)}
+        )
 
 
 def test_unreachable_group():
@@ -241,5 +272,6 @@ def test_params_not_matching_spec():
 
 def test_flat_axis_not_dividing():
     with pytest.raises(ValueError, match=r"'fc0.weight' axis 1.*multiple"):
-        PermutationSpec({"fc0.weight": (None, FlatAxis("C0", 4))},
-                        shapes={"fc0.weight": (3, 10)})
+        PermutationSpec(
+            {"fc0.weight": (None, FlatAxis("C0", 4))}, shapes={"fc0.weight": (3, 10)}
+        )

@@ -58,13 +58,17 @@ def _out(model, x):
 
 def test_state_dict_round_trip_mlp():
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 7), nn.ReLU(),
-                          nn.Linear(7, 3)).double()
+    model = nn.Sequential(
+        nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 7), nn.ReLU(), nn.Linear(7, 3)
+    ).double()
     params = params_from_torch(model)
     assert params["0.weight"].shape == (8, 5) and params["0.weight"].dtype == np.float64
-    spec = mlp_spec([5, 8, 7, 3], layout="out_in",
-                    weight_name=["0.weight", "2.weight", "4.weight"],
-                    bias_name=["0.bias", "2.bias", "4.bias"])
+    spec = mlp_spec(
+        [5, 8, 7, 3],
+        layout="out_in",
+        weight_name=["0.weight", "2.weight", "4.weight"],
+        bias_name=["0.bias", "2.bias", "4.bias"],
+    )
     auto = spec_from_torch_sequential(model, (5,))
     assert auto.axes_to_perm == spec.axes_to_perm
     perm = random_permutation(spec, random_state=0)
@@ -80,9 +84,16 @@ def test_state_dict_round_trip_mlp():
 
 def _conv_bn_net():
     return nn.Sequential(
-        nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
-        nn.Conv2d(4, 5, 3), nn.BatchNorm2d(5), nn.ReLU(),
-        nn.Flatten(), nn.Linear(5 * 3 * 3, 6), nn.BatchNorm1d(6), nn.ReLU(),
+        nn.Conv2d(2, 4, 3),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Conv2d(4, 5, 3),
+        nn.BatchNorm2d(5),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(5 * 3 * 3, 6),
+        nn.BatchNorm1d(6),
+        nn.ReLU(),
         nn.Linear(6, 3),
     ).double()
 
@@ -103,8 +114,10 @@ def test_conv_batchnorm_flatten_sequential_round_trip():
     # without permuting the BN buffers the function changes
     broken = dict(permuted)
     broken["1.running_mean"] = params["1.running_mean"]
-    assert np.abs(_out(torch_model_with_params(model, broken), x)
-                  - _out(model, x)).max() > 1e-4
+    assert (
+        np.abs(_out(torch_model_with_params(model, broken), x) - _out(model, x)).max()
+        > 1e-4
+    )
     # the spec of the builder agrees with the automatic one for conv/bn/flatten
     built = cnn_spec([4, 5], [6, 3], n_positions=9, norm="batchnorm", in_channels=2)
     assert built.group_sizes["C0"] == spec.group_sizes["P0"]
@@ -119,8 +132,9 @@ class _Block(nn.Module):
         self.bn2 = nn.BatchNorm2d(cout)
         self.shortcut = nn.Sequential()
         if cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False),
-                                          nn.BatchNorm2d(cout))
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout)
+            )
 
     def forward(self, x):
         h = torch.relu(self.bn1(self.conv1(x)))
@@ -160,8 +174,9 @@ def test_resnet_round_trip_with_batchnorm():
     perm = random_permutation(spec, random_state=0)
     new = torch_model_with_params(model, apply_permutation(spec, perm, params))
     np.testing.assert_allclose(_out(new, x), _out(model, x), atol=1e-10, rtol=0)
-    assert is_identity_permutation(weight_matching(spec, params, params,
-                                                   random_state=0))
+    assert is_identity_permutation(
+        weight_matching(spec, params, params, random_state=0)
+    )
 
 
 def test_torch_activation_matching_and_planted_weight_matching():
@@ -199,8 +214,9 @@ def test_torch_ste_and_reset_batchnorm():
         m = nn.Sequential(nn.Linear(6, 10), nn.ReLU(), nn.Linear(10, 3)).double()
         for _ in range(100):  # plain gradient descent (torch.optim is slow to import)
             m.zero_grad()
-            loss = nn.functional.cross_entropy(m(torch.as_tensor(X)),
-                                               torch.as_tensor(y))
+            loss = nn.functional.cross_entropy(
+                m(torch.as_tensor(X)), torch.as_tensor(y)
+            )
             loss.backward()
             with torch.no_grad():
                 for prm in m.parameters():
@@ -211,11 +227,13 @@ def test_torch_ste_and_reset_batchnorm():
     lg = torch_loss_and_grad(models[0])
     val, grads = lg(pa, X, y)
     assert set(grads) == set(pa) and np.isfinite(val)
-    res = ste_matching(spec, pa, pb, X, y, loss_and_grad=lg, n_epochs=2,
-                       batch_size=60, random_state=0)
+    res = ste_matching(
+        spec, pa, pb, X, y, loss_and_grad=lg, n_epochs=2, batch_size=60, random_state=0
+    )
     assert res.best_loss <= res.selection_losses[0] + 1e-12
     bn = nn.Sequential(nn.Linear(6, 4), nn.BatchNorm1d(4)).double()
     new = reset_batchnorm(bn, X, batch_size=40)  # equal batches: exact mean
-    np.testing.assert_allclose(new[1].running_mean.numpy(),
-                               _out(bn[0], torch.as_tensor(X)).mean(0), atol=1e-10)
+    np.testing.assert_allclose(
+        new[1].running_mean.numpy(), _out(bn[0], torch.as_tensor(X)).mean(0), atol=1e-10
+    )
     assert not new.training
