@@ -8,7 +8,10 @@ import os
 import platform
 import signal
 import subprocess
+import sys
 import time
+import traceback
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -25,6 +28,13 @@ __all__ = [
     "load_binary",
     "subsample",
     "standardize",
+    "log",
+    "warning_summary",
+    "machine_line",
+    "row_notes",
+    "run_acs_grid",
+    "run_timed_path",
+    "certificate_ages",
 ]
 
 
@@ -125,6 +135,185 @@ def machine_info():
         "git_dirty_files": dirty.splitlines(),
         "loadavg_start": loadavg(),
     }
+
+
+def machine_line(meta):
+    """The "Machine: ..." line of a benchmark's output from :func:`machine_info`."""
+    dirty = meta["git_dirty_files"]
+    return (
+        f"Machine: {meta['cpu']}, {meta['cpu_count']} CPUs "
+        f"(affinity {meta['affinity']}), {meta['platform']}; Python "
+        f"{meta['python']}, numpy {meta['numpy']}, scipy {meta['scipy']}, "
+        f"scikit-learn {meta['sklearn']}, numba {meta['numba']}, cvxpy "
+        f"{meta['cvxpy']}; gaga at {meta['git_commit']}"
+        + (
+            " + local changes in " + ", ".join(f.split()[-1] for f in dirty)
+            if dirty
+            else ""
+        )
+        + "."
+    )
+
+
+def log(*args):
+    """Progress to stderr (the tables go to stdout)."""
+    print(*args, file=sys.stderr, flush=True)
+
+
+def warning_summary(caught):
+    """Counts of the caught warnings by category and (truncated) message."""
+    out = {}
+    for w in caught:
+        key = f"{w.category.__name__}: {str(w.message)[:120]}"
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
+def row_notes(tag, row, methods):
+    """Notes of one benchmark row: each method's error and warnings, then the
+    certificate's errors and failures."""
+    notes = []
+    for k in methods:
+        m = row[k]
+        if m.get("error"):
+            notes.append(f"{tag}: {k} FAILED: {m['error']}")
+        for w, cnt in m.get("warnings", {}).items():
+            notes.append(f"{tag}: {k}: {cnt} x {w}")
+    c = row.get("cert") or {}
+    for e in c.get("errors", []):
+        notes.append(f"{tag}: certificate error: {e}")
+    for f in c.get("failed", []):
+        notes.append(f"{tag}: not certified: {f}")
+    return notes
+
+
+def run_timed_path(fit, hard, repeats=1, budget=np.inf):
+    """The path ``fit()`` returns, timed ``repeats`` times while the timings so far sum
+    to less than ``budget`` (each under the hard limit ``hard``); ``seconds`` is their
+    median (``seconds_all``: each timing). Every repeat must return the same events
+    (the path is deterministic). Returns (path or None, the row's dict)."""
+    res = {"status": "ok", "error": None}
+    times = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = None
+        while True:
+            t0 = time.perf_counter()
+            try:
+                with alarm(hard):
+                    again = fit()
+            except BudgetExceeded:
+                path = None
+                res["status"] = "budget"
+            except Exception as exc:
+                path = None
+                res["status"] = "failed"
+                res["error"] = f"{type(exc).__name__}: {exc}"
+                res["traceback"] = traceback.format_exc()
+            times.append(time.perf_counter() - t0)
+            if res["status"] != "ok":
+                break
+            if path is not None and again.events != path.events:
+                raise AssertionError("two runs of the same path differ")
+            path = again
+            if len(times) >= repeats or sum(times) >= budget:
+                break
+        res["seconds"] = float(np.median(times)) if res["status"] == "ok" else times[0]
+        res["seconds_all"] = times
+    res["warnings"] = warning_summary(caught)
+    res["mark"] = ">" if res["status"] == "budget" else ""
+    if path is not None:
+        res.update(
+            age_min=float(path.age_min),
+            age_max=float(path.age_max),
+            n_events=int(path.n_events),
+            n_jumps=int(len(path.jumps)),
+            stats=dict(path.stats_),
+        )
+    return path, res
+
+
+def run_acs_grid(problem, reg, ages, kw, budget, hard, coef_name):
+    """ACS (``gaga.acs`` with ``kw``) at each of ``ages`` in turn, warm-started from the
+    previous age, within ``budget`` seconds (the rest extrapolated) and the hard limit
+    ``hard``; then the KKT and v residuals of the ages done (not timed, no cvxpy).
+    ``coef_name``: the result's coefficients, ``"coef"`` (Lasso) or ``"dual_coef"``
+    (SVM), passed to the next age's start and to the certificate."""
+    from gaga.baselines import acs
+    from gaga.verify import certify
+
+    done = []
+    res = {"status": "ok", "error": None, "n_ages": int(len(ages)), "params": kw}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t0 = time.perf_counter()
+        try:
+            with alarm(hard):
+                prev = None
+                for a in ages:
+                    if done and time.perf_counter() - t0 > budget:
+                        res["status"] = "budget"
+                        break
+                    prev = acs(
+                        problem,
+                        reg,
+                        a,
+                        coef_init=None if prev is None else getattr(prev, coef_name),
+                        intercept_init=None if prev is None else prev.intercept,
+                        **kw,
+                    )
+                    done.append(prev)
+        except BudgetExceeded:
+            res["status"] = "hard"
+        except Exception as exc:
+            res["status"] = "failed"
+            res["error"] = f"{type(exc).__name__}: {exc}"
+            res["traceback"] = traceback.format_exc()
+        elapsed = time.perf_counter() - t0
+    res["warnings"] = warning_summary(caught)
+    res["elapsed"] = elapsed
+    res["ages_done"] = len(done)
+    if res["status"] == "ok":
+        res["seconds"], res["mark"] = elapsed, ""
+    elif res["status"] == "budget":
+        res["seconds"], res["mark"] = elapsed * len(ages) / len(done), "~"
+    elif res["status"] == "hard":
+        res["seconds"], res["mark"] = elapsed, ">"
+    else:
+        res["seconds"], res["mark"] = float("nan"), ""
+    res["acs_solves"] = int(sum(r.n_iter for r in done))
+    res["not_converged"] = int(sum(not r.converged for r in done))
+    kkt, vres = [], []
+    for r in done:
+        c = certify(
+            problem,
+            reg,
+            r.age,
+            intercept=r.intercept,
+            v=r.v,
+            use_cvxpy=False,
+            **{coef_name: getattr(r, coef_name)},
+        )
+        kkt.append(c.kkt_residual)
+        vres.append(c.v_residual)
+    res["max_kkt"] = float(max(kkt)) if kkt else float("nan")
+    res["max_v_residual"] = float(max(vres)) if vres else float("nan")
+    res["n_ok_1e7"] = int(sum(k <= 1e-7 and v <= 1e-7 for k, v in zip(kkt, vres)))
+    return res
+
+
+def certificate_ages(path, n_bp, n_rand, rng):
+    """Ages to certify a path at: every jump, ``n_bp`` breakpoints evenly spread over
+    the sorted ones, and ``n_rand`` log-uniform random ages (sorted, unique)."""
+    bps = np.asarray(path.breakpoints, dtype=float)
+    sel = set(float(e.age) for e in path.events if e.jump)
+    if bps.size:
+        idx = np.unique(np.linspace(0, bps.size - 1, min(n_bp, bps.size)).round())
+        sel.update(float(bps[int(i)]) for i in idx)
+    lo, hi = np.log(path.age_min), np.log(path.age_max)
+    rand = np.exp(rng.uniform(lo, hi, n_rand))
+    sel.update(float(np.clip(a, path.age_min, path.age_max)) for a in rand)
+    return sorted(sel)
 
 
 def fmt_seconds(seconds, mark=""):

@@ -68,7 +68,6 @@ import os
 import shlex
 import sys
 import time
-import traceback
 import warnings
 
 import numpy as np
@@ -76,17 +75,22 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import (  # noqa: E402
-    BudgetExceeded,
-    alarm,
+    certificate_ages,
     fmt_seconds,
     loadavg,
+    log,
     loglog_slope,
     machine_info,
+    machine_line,
     markdown_table,
+    row_notes,
+    run_acs_grid,
+    run_timed_path,
+    standardize,
+    warning_summary,
 )
 
 import gaga  # noqa: E402
-from gaga.baselines import acs  # noqa: E402
 from gaga.problems import LassoProblem, warmup  # noqa: E402
 from gaga.verify import certify  # noqa: E402
 
@@ -98,10 +102,6 @@ GRIDS = {
 }
 
 
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
-
-
 # --------------------------------------------------------------------------------------
 # data
 
@@ -109,12 +109,6 @@ def log(*args):
 def alpha_max(X, y):
     Xc = X - X.mean(axis=0)
     return float(np.max(np.abs(Xc.T @ (y - y.mean()))) / X.shape[0])
-
-
-def standardize(X):
-    sd = X.std(axis=0)
-    sd[sd == 0] = 1.0
-    return (X - X.mean(axis=0)) / sd
 
 
 def diabetes():
@@ -168,132 +162,17 @@ def problems(args):
 # methods
 
 
-def _warning_summary(caught):
-    out = {}
-    for w in caught:
-        key = f"{w.category.__name__}: {str(w.message)[:120]}"
-        out[key] = out.get(key, 0) + 1
-    return out
-
-
 def run_path(X, y, reg, alpha, hard, repeats=1, budget=np.inf):
-    """The path, timed ``repeats`` times while the timings so far sum to less than
-    ``budget``; ``seconds`` is their median (``seconds_all``: each timing). Every
-    repeat must return the same events (the path is deterministic)."""
-    res = {"status": "ok", "error": None}
-    times = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        path = None
-        while True:
-            t0 = time.perf_counter()
-            try:
-                with alarm(hard):
-                    again = gaga.age_path_lasso(X, y, regularizer=reg, alpha=alpha)
-            except BudgetExceeded:
-                path = None
-                res["status"] = "budget"
-            except Exception as exc:
-                path = None
-                res["status"] = "failed"
-                res["error"] = f"{type(exc).__name__}: {exc}"
-                res["traceback"] = traceback.format_exc()
-            times.append(time.perf_counter() - t0)
-            if res["status"] != "ok":
-                break
-            if path is not None and again.events != path.events:
-                raise AssertionError("two runs of the same path differ")
-            path = again
-            if len(times) >= repeats or sum(times) >= budget:
-                break
-        res["seconds"] = float(np.median(times)) if res["status"] == "ok" else times[0]
-        res["seconds_all"] = times
-    res["warnings"] = _warning_summary(caught)
-    res["mark"] = ">" if res["status"] == "budget" else ""
-    if path is not None:
-        res.update(
-            age_min=float(path.age_min),
-            age_max=float(path.age_max),
-            n_events=int(path.n_events),
-            n_jumps=int(len(path.jumps)),
-            stats=dict(path.stats_),
-        )
-    return path, res
+    return run_timed_path(
+        lambda: gaga.age_path_lasso(X, y, regularizer=reg, alpha=alpha),
+        hard,
+        repeats,
+        budget,
+    )
 
 
 def run_grid(problem, reg, ages, kind, budget, hard):
-    kw = GRIDS[kind]
-    done = []
-    res = {"status": "ok", "error": None, "n_ages": int(len(ages))}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        t0 = time.perf_counter()
-        try:
-            with alarm(hard):
-                prev = None
-                for a in ages:
-                    if done and time.perf_counter() - t0 > budget:
-                        res["status"] = "budget"
-                        break
-                    prev = acs(
-                        problem,
-                        reg,
-                        a,
-                        coef_init=None if prev is None else prev.coef,
-                        intercept_init=None if prev is None else prev.intercept,
-                        **kw,
-                    )
-                    done.append(prev)
-        except BudgetExceeded:
-            res["status"] = "hard"
-        except Exception as exc:
-            res["status"] = "failed"
-            res["error"] = f"{type(exc).__name__}: {exc}"
-            res["traceback"] = traceback.format_exc()
-        elapsed = time.perf_counter() - t0
-    res["warnings"] = _warning_summary(caught)
-    res["elapsed"] = elapsed
-    res["ages_done"] = len(done)
-    if res["status"] == "ok":
-        res["seconds"], res["mark"] = elapsed, ""
-    elif res["status"] == "budget":
-        res["seconds"], res["mark"] = elapsed * len(ages) / len(done), "~"
-    elif res["status"] == "hard":
-        res["seconds"], res["mark"] = elapsed, ">"
-    else:
-        res["seconds"], res["mark"] = float("nan"), ""
-    res["acs_solves"] = int(sum(r.n_iter for r in done))
-    res["not_converged"] = int(sum(not r.converged for r in done))
-    # accuracy of the grid at the ages done (no cvxpy; not timed)
-    kkt, vres = [], []
-    for r in done:
-        c = certify(
-            problem,
-            reg,
-            r.age,
-            coef=r.coef,
-            intercept=r.intercept,
-            v=r.v,
-            use_cvxpy=False,
-        )
-        kkt.append(c.kkt_residual)
-        vres.append(c.v_residual)
-    res["max_kkt"] = float(max(kkt)) if kkt else float("nan")
-    res["max_v_residual"] = float(max(vres)) if vres else float("nan")
-    res["n_ok_1e7"] = int(sum(k <= 1e-7 and v <= 1e-7 for k, v in zip(kkt, vres)))
-    return res
-
-
-def certificate_ages(path, n_bp, n_rand, rng):
-    bps = np.asarray(path.breakpoints, dtype=float)
-    sel = set(float(e.age) for e in path.events if e.jump)
-    if bps.size:
-        idx = np.unique(np.linspace(0, bps.size - 1, min(n_bp, bps.size)).round())
-        sel.update(float(bps[int(i)]) for i in idx)
-    lo, hi = np.log(path.age_min), np.log(path.age_max)
-    rand = np.exp(rng.uniform(lo, hi, n_rand))
-    sel.update(float(np.clip(a, path.age_min, path.age_max)) for a in rand)
-    return sorted(sel)
+    return run_acs_grid(problem, reg, ages, GRIDS[kind], budget, hard, "coef")
 
 
 def certify_path(path, ages, use_cvxpy):
@@ -325,7 +204,7 @@ def certify_path(path, ages, use_cvxpy):
         "errors": errors[:10],
         "cvxpy": bool(use_cvxpy),
         "seconds": time.perf_counter() - t0,
-        "warnings": _warning_summary(caught),
+        "warnings": warning_summary(caught),
     }
     if certs:
         ok = [c.kkt_residual <= c.tol_kkt and c.v_residual <= c.tol_v for c in certs]
@@ -681,20 +560,7 @@ def main(argv=None):
     table = main_rows(rows)
     gtxt, fits = growth(rows)
     print(f"Command: `{command}`\n")
-    print(
-        f"Machine: {meta['cpu']}, {meta['cpu_count']} CPUs "
-        f"(affinity {meta['affinity']}), {meta['platform']}; Python "
-        f"{meta['python']}, numpy {meta['numpy']}, scipy {meta['scipy']}, "
-        f"scikit-learn {meta['sklearn']}, numba {meta['numba']}, cvxpy "
-        f"{meta['cvxpy']}; gaga at {meta['git_commit']}"
-        + (
-            " + local changes in "
-            + ", ".join(f.split()[-1] for f in meta["git_dirty_files"])
-            if meta["git_dirty_files"]
-            else ""
-        )
-        + "."
-    )
+    print(machine_line(meta))
     print(
         f"Load average (1, 5, 15 min): start {meta['loadavg_start']}, end "
         f"{meta['loadavg_end']}; warm-up {meta['warmup_seconds']:.1f} s, total "
@@ -716,17 +582,7 @@ def main(argv=None):
         if r.get("skipped"):
             continue
         tag = f"{r['problem']} {r['n']}x{r['d']} {r['regularizer']}"
-        for k in ("path", "loose", "tight"):
-            m = r[k]
-            if m.get("error"):
-                notes.append(f"{tag}: {k} FAILED: {m['error']}")
-            for w, cnt in m.get("warnings", {}).items():
-                notes.append(f"{tag}: {k}: {cnt} x {w}")
-        c = r.get("cert") or {}
-        for e in c.get("errors", []):
-            notes.append(f"{tag}: certificate error: {e}")
-        for f in c.get("failed", []):
-            notes.append(f"{tag}: not certified: {f}")
+        notes += row_notes(tag, r, ("path", "loose", "tight"))
     if notes:
         print("\nNotes:\n")
         for s in notes:

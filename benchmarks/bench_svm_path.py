@@ -65,7 +65,6 @@ import os
 import shlex
 import sys
 import time
-import traceback
 import warnings
 
 import numpy as np
@@ -74,21 +73,25 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import (  # noqa: E402
     REAL_BINARY,
-    BudgetExceeded,
-    alarm,
+    certificate_ages,
     fmt_seconds,
     load_binary,
     loadavg,
+    log,
     machine_info,
+    machine_line,
     markdown_table,
+    row_notes,
+    run_acs_grid,
+    run_timed_path,
     standardize,
     subsample,
+    warning_summary,
 )
 
 import gaga  # noqa: E402
 from gaga.baselines import acs  # noqa: E402
 from gaga.problems import SVMProblem, warmup  # noqa: E402
-from gaga.verify import certify  # noqa: E402
 
 GRIDS = {
     "loose": dict(tol=1e-3, solver="sklearn", inner_tol=1e-3, max_iter=100),
@@ -101,18 +104,6 @@ TIGHT_CHOICES = {
     "gaga": ("tight",),
 }
 DEFAULT_DATA = ["breast_cancer", "cells", "spam7", "mlc_churn"]
-
-
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
-
-
-def _warning_summary(caught):
-    out = {}
-    for w in caught:
-        key = f"{w.category.__name__}: {str(w.message)[:120]}"
-        out[key] = out.get(key, 0) + 1
-    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -166,140 +157,19 @@ def _fallback_range(problem, reg):
         return lo, min(hi, reg.age_bounds[1] * 0.999)
 
 
-def _path_function():
-    """``gaga.age_path_svm``, or the module's function while it is not exported."""
-    fn = getattr(gaga, "age_path_svm", None)
-    if fn is None:
-        try:
-            from gaga._svm_path import age_path_svm as fn
-        except ImportError:
-            raise NotImplementedError("gaga.age_path_svm does not exist yet") from None
-    return fn
-
-
 def run_path(X, y, reg, C, hard):
-    res = {"status": "ok", "error": None}
-    path = None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        t0 = time.perf_counter()
-        try:
-            fn = _path_function()
-            with alarm(hard):
-                path = fn(X, y, regularizer=reg, C=C, kernel="rbf")
-        except BudgetExceeded:
-            res["status"] = "budget"
-        except Exception as exc:
-            res["status"] = "failed"
-            res["error"] = f"{type(exc).__name__}: {exc}"
-            res["traceback"] = traceback.format_exc()
-        res["seconds"] = time.perf_counter() - t0
-    res["warnings"] = _warning_summary(caught)
-    res["mark"] = ">" if res["status"] == "budget" else ""
-    if path is not None:
-        res.update(
-            age_min=float(path.age_min),
-            age_max=float(path.age_max),
-            n_events=int(path.n_events),
-            n_jumps=int(len(path.jumps)),
-            stats=dict(getattr(path, "stats_", {}) or {}),
-        )
-    return path, res
+    return run_timed_path(
+        lambda: gaga.age_path_svm(X, y, regularizer=reg, C=C, kernel="rbf"), hard
+    )
 
 
 def run_grid(problem, reg, ages, kw, budget, hard):
-    done = []
-    res = {"status": "ok", "error": None, "n_ages": int(len(ages)), "params": kw}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        t0 = time.perf_counter()
-        try:
-            with alarm(hard):
-                prev = None
-                for a in ages:
-                    if done and time.perf_counter() - t0 > budget:
-                        res["status"] = "budget"
-                        break
-                    prev = acs(
-                        problem,
-                        reg,
-                        a,
-                        coef_init=None if prev is None else prev.dual_coef,
-                        intercept_init=None if prev is None else prev.intercept,
-                        **kw,
-                    )
-                    done.append(prev)
-        except BudgetExceeded:
-            res["status"] = "hard"
-        except Exception as exc:
-            res["status"] = "failed"
-            res["error"] = f"{type(exc).__name__}: {exc}"
-            res["traceback"] = traceback.format_exc()
-        elapsed = time.perf_counter() - t0
-    res["warnings"] = _warning_summary(caught)
-    res["elapsed"] = elapsed
-    res["ages_done"] = len(done)
-    if res["status"] == "ok":
-        res["seconds"], res["mark"] = elapsed, ""
-    elif res["status"] == "budget":
-        res["seconds"], res["mark"] = elapsed * len(ages) / len(done), "~"
-    elif res["status"] == "hard":
-        res["seconds"], res["mark"] = elapsed, ">"
-    else:
-        res["seconds"], res["mark"] = float("nan"), ""
-    res["acs_solves"] = int(sum(r.n_iter for r in done))
-    res["not_converged"] = int(sum(not r.converged for r in done))
-    kkt, vres = [], []
-    for r in done:  # accuracy of the grid (no cvxpy; not timed)
-        c = certify(
-            problem,
-            reg,
-            r.age,
-            dual_coef=r.dual_coef,
-            intercept=r.intercept,
-            v=r.v,
-            use_cvxpy=False,
-        )
-        kkt.append(c.kkt_residual)
-        vres.append(c.v_residual)
-    res["max_kkt"] = float(max(kkt)) if kkt else float("nan")
-    res["max_v_residual"] = float(max(vres)) if vres else float("nan")
-    res["n_ok_1e7"] = int(sum(k <= 1e-7 and v <= 1e-7 for k, v in zip(kkt, vres)))
-    return res
-
-
-def certificate_ages(path, n_bp, n_rand, rng):
-    bps = np.asarray(path.breakpoints, dtype=float)
-    sel = set(float(e.age) for e in path.events if e.jump)
-    if bps.size:
-        idx = np.unique(np.linspace(0, bps.size - 1, min(n_bp, bps.size)).round())
-        sel.update(float(bps[int(i)]) for i in idx)
-    lo, hi = np.log(path.age_min), np.log(path.age_max)
-    rand = np.exp(rng.uniform(lo, hi, n_rand))
-    sel.update(float(np.clip(a, path.age_min, path.age_max)) for a in rand)
-    return sorted(sel)
+    return run_acs_grid(problem, reg, ages, kw, budget, hard, "dual_coef")
 
 
 def _certify_points(path, ages, use_cvxpy):
-    """``path.certify`` at ``ages`` only (falls back to one call per age)."""
-    try:
-        return path.certify(ages=ages, include_breakpoints=False, use_cvxpy=use_cvxpy)
-    except TypeError:  # an older signature: certify by hand
-        out = []
-        for a in ages:
-            a_signed = np.asarray(path.dual_coef(a), dtype=float)
-            out.append(
-                certify(
-                    path.problem,
-                    path.regularizer,
-                    a,
-                    dual_coef=np.abs(a_signed),
-                    intercept=float(path.intercept(a)),
-                    v=path.weights(a),
-                    use_cvxpy=use_cvxpy,
-                )
-            )
-        return out
+    """``path.certify`` at ``ages`` only."""
+    return path.certify(ages=ages, include_breakpoints=False, use_cvxpy=use_cvxpy)
 
 
 def certify_path(path, ages, use_cvxpy):
@@ -321,7 +191,7 @@ def certify_path(path, ages, use_cvxpy):
         "errors": errors[:10],
         "cvxpy": bool(use_cvxpy),
         "seconds": time.perf_counter() - t0,
-        "warnings": _warning_summary(caught),
+        "warnings": warning_summary(caught),
     }
     if certs:
         ok = [c.kkt_residual <= c.tol_kkt and c.v_residual <= c.tol_v for c in certs]
@@ -348,24 +218,13 @@ def cv_accuracy(X, y, Xte, yte, reg, C, seed):
     from sklearn.svm import SVC
 
     from gaga._cv import _SVMPathModel, cv_age_path, score_path
+    from gaga.cv import SelfPacedSVMCV
 
     if Xte is None:
         return {"status": "no test rows"}
     t0 = time.perf_counter()
     model = _SVMPathModel()
-    params = {
-        "C": C,
-        "regularizer": reg,
-        "kernel": "rbf",
-        "gamma": "scale",
-        "degree": 3,
-        "coef0": 0.0,
-        "age_min": None,
-        "age_max": None,
-        "tol": 1e-8,
-        "max_events": None,
-        "verbose": 0,
-    }
+    params = SelfPacedSVMCV(C=C, regularizer=reg)._base_params()
     try:
         res = cv_age_path(
             model,
@@ -705,20 +564,7 @@ def main(argv=None):
     meta["loadavg_end"] = loadavg()
     meta["total_seconds"] = time.perf_counter() - t_start
     print(f"Command: `{command}`\n")
-    print(
-        f"Machine: {meta['cpu']}, {meta['cpu_count']} CPUs "
-        f"(affinity {meta['affinity']}), {meta['platform']}; Python "
-        f"{meta['python']}, numpy {meta['numpy']}, scipy {meta['scipy']}, "
-        f"scikit-learn {meta['sklearn']}, numba {meta['numba']}, cvxpy "
-        f"{meta['cvxpy']}; gaga at {meta['git_commit']}"
-        + (
-            " + local changes in "
-            + ", ".join(f.split()[-1] for f in meta["git_dirty_files"])
-            if meta["git_dirty_files"]
-            else ""
-        )
-        + "."
-    )
+    print(machine_line(meta))
     print(
         f"Load average (1, 5, 15 min): start {meta['loadavg_start']}, end "
         f"{meta['loadavg_end']}; warm-up {meta['warmup_seconds']:.1f} s, total "
@@ -745,17 +591,7 @@ def main(argv=None):
         tag = f"{r['data']} n={r['n']} noise={r['noise']:g} {r['regularizer']}"
         if r.get("fallback_range"):
             notes.append(f"{tag}: no path, grids over a fallback range {r['ages'][:2]}")
-        for k in ("path", *grids):
-            m = r[k]
-            if m.get("error"):
-                notes.append(f"{tag}: {k} FAILED: {m['error']}")
-            for w, cnt in m.get("warnings", {}).items():
-                notes.append(f"{tag}: {k}: {cnt} x {w}")
-        c = r.get("cert") or {}
-        for e in c.get("errors", []):
-            notes.append(f"{tag}: certificate error: {e}")
-        for f in c.get("failed", []):
-            notes.append(f"{tag}: not certified: {f}")
+        notes += row_notes(tag, r, ("path", *grids))
         if (r.get("cv") or {}).get("status") == "failed":
             notes.append(f"{tag}: CV failed: {r['cv']['error']}")
     if notes:

@@ -736,34 +736,16 @@ def _compare_split(X, y, kind, noise, args):
 
 
 def _compare_model(kind, args):
+    """The path model and the base parameters (those of the CV estimator with the
+    command's alpha or C and regularizer, every other parameter at its default)."""
     from gaga._cv import _LassoPathModel, _SVMPathModel
+    from gaga.cv import SelfPacedLassoCV, SelfPacedSVMCV
 
     if kind == "lasso":
-        params = {
-            "alpha": args.alpha,
-            "regularizer": args.regularizer,
-            "age_min": None,
-            "age_max": None,
-            "fit_intercept": True,
-            "tol": 1e-8,
-            "max_events": None,
-            "verbose": 0,
-        }
-        return _LassoPathModel(), params
-    params = {
-        "C": args.C,
-        "regularizer": args.regularizer,
-        "kernel": "rbf",
-        "gamma": "scale",
-        "degree": 3,
-        "coef0": 0.0,
-        "age_min": None,
-        "age_max": None,
-        "tol": 1e-8,
-        "max_events": None,
-        "verbose": 0,
-    }
-    return _SVMPathModel(), params
+        cv = SelfPacedLassoCV(alpha=args.alpha, regularizer=args.regularizer)
+        return _LassoPathModel(), cv._base_params()
+    cv = SelfPacedSVMCV(C=args.C, regularizer=args.regularizer)
+    return _SVMPathModel(), cv._base_params()
 
 
 def _compare_grid(kind, Xtr, ytr, path, args):

@@ -1255,6 +1255,10 @@ def resolve_age_range(reg, age_min, age_max, default_range):
     return age_min, age_max, user_min
 
 
+# start ages a default age range tries, each a quarter of the way nearer age_max
+_START_TRIES = 60
+
+
 def follow_path(
     system,
     *,
@@ -1271,14 +1275,15 @@ def follow_path(
     """Start (``start(follower, age_min)``, an ACS landing that raises _AllExcluded when
     nothing is left to fit), follow the path and wrap it in an AgePath.
 
-    A default start that collapses moves towards ``age_max`` (60 tries). A user's
-    ``age_min`` that collapses raises a ValueError with ``excluded_message(age_min)``;
-    a default one that collapses at every try, a ValueError naming the ages tried.
+    A default start that collapses moves towards ``age_max`` (``_START_TRIES`` tries).
+    A user's ``age_min`` that collapses raises a ValueError with
+    ``excluded_message(age_min)``; a default one that collapses at every try, a
+    ValueError naming the ages tried.
     """
     from gaga._path import AgePath
 
     first_min = age_min
-    for attempt in range(60):
+    for attempt in range(_START_TRIES):
         fol = _Follower(
             system,
             age_min,
@@ -1295,15 +1300,15 @@ def follow_path(
                 raise ValueError(
                     f"{excluded_message(age_min)} Choose a larger age_min."
                 ) from None
-            if attempt == 59:
+            if attempt == _START_TRIES - 1:
                 # (the default range: the user chose no age, so say what was tried)
                 raise ValueError(
                     f"{excluded_message(age_min)} No start age in the default age "
-                    f"range [{first_min!r}, {age_max!r}] works: 60 start ages from "
-                    f"{first_min!r} up to {age_min!r} all collapsed. The default "
-                    "range comes from the losses of the v = 1 fit; pass age_min and "
-                    "age_max (for example an age_max above the largest loss, where "
-                    "every weight is 1)."
+                    f"range [{first_min!r}, {age_max!r}] works: {_START_TRIES} start "
+                    f"ages from {first_min!r} up to {age_min!r} all collapsed. The "
+                    "default range comes from the losses of the v = 1 fit; pass "
+                    "age_min and age_max (for example an age_max above the largest "
+                    "loss, where every weight is 1)."
                 ) from None
             # the default start collapsed: move it towards age_max
             age_min = age_min + 0.25 * (age_max - age_min)
