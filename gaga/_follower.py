@@ -510,6 +510,22 @@ class _Follower:
         )
         self.age_max = age
 
+    def _inexact(self, stop):
+        """What the stop warning adds when the branch's last point does not solve
+        the optimality system of its partition (the last iterate of alternate convex
+        search that no landing polished, e.g. at a start from which the branch ends
+        at once): '' when it does."""
+        g, _ = self.sys.G(stop.theta, stop.age)
+        gn = float(np.max(np.abs(g), initial=0.0))
+        if gn <= 1e2 * self.sys.gtol:
+            return ""
+        return (
+            f" The point recorded at age={stop.age:.6e} is not a certified partial "
+            f"optimum: the residual of its optimality system is {gn:.1e} (an "
+            "approximate point of alternate convex search; AgePath.certify reports "
+            "its KKT residual)."
+        )
+
     def run(self, theta, age):
         t0 = time.perf_counter()
         seg = self.start_segment(range(self.sys.n))
@@ -523,7 +539,7 @@ class _Follower:
             warnings.warn(
                 f"Age path stopped at age={stop.age:.6e}: {stop.reason} "
                 f"(the path covers [{self.age_min:.6e}, {stop.age:.6e}] of "
-                f"[{self.age_min:.6e}, {self.age_max:.6e}]).",
+                f"[{self.age_min:.6e}, {self.age_max:.6e}]).{self._inexact(stop)}",
                 ConvergenceWarning,
                 stacklevel=3,
             )

@@ -258,15 +258,17 @@ class AgePath:
         return score_path(self, X, y, ages, scoring=scoring)
 
     def certify(self, ages=None, include_breakpoints=True, **kwargs):
-        """Independent certificates (``gaga.verify``) at the breakpoints and given ages.
+        """Independent certificates (``gaga.verify``) at the breakpoints, the path's
+        ends and given ages.
 
         Parameters
         ----------
         ages : array-like, default=None
-            Extra ages; the breakpoints are always included. For a jump, the certificate
-            is taken at the post-jump age.
+            Extra ages. For a jump, the certificate is taken at the post-jump age.
         include_breakpoints : bool, default=True
-            Whether to certify every breakpoint in addition to ``ages``.
+            Whether to certify every breakpoint and both ends of the path
+            (``age_min`` and ``age_max``; a path without events is checked there) in
+            addition to ``ages``.
         **kwargs
             Tolerances passed to :func:`gaga.verify.certify`.
 
@@ -276,7 +278,9 @@ class AgePath:
         """
         from gaga.verify import certify
 
-        pts = list(self.breakpoints) if include_breakpoints else []
+        pts = []
+        if include_breakpoints:
+            pts = [self.age_min, *self.breakpoints, self.age_max]
         if ages is not None:
             pts += list(np.atleast_1d(self._check_ages(ages)))
         pts = sorted(set(float(np.clip(a, self.age_min, self.age_max)) for a in pts))

@@ -1047,6 +1047,8 @@ def test_path_stopped_at_a_discontinuity_ends_on_a_certified_point():
         )
     stopped = [w for w in caught if "Age path stopped" in str(w.message)]
     assert len(stopped) == 1 and stopped[0].category is ConvergenceWarning
+    # a certified last point: the warning does not say otherwise
+    assert "not a certified" not in str(stopped[0].message)
     reps = path.certify(ages=[path.age_max], use_cvxpy=False)
     assert len(reps) >= path.n_events and any(r.age == path.age_max for r in reps)
     assert all(r.kkt_residual <= 1e-7 and r.v_residual <= 1e-7 for r in reps), [
@@ -1061,7 +1063,9 @@ def test_start_fallback_keeps_the_acs_point_when_newton_diverges():
     diverged: it returned |intercept| ~ 3e17 with every weight 0, and the first jump
     raised ZeroWeightsError. The fallback now keeps the ACS point when Newton fails:
     the path stops at age_min with a ConvergenceWarning, at a point with the weights
-    ACS found and finite, moderate values."""
+    ACS found and finite, moderate values. That point is not certified (its KKT
+    residual is ~4e-5): the warning says so, and ``certify()`` checks it (it used to
+    check the breakpoints only, and this path has none)."""
     rng = np.random.default_rng(50014)
     n, d = 120, 250
     X, y, std = _sweep_data(rng, n, d)
@@ -1071,10 +1075,13 @@ def test_start_fallback_keeps_the_acs_point_when_newton_diverges():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         path = age_path_lasso(X, y, regularizer="hard", alpha=alpha, sample_weight=sw)
-    assert any("Age path stopped" in str(w.message) for w in caught)
+    (stopped,) = [w for w in caught if "Age path stopped" in str(w.message)]
+    assert "is not a certified partial optimum" in str(stopped.message)
     a = path.age_min
     assert np.sum(path.weights(a) > 0) >= 100
     assert abs(path.intercept(a)) < 1e3 and np.max(np.abs(path.coef(a))) < 1e3
+    (rep,) = path.certify(use_cvxpy=False)
+    assert rep.age == a and rep.kkt_residual > 1e-7
 
 
 @pytest.mark.slow
@@ -1107,3 +1114,27 @@ def test_path_keeps_inner_solver_shortfalls_to_itself(monkeypatch):
     assert sum(s.n_unconverged for s in made) >= 1  # the case still has short solves
     reps = path.certify(use_cvxpy=False)
     assert all(r.kkt_residual <= 1e-7 and r.v_residual <= 1e-7 for r in reps)
+
+
+def test_certify_checks_the_ends_of_a_path_without_events():
+    """``certify()`` checks both ends of the path besides the breakpoints: a path
+    over an age range without events is certified at age_min and age_max (it used to
+    return no certificate at all)."""
+    X, y = _outliers()
+    full = age_path_lasso(X, y, regularizer="linear", alpha=0.05)
+    bps = full.breakpoints
+    gaps = np.diff(bps)
+    i = int(np.argmax(gaps))
+    lo, hi = bps[i] + 0.25 * gaps[i], bps[i] + 0.5 * gaps[i]
+    path = age_path_lasso(
+        X, y, regularizer="linear", alpha=0.05, age_min=lo, age_max=hi
+    )
+    assert path.n_events == 0
+    reps = path.certify(use_cvxpy=False)
+    assert [r.age for r in reps] == [lo, hi]
+    assert all(r.kkt_residual <= 1e-7 and r.v_residual <= 1e-7 for r in reps)
+    # the same ends within a path with events, once each
+    reps = full.certify(use_cvxpy=False)
+    ages = [r.age for r in reps]
+    assert ages[0] == full.age_min and ages[-1] == full.age_max
+    assert len(ages) == len(set(ages))

@@ -70,7 +70,9 @@ def test_random_paths_certified_bounded_reproducible(prob):
     assert p1.n_events <= max_events
     assert p1.knots[-1] == p1.age_max
     certs = p1.certify(use_cvxpy=True)
-    assert len(certs) == len(set(p1.breakpoints))
+    # every breakpoint and both ends of the path
+    ends = {p1.age_min, p1.age_max}
+    assert [c.age for c in certs] == sorted(set(p1.breakpoints) | ends)
     for c in certs:
         assert c.kkt_residual <= 1e-7, c.summary()
         assert c.v_residual <= 1e-7, c.summary()

@@ -13,7 +13,7 @@ age every sample has weight 1 and the model is the plain Lasso.
 the path is smooth between *events* (a sample changes region, a feature enters or
 leaves the model) and may *jump* where the branch of solutions it follows ends (a fold).
 Here we draw the path with :class:`gaga.plotting.AgePathDisplay`, look at its jumps and
-certify its breakpoints independently with :meth:`gaga.AgePath.certify`.
+certify its breakpoints and ends independently with :meth:`gaga.AgePath.certify`.
 """
 
 # %%
@@ -114,6 +114,6 @@ fig.tight_layout()
 # and the gap to an independent cvxpy solve.
 certificates = path.certify()
 n_ok = sum(c.certified for c in certificates)
-print(f"{n_ok} of {len(certificates)} breakpoints certified")
+print(f"{n_ok} of {len(certificates)} points certified (breakpoints and both ends)")
 print("worst KKT residual:", max(c.kkt_residual for c in certificates))
 print(certificates[len(certificates) // 2].summary())
