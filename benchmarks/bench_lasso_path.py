@@ -68,7 +68,6 @@ import os
 import shlex
 import sys
 import time
-import warnings
 
 import numpy as np
 
@@ -76,6 +75,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import (  # noqa: E402
     certificate_ages,
+    certify_path,
     fmt_seconds,
     loadavg,
     log,
@@ -87,12 +87,10 @@ from _common import (  # noqa: E402
     run_acs_grid,
     run_timed_path,
     standardize,
-    warning_summary,
 )
 
 import gaga  # noqa: E402
 from gaga.problems import LassoProblem, warmup  # noqa: E402
-from gaga.verify import certify  # noqa: E402
 
 FULL_SIZES = [(n, d) for n in (1000, 5000, 20000) for d in (10, 50, 200)]
 QUICK_SIZES = [(n, d) for n in (1000, 5000) for d in (10, 50)]
@@ -173,55 +171,6 @@ def run_path(X, y, reg, alpha, hard, repeats=1, budget=np.inf):
 
 def run_grid(problem, reg, ages, kind, budget, hard):
     return run_acs_grid(problem, reg, ages, GRIDS[kind], budget, hard, "coef")
-
-
-def certify_path(path, ages, use_cvxpy):
-    certs, errors = [], []
-    t0 = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for a in ages:
-            try:
-                coef = path.coef(a)
-                b = float(path.intercept(a))
-                v = path.weights(a)
-                certs.append(
-                    certify(
-                        path.problem,
-                        path.regularizer,
-                        a,
-                        coef=coef,
-                        intercept=b,
-                        v=v,
-                        use_cvxpy=use_cvxpy,
-                    )
-                )
-            except Exception as exc:
-                errors.append(f"age={a:.6g}: {type(exc).__name__}: {exc}")
-    out = {
-        "n_points": len(ages),
-        "n_errors": len(errors),
-        "errors": errors[:10],
-        "cvxpy": bool(use_cvxpy),
-        "seconds": time.perf_counter() - t0,
-        "warnings": warning_summary(caught),
-    }
-    if certs:
-        ok = [c.kkt_residual <= c.tol_kkt and c.v_residual <= c.tol_v for c in certs]
-        out.update(
-            max_kkt=float(max(c.kkt_residual for c in certs)),
-            max_v_residual=float(max(c.v_residual for c in certs)),
-            max_gap=float(max(c.cvxpy_gap for c in certs)) if use_cvxpy else None,
-            min_gap=float(min(c.cvxpy_gap for c in certs)) if use_cvxpy else None,
-            n_certified=int(sum(c.certified for c in certs)) if use_cvxpy else None,
-            n_kkt_v_ok=int(sum(ok)),
-            failed=[
-                c.summary()
-                for c, o in zip(certs, ok)
-                if (c.failed if use_cvxpy else not o)
-            ][:10],
-        )
-    return out
 
 
 def warm_up():

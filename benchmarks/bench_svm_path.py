@@ -68,7 +68,6 @@ import os
 import shlex
 import sys
 import time
-import warnings
 
 import numpy as np
 
@@ -77,6 +76,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (  # noqa: E402
     REAL_BINARY,
     certificate_ages,
+    certify_path,
     fmt_seconds,
     load_binary,
     loadavg,
@@ -89,7 +89,6 @@ from _common import (  # noqa: E402
     run_timed_path,
     standardize,
     subsample,
-    warning_summary,
 )
 
 import gaga  # noqa: E402
@@ -168,51 +167,6 @@ def run_path(X, y, reg, C, hard):
 
 def run_grid(problem, reg, ages, kw, budget, hard):
     return run_acs_grid(problem, reg, ages, kw, budget, hard, "dual_coef")
-
-
-def _certify_points(path, ages, use_cvxpy):
-    """``path.certify`` at ``ages`` only."""
-    return path.certify(ages=ages, include_breakpoints=False, use_cvxpy=use_cvxpy)
-
-
-def certify_path(path, ages, use_cvxpy):
-    certs, errors = [], []
-    t0 = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            certs = _certify_points(path, ages, use_cvxpy)
-        except Exception:  # one by one, to see which ages fail
-            for a in ages:
-                try:
-                    certs += _certify_points(path, [a], use_cvxpy)
-                except Exception as exc:
-                    errors.append(f"age={a:.6g}: {type(exc).__name__}: {exc}")
-    out = {
-        "n_points": len(ages),
-        "n_errors": len(errors),
-        "errors": errors[:10],
-        "cvxpy": bool(use_cvxpy),
-        "seconds": time.perf_counter() - t0,
-        "warnings": warning_summary(caught),
-    }
-    if certs:
-        ok = [c.kkt_residual <= c.tol_kkt and c.v_residual <= c.tol_v for c in certs]
-        out.update(
-            max_kkt=float(max(c.kkt_residual for c in certs)),
-            max_v_residual=float(max(c.v_residual for c in certs)),
-            max_gap=float(np.nanmax([c.cvxpy_gap for c in certs]))
-            if use_cvxpy
-            else None,
-            n_certified=int(sum(c.certified for c in certs)) if use_cvxpy else None,
-            n_kkt_v_ok=int(sum(ok)),
-            failed=[
-                c.summary()
-                for c, o in zip(certs, ok)
-                if (not c.certified if use_cvxpy else not o)
-            ][:10],
-        )
-    return out
 
 
 def cv_accuracy(X, y, Xte, yte, reg, C, seed):

@@ -278,9 +278,8 @@ class AgePath:
         """
         from gaga.verify import certify
 
-        pts = []
-        if include_breakpoints:
-            pts = [self.age_min, *self.breakpoints, self.age_max]
+        marked = [self.age_min, *self.breakpoints, self.age_max]
+        pts = marked if include_breakpoints else []
         if ages is not None:
             pts += list(np.atleast_1d(self._check_ages(ages)))
         pts = sorted(set(float(np.clip(a, self.age_min, self.age_max)) for a in pts))
