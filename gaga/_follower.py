@@ -42,7 +42,9 @@ Optional (with defaults in ``_SystemBase``)
     (local descent from an ACS point before landing); ``fold_direction(K)`` (the
     fold's kick direction); ``newton_step(g)`` (the step of ``newton_exact``);
     ``acs_mode(K)`` (the unstable mode of ACS: a fold's kick along it, one side);
-    ``latent(theta, b, age)`` (latent objective of an ACS point); flags
+    ``latent(theta, b, age)`` (latent objective of an ACS point);
+    ``event_values_step(theta, r, age, base, k, etol)`` (the event values after a step,
+    exact where they can be violated); flags
     ``land_contracting`` (land only once ACS contracts) and ``acs_extrapolate`` (skip
     ACS chunks along a steady mode); ``fast_events(fol, theta, age, seg, pending,
     h_ctrl)`` (compiled regular iterations: the Lasso's event loop).
@@ -655,7 +657,16 @@ class _Follower:
                 if h_ctrl < self.h_min:
                     theta, age, seg = self.jump(theta, age, "fold (step collapse)", seg)
                 continue
-            e_new, _, target_new, info_new = sys.event_values(theta_new, r_new, new_age)
+            # (the values of the samples not violated may be bounds, see
+            # event_values_step; only kev's and the violated ones are read)
+            e_new, _, target_new, info_new = sys.event_values_step(
+                theta_new,
+                r_new,
+                new_age,
+                (theta, dtheta, age),
+                kev if limited else -1,
+                self.etol,
+            )
             if _lk.most_violated(e_new, self.etol) >= 0:
                 found = self.locate(theta, age, e, theta_new, new_age, e_new)
                 if found is None:
@@ -1143,6 +1154,13 @@ class _SystemBase:
 
     def prec(self, g):
         return g
+
+    def event_values_step(self, theta, r, age, base, k, etol):
+        """``event_values(theta, r, age)`` at the end of a step from ``base = (theta0,
+        dtheta0, age0)`` (the last point whose values were taken with a direction);
+        a system may return, for a sample other than ``k`` that is not violated (value
+        >= -etol), a lower bound >= -etol of its value instead (its target unused)."""
+        return self.event_values(theta, r, age)
 
     def acs_inner_tol(self, solver, dv):
         """Set the inner solver's tolerance for the next ACS chunk, given the last

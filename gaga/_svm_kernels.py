@@ -71,3 +71,17 @@ def rows_matvec2(Q, rows, coef1, coef2, out1, out2):
         elif c2 != 0.0:
             for s in range(n):
                 out2[s] += Q[r, s] * c2
+
+
+@njit(cache=True)
+def row_absmax(Q, out):
+    """``out[i] = max_j |Q[i, j]|`` without an n x n temporary (the bound of a margin
+    change by the l1 norm of a coefficient change)."""
+    n = Q.shape[0]
+    for i in range(n):
+        best = 0.0
+        for j in range(Q.shape[1]):
+            v = abs(Q[i, j])
+            if v > best:
+                best = v
+        out[i] = best

@@ -49,6 +49,7 @@ from gaga._svm_dual import gather_block, rows_matvec
 from gaga._svm_kernels import (
     col_margin,
     remap_block,
+    row_absmax,
     rows_matvec2,
 )
 from gaga.problems import OneClassError, SVMProblem, ZeroWeightsError
@@ -293,6 +294,14 @@ class _SVMSystem(_SystemBase):
     _fac_memo = None
     _ldl_memo = None
     _K_of = None  # (th, diag, free_b) of the dual system's matrix _K
+    # event_values_step screens the samples off the unknowns by a bound (else it is
+    # event_values); its base (th, theta, dtheta, all margins, their derivative)
+    screen_events = True
+    _ev_base = None
+    _qmax = None  # max_j |Q_ij| per row, computed at the first screened step
+    _qdiag = None
+    _screen_psd = False  # Cauchy-Schwarz bound (a positive semidefinite kernel)
+    _mu = 0.0
 
     def __init__(self, problem, reg):
         self.problem = problem
@@ -807,6 +816,8 @@ class _SVMSystem(_SystemBase):
             dm = np.empty(n)
             m = m.full_and(np.ascontiguousarray(dtheta[:nk]), dm)
             dm += self.y * dtheta[-1]
+            # the base of event_values_step: a step from (theta, age) along dtheta
+            self._ev_base = (self.th, theta, dtheta, m, dm)
         else:
             m = _full_margins(m)
             dm = self._dm(dtheta)
@@ -869,6 +880,91 @@ class _SVMSystem(_SystemBase):
             e[blocked] = np.inf
             de[blocked] = 0.0
         return e, de, target, None
+
+    def event_values_step(self, theta, m, age, base, k, etol):
+        """:meth:`event_values` at the end of a step from the last point whose event
+        values were taken with a direction, without the O(k n) pass over all samples
+        when it cannot change a decision.
+
+        ``base = (theta0, dtheta0, age0)``: the step's start, tangent and age (the
+        arguments of that call), in the same partition. The margins of the samples
+        off the unknowns are predicted as ``m0 + h dm0`` (h = age - age0). They differ
+        from the exact ones by ``(Q[th]^T d)_i + y_i d_b``, ``d`` the step's deviation
+        from its tangent, bounded by Cauchy-Schwarz in the kernel's feature space,
+        ``sqrt(Q_ii d^T Q[th, th] d)``, for a positive semidefinite kernel (rbf, poly
+        with coef0 >= 0; a margin of n 1e-14 max Q_ii for the rounding of Q), else by
+        ``max_j |Q_ij| ||d||_1``. Every event value is 1-Lipschitz in its margin, so
+        a sample whose predicted value minus the bound stays above ``-etol`` is not
+        violated; the others, and sample ``k`` >= 0 (the event the step aimed at), get
+        their exact value (:meth:`event_k`). Exact entries are the bits of
+        :meth:`event_values`, the others only bound not to be violated, and only the
+        target of ``k`` is exact: the follower reads the values of the violated samples
+        and of ``k``, and the target of ``k``. Falls back to
+        :meth:`event_values` when ``base`` is not the last one."""
+        b = self._ev_base
+        theta0, dtheta0, age0 = base
+        if (
+            not self.screen_events
+            or b is None
+            or b[0] is not self.th
+            or b[1] is not theta0
+            or b[2] is not dtheta0
+            or not isinstance(m, _Margins)
+            or m.th is not self.th
+        ):
+            return self.event_values(theta, m, age)
+        m0, dm0 = b[3], b[4]
+        h = age - age0
+        nk = self.nE + self.nM
+        dev = theta - theta0 - h * dtheta0
+        da = dev[:nk]
+        l1 = float(np.sum(np.abs(da)))
+        if self._qmax is None:
+            self._qmax = np.empty(self.n)
+            row_absmax(self.Q, self._qmax)
+            self._qdiag = np.ascontiguousarray(np.diag(self.Q))
+            p = self.problem
+            self._screen_psd = p.kernel_name == "rbf" or (
+                p.kernel_name == "poly" and p.coef0 >= 0.0
+            )
+            self._mu = 1e-14 * self.n * max(float(np.max(self._qdiag)), 0.0)
+        qmax = self._qmax
+        if self._screen_psd and nk:
+            q = float(da @ (self._block() @ da))
+            mu = self._mu
+            radius = max(q, 0.0) + mu * float(da @ da) + 1e-14 * nk * mu * l1 * l1
+            bound = np.sqrt((np.maximum(self._qdiag, 0.0) + mu) * radius)
+            bound += 1e-14 * l1 * qmax
+        else:
+            bound = qmax * l1
+        # the rounding of both evaluations of the margins (relative 1e-12 of the sums
+        # of magnitudes, far above their k eps)
+        mag = (
+            float(np.sum(np.abs(theta[:nk])))
+            + float(np.sum(np.abs(theta0[:nk])))
+            + abs(h) * float(np.sum(np.abs(dtheta0[:nk])))
+        )
+        bound += 1e-12 * mag * qmax
+        bound += abs(float(dev[-1])) + 1e-12 * (
+            1.0 + abs(float(theta[-1])) + np.abs(m0) + abs(h) * np.abs(dm0)
+        )
+        mp = m0 + h * dm0
+        th = self.th
+        mp[th] = m.sub
+        exact = np.zeros(self.n, dtype=bool)
+        exact[th] = True
+        if 0 <= k < self.n and not exact[k]:
+            mp[k] = m.at(k)
+            exact[k] = True
+        got = self.event_values(theta, mp, age)
+        e = got[0]
+        flag = np.flatnonzero(~exact & (e - bound <= -etol))
+        if 8 * flag.size > self.n:
+            return self.event_values(theta, m, age)
+        for j in flag:
+            # (event_k: the value of event_values, bit for bit, from the exact margin)
+            e[j] = self.event_k(int(j), theta, m, age)
+        return got
 
     def event_one(self, k, theta, age):
         """Event value of sample k at theta (as :meth:`event_values`) in O(k) from its

@@ -857,3 +857,72 @@ def test_incremental_gradient_equals_direct_product(cancer):
         np.testing.assert_allclose(G, p.Q @ a0 - 1.0, rtol=0, atol=1e-12)
         a, b, _ = p.solve_weighted(v, a_init=a)
     assert incremental > 0
+
+
+@pytest.mark.parametrize(
+    "kernel, reg",
+    [
+        ("rbf", "linear"),
+        ("rbf", "mixture"),
+        ("poly", "linear"),
+        ("precomputed", "mixture"),
+    ],
+)
+def test_screened_event_values_after_a_step(cancer, monkeypatch, kernel, reg):
+    """At the end of every step of a path, and at points moved off it by 1e-6 to 1e-2
+    (violated samples), event_values_step (the margins off the unknowns predicted from
+    the step's start, with a bound: Cauchy-Schwarz for rbf and poly, the l1 bound for a
+    precomputed kernel) agrees with the full event_values on what the follower reads:
+    the violated samples and the aimed-at one have their exact values (the target too
+    for the latter), no other sample is violated. The path is the same, bit for bit,
+    as with the full evaluation, which the screen skips at most steps."""
+    from gaga._svm_path import _full_margins, _SVMSystem
+
+    X, y = cancer
+    if kernel == "precomputed":
+        gamma = 1.0 / (X.shape[1] * X.var())
+        sq = np.sum(X * X, axis=1)
+        X = np.exp(-gamma * np.maximum(sq[:, None] + sq[None, :] - 2 * X @ X.T, 0))
+    step = _SVMSystem.event_values_step
+    seen = {"steps": 0, "screened": 0, "violated": 0}
+    rng = np.random.default_rng(0)
+
+    def check(sys_, theta, m, age, base, k, etol):
+        got = step(sys_, theta, m, age, base, k, etol)
+        e, target = got[0], got[2]
+        screened = m._full is None
+        e_full, _, target_full, _ = sys_.event_values(theta, _full_margins(m), age)
+        viol = e_full < -etol
+        np.testing.assert_array_equal(e[viol], e_full[viol])
+        assert np.all(e[~viol] >= -etol)
+        if k >= 0:
+            assert e[k] == e_full[k] and target[k] == target_full[k]
+        return got, screened, bool(viol.any())
+
+    def checked(self, theta, m, age, base, k, etol):
+        got, screened, _ = check(self, theta, m, age, base, k, etol)
+        seen["steps"] += 1
+        seen["screened"] += screened
+        nk = self.nE + self.nM
+        for scale in (1e-6, 1e-4, 1e-2):
+            moved = theta.copy()
+            moved[:nk] += scale * rng.standard_normal(nk) * (theta[:nk] != 0)
+            seen["violated"] += check(
+                self, moved, self.G(moved, age)[1], age, base, k, etol
+            )[2]
+        self.G(theta, age)  # the state of the step's end again
+        return got
+
+    monkeypatch.setattr(_SVMSystem, "event_values_step", checked)
+    path = age_path_svm(X, y, regularizer=reg, kernel=kernel)
+    assert seen["screened"] >= 0.5 * seen["steps"] > 0
+    assert seen["violated"] > 0
+    monkeypatch.setattr(_SVMSystem, "event_values_step", step)
+    monkeypatch.setattr(_SVMSystem, "screen_events", False)
+    full = age_path_svm(X, y, regularizer=reg, kernel=kernel)
+    assert [(e.age, e.kind, e.index, e.to_set) for e in path.events] == [
+        (e.age, e.kind, e.index, e.to_set) for e in full.events
+    ]
+    ages = np.linspace(full.age_min, full.age_max, 13)
+    np.testing.assert_array_equal(path.dual_coef(ages), full.dual_coef(ages))
+    np.testing.assert_array_equal(path.intercept(ages), full.intercept(ages))
