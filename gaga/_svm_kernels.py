@@ -85,3 +85,35 @@ def row_absmax(Q, out):
             if v > best:
                 best = v
         out[i] = best
+
+
+@njit(cache=True)
+def sym_rank1(A, n, u, alpha):
+    """``A[:n, :n] += alpha u u^T`` in place (both triangles)."""
+    for i in range(n):
+        ai = alpha * u[i]
+        for j in range(n):
+            A[i, j] += ai * u[j]
+
+
+@njit(cache=True)
+def sym_swap_remove(A, n, p):
+    """Remove row and column p of the symmetric ``A[:n, :n]``: the last ones take
+    their place (``A[:n - 1, :n - 1]`` is then the matrix without p, reordered)."""
+    last = n - 1
+    if p != last:
+        for j in range(n):
+            A[p, j] = A[last, j]
+        for j in range(n):
+            A[j, p] = A[j, last]
+        A[p, p] = A[last, last]
+
+
+@njit(cache=True)
+def sym_append(A, n, c, d):
+    """Append a row and column to the symmetric ``A[:n, :n]``: ``A[n, :n] = A[:n, n] =
+    c``, ``A[n, n] = d``."""
+    for j in range(n):
+        A[n, j] = c[j]
+        A[j, n] = c[j]
+    A[n, n] = d

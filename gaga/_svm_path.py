@@ -30,7 +30,8 @@ from the factorization. The kernel matrix is computed once (``SVMProblem.K`` and
 
 import numpy as np
 from scipy.linalg import eigh
-from scipy.linalg.lapack import dsytrf, dsytrs
+from scipy.linalg.blas import dtrsv
+from scipy.linalg.lapack import dpotrf, dpotrs, dsytrf, dsytrs, dtrtrs
 from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
 from threadpoolctl import threadpool_limits
 
@@ -51,6 +52,9 @@ from gaga._svm_kernels import (
     remap_block,
     row_absmax,
     rows_matvec2,
+    sym_append,
+    sym_rank1,
+    sym_swap_remove,
 )
 from gaga.problems import OneClassError, SVMProblem, ZeroWeightsError
 from gaga.regularizers import get_regularizer
@@ -119,11 +123,13 @@ class _Bordered:
     O(k^3) factorization. Newton's residual, computed from scratch, is what certifies
     a point, so the solves only have to be accurate enough for Newton to converge."""
 
-    def __init__(self, Q, y, th, diag, ldu, ipiv):
+    def __init__(self, Q, y, th, diag, key, solve):
         self.Q, self.y = Q, y
         self.th = th.copy()
         self.diag = diag.copy()
-        self.ldu, self.ipiv = ldu, ipiv
+        # the base factor (its identity) and x = K_B^{-1} r for r of shape (kB,) or
+        # (kB, m)
+        self.key, self._solve = key, solve
         self.kB = th.shape[0] + 1
         self.pos = np.full(y.shape[0], -1, dtype=np.intp)
         self.pos[th] = np.arange(th.shape[0])
@@ -142,7 +148,7 @@ class _Bordered:
                     W[-1, t] = self.y[c]
                 else:
                     W[-1 - c, t] = 1.0
-            Z, info = dsytrs(self.ldu, self.ipiv, W, lower=1)
+            Z = self._solve(W)
             for t, c in enumerate(missing):
                 self.cols[c] = (W[:, t], Z[:, t])
         W = np.column_stack([self.cols[c][0] for c in keys])
@@ -168,7 +174,7 @@ class _Bordered:
         rB = np.zeros(self.kB)
         rB[keep_pos] = rhs[:-1][kept]
         rB[-1] = rhs[-1]
-        y0, info = dsytrs(self.ldu, self.ipiv, rB, lower=1)
+        y0 = self._solve(rB)
         x = np.empty(th.shape[0] + 1)
         if p == 0:
             x[:-1] = y0[pos]
@@ -190,6 +196,226 @@ class _Bordered:
         x[:-1][added] = z[:na]
         x[-1] = xB[-1]
         return x
+
+
+def _ldl_solver(ldu, ipiv):
+    """x = K^{-1} r from the Bunch-Kaufman factor of K."""
+
+    def solve(rhs):
+        return dsytrs(ldu, ipiv, rhs, lower=1)[0]
+
+    return solve
+
+
+def _cho_solve(L, b):
+    """x = (L L^T)^{-1} b for a lower Cholesky factor L (two BLAS triangular solves
+    for one right-hand side: LAPACK's dpotrs is 2 to 3x slower there)."""
+    if b.ndim == 1:
+        return dtrsv(L, dtrsv(L, b, lower=1), lower=1, trans=1)
+    return dpotrs(L, b, lower=1)[0]
+
+
+def _chol(A):
+    """Lower Cholesky factor of A, or None when A is not numerically positive
+    definite (a pivot below 1e-12 of the largest diagonal entry)."""
+    if A.shape[0] == 0:
+        return None
+    L, info = dpotrf(A, lower=1, clean=1)
+    if info != 0:
+        return None
+    d = np.diag(L)
+    if not (np.all(np.isfinite(d)) and d.min() ** 2 > 1e-12 * np.max(np.diag(A))):
+        return None
+    return L
+
+
+class _SchurState:
+    """The Schur complement ``S_A = D_A - B^T Q_EE^{-1} B`` of the margin block of a
+    partition's matrix, the middle diagonal left out, with the Cholesky factor L of
+    ``Q_EE``; ``B = [y_E, Q_EM]`` and ``D_A = [[0, y_M^T], [y_M, Q_MM]]`` (the
+    intercept first).
+
+    The samples are held in the state's own order (``e``, ``m``); S_A lives in a buffer
+    with spare rows. One sample changing set costs O(k^2): leaving M moves the last
+    row of S_A into its place; joining M appends the row ``D_A[:, j] - B^T Q_EE^{-1}
+    B[:, j]``; leaving E adds ``u u^T / g`` (u = B^T Q_EE^{-1} e_q, g = (Q_EE^{-1})_qq)
+    and refactors Q_EE (order |E|); joining E subtracts ``c c^T / sigma`` (c the column
+    of j in the Schur complement, sigma its pivot) and appends a row to L."""
+
+    def __init__(self, Q, y, e, m, L, SA):
+        self.Q, self.y = Q, y
+        n = Q.shape[0]
+        self.e, self.m = e, m
+        self.L = L
+        size = m.shape[0] + 1
+        cap = max(16, size + size // 2)
+        self.buf = np.zeros((cap, cap))
+        self.buf[:size, :size] = SA
+        self.n_updates = 0
+        self.inE = np.zeros(n, dtype=bool)
+        self.inE[e] = True
+        self.inM = np.zeros(n, dtype=bool)
+        self.inM[m] = True
+        self._B = None
+        self.key = (np.sort(e).tobytes(), np.sort(m).tobytes())
+
+    @property
+    def SA(self):
+        size = self.m.shape[0] + 1
+        return self.buf[:size, :size]
+
+    @classmethod
+    def build(cls, Q, y, E, M):
+        """The state of (E, M) from scratch (O(k^3)), or None when Q_EE is not
+        numerically positive definite."""
+        e, m = E.copy(), M.copy()
+        L = _chol(Q[np.ix_(e, e)])
+        if L is None:
+            return None
+        nM = m.shape[0]
+        B = np.empty((e.shape[0], nM + 1))
+        B[:, 0] = y[e]
+        B[:, 1:] = Q[np.ix_(e, m)]
+        Z, info = dtrtrs(L, B, lower=1)
+        SA = np.empty((nM + 1, nM + 1))
+        SA[0, 0] = 0.0
+        SA[0, 1:] = SA[1:, 0] = y[m]
+        SA[1:, 1:] = Q[np.ix_(m, m)]
+        SA -= Z.T @ Z
+        return cls(Q, y, e, m, L, SA)
+
+    def matches(self, E, M):
+        return self.key == (E.tobytes(), M.tobytes())
+
+    def _Bt(self, w):
+        """B^T w (the rows of Q over e weighted by w, at the columns m)."""
+        out = np.empty(self.Q.shape[0])
+        rows_matvec(self.Q, self.e, np.ascontiguousarray(w), out)
+        return np.concatenate([[self.y[self.e] @ w], out[self.m]])
+
+    def _col(self, j):
+        """(Q_EE^{-1} Q_Ej, D_A[:, j] - B^T Q_EE^{-1} Q_Ej)."""
+        w = _cho_solve(self.L, self.Q[j, self.e])
+        c = np.concatenate([[self.y[j]], self.Q[j, self.m]]) - self._Bt(w)
+        return w, c
+
+    def update(self, E, M):
+        """Move to the partition (E, M) when it differs by at most one sample of E and
+        one of M (sorted index arrays); False when it does not (or a pivot is too
+        small: the state is then rebuilt)."""
+        newE = np.zeros(self.inE.shape[0], dtype=bool)
+        newE[E] = True
+        newM = np.zeros(self.inM.shape[0], dtype=bool)
+        newM[M] = True
+        e_in = np.flatnonzero(newE & ~self.inE)
+        e_out = np.flatnonzero(self.inE & ~newE)
+        m_in = np.flatnonzero(newM & ~self.inM)
+        m_out = np.flatnonzero(self.inM & ~newM)
+        if e_in.size + e_out.size > 1 or m_in.size + m_out.size > 1:
+            return False
+        Q = self.Q
+        self._B = None
+        for j in m_out:
+            nM = self.m.shape[0]
+            p = int(np.flatnonzero(self.m == j)[0])
+            sym_swap_remove(self.buf, nM + 1, p + 1)
+            self.m[p] = self.m[nM - 1]
+            self.m = self.m[: nM - 1].copy()
+        for j in e_out:
+            q = int(np.flatnonzero(self.e == j)[0])
+            unit = np.zeros(self.e.shape[0])
+            unit[q] = 1.0
+            g = _cho_solve(self.L, unit)
+            sym_rank1(self.buf, self.m.shape[0] + 1, self._Bt(g), 1.0 / g[q])
+            self.e = np.delete(self.e, q)
+            if self.e.shape[0] == 0:
+                return False
+            L = _chol(Q[np.ix_(self.e, self.e)])
+            if L is None:
+                return False
+            self.L = L
+        for j in e_in:
+            ell = dtrtrs(self.L, Q[j, self.e], lower=1)[0]
+            sigma = float(Q[j, j] - ell @ ell)
+            if not sigma > 1e-12 * float(Q[j, j]):
+                return False
+            w, c = self._col(j)
+            sym_rank1(self.buf, self.m.shape[0] + 1, c, -1.0 / sigma)
+            nE = self.e.shape[0]
+            L = np.zeros((nE + 1, nE + 1))
+            L[:nE, :nE] = self.L
+            L[nE, :nE] = ell
+            L[nE, nE] = np.sqrt(sigma)
+            self.L = L
+            self.e = np.append(self.e, j)
+        for j in m_in:
+            w, c = self._col(j)
+            size = self.m.shape[0] + 1
+            if size + 1 > self.buf.shape[0]:
+                cap = size + size // 2 + 16
+                buf = np.zeros((cap, cap))
+                buf[:size, :size] = self.buf[:size, :size]
+                self.buf = buf
+            sym_append(self.buf, size, c, float(Q[j, j] - Q[j, self.e] @ w))
+            self.m = np.append(self.m, j)
+        self.inE, self.inM = newE, newM
+        self.n_updates += 1
+        self.key = (E.tobytes(), M.tobytes())
+        return True
+
+    def factor(self, dM, E, M):
+        """:class:`_SchurFactor` of the partition's matrix with the middle diagonal
+        ``dM`` (in the order of the sorted M), or None when -S is not numerically
+        positive definite or K is nearly singular (as the LDL^T test)."""
+        posE = np.searchsorted(E, self.e)
+        posM = np.searchsorted(M, self.m)
+        nM = self.m.shape[0]
+        S = -self.buf[: nM + 1, : nM + 1]
+        idx = np.arange(1, nM + 1)
+        S[idx, idx] -= dM[posM]
+        # (S is symmetric: its transpose is the Fortran-ordered array LAPACK takes)
+        LS, info = dpotrf(S.T, lower=1, clean=1, overwrite_a=1)
+        if info != 0:
+            return None
+        aev = np.concatenate([np.diag(self.L), np.diag(LS)]) ** 2
+        finite = aev[aev < _BIG / 10]
+        dmax = float(finite.max()) if finite.size else 0.0
+        if not np.all(np.isfinite(aev)) or aev.min() <= 1e-13 * max(1.0, dmax):
+            return None
+        if self._B is None:
+            B = np.empty((self.e.shape[0], nM + 1))
+            B[:, 0] = self.y[self.e]
+            B[:, 1:] = self.Q[np.ix_(self.e, self.m)]
+            self._B = B
+        return _SchurFactor(self.L, LS, self._B, posE, posM)
+
+
+class _SchurFactor:
+    """Solves with a stable partition's matrix K (rows: E, M in sorted order, then
+    the intercept) from the Cholesky factors of Q_EE and of -S (:class:`_SchurState`,
+    the intercept first in S): x_bM = S^{-1} (r_bM - B^T Q_EE^{-1} r_E), x_E = Q_EE^{-1}
+    (r_E - B x_bM)."""
+
+    __slots__ = ("L", "LS", "B", "posE", "posM", "nE")
+
+    def __init__(self, L, LS, B, posE, posM):
+        self.L, self.LS, self.B = L, LS, B
+        self.posE, self.posM = posE, posM
+        self.nE = posE.shape[0]
+
+    def solve(self, rhs):
+        r = np.asarray(rhs, dtype=np.float64)
+        nE = self.nE
+        rE = r[self.posE]
+        rbM = np.concatenate([r[-1:], r[nE + self.posM]])
+        w = _cho_solve(self.L, rE)
+        xbM = -_cho_solve(self.LS, rbM - self.B.T @ w)
+        xE = _cho_solve(self.L, rE - self.B @ xbM)
+        out = np.empty_like(r)
+        out[self.posE] = xE
+        out[nE + self.posM] = xbM[1:]
+        out[-1] = xbM[0]
+        return out
 
 
 class _Margins:
@@ -293,6 +519,9 @@ class _SVMSystem(_SystemBase):
     _K = None
     _fac_memo = None
     _ldl_memo = None
+    schur = True  # factor through the margin block's Schur complement (_SchurState)
+    _schur = None
+    _schur_memo = None
     _K_of = None  # (th, diag, free_b) of the dual system's matrix _K
     # event_values_step screens the samples off the unknowns by a bound (else it is
     # event_values); its base (th, theta, dtheta, all margins, their derivative)
@@ -533,12 +762,14 @@ class _SVMSystem(_SystemBase):
         self._K_of = (self.th, self._diag(), self.free_b)
         return K
 
-    def _base_from(self, ldu, ipiv):
+    def _base_from(self, key, solve):
+        """The factor ``key`` of the current partition's matrix (its solve
+        ``solve``) becomes the bordered base."""
         th, diag, free_b = self._K_of
-        if self._bf is not None and self._bf.ldu is ldu:
+        if self._bf is not None and self._bf.key is key:
             return  # already the base (a reused factor)
         if self.bordered and not free_b:
-            self._bf = _Bordered(self.Q, self.y, th, diag, ldu, ipiv)
+            self._bf = _Bordered(self.Q, self.y, th, diag, key, solve)
 
     def prec(self, g):
         out = g.copy()
@@ -586,6 +817,11 @@ class _SVMSystem(_SystemBase):
         return got
 
     def _factorize(self, K):
+        sf = self._schur_of(K)
+        if sf is not None:
+            # stable: Q_EE and -S positive definite (Haynsworth)
+            self._base_from(sf, sf.solve)
+            return sf, True, False
         got = self._ldl_of(K)
         if got is None:
             return None, False, False
@@ -601,20 +837,65 @@ class _SVMSystem(_SystemBase):
             stable = n_pos == self.nE and n_neg == self.nM + 1
         if K is self._K:
             # the factor of the current partition's matrix is the next bordered base
-            self._base_from(ldu, ipiv)
+            self._base_from(ldu, _ldl_solver(ldu, ipiv))
         if not stable or aev.min() <= 1e-13 * max(1.0, dmax):
             return None, False, False
         return (ldu, ipiv), True, False
 
     def _solve_direct(self, K, rhs):
+        sf = self._schur_of(K)
+        if sf is not None:
+            if self.bordered:
+                self._base_from(sf, sf.solve)
+            return sf.solve(rhs)
         got = self._ldl_of(K)
         if got is None or got[3] != 0:
             raise np.linalg.LinAlgError("singular system")
         ldu, ipiv = got[0], got[1]
         if self.bordered and K is self._K:
-            self._base_from(ldu, ipiv)
+            self._base_from(ldu, _ldl_solver(ldu, ipiv))
         x, info = dsytrs(ldu, ipiv, rhs, lower=1)
         return x
+
+    # -- the Schur factorization of K (margin block first): K = [[A, B], [B^T, D]]
+    # with A = Q_EE, D the middle samples' and the intercept's block (the middle
+    # diagonal included); K is stable iff A and -S, S = D - B^T A^{-1} B, are positive
+    # definite (Haynsworth). S without the middle diagonal, S_A, does not depend on the
+    # age or the point; it is kept per partition and updated in O(k^2) when one sample
+    # changes set (_SchurState), so a factorization costs a Cholesky of order |M| + 1
+    # instead of a Bunch-Kaufman LDL^T of order k
+    # ---------------------------------------------------------------------------
+    def _schur_of(self, K):
+        """:class:`_SchurFactor` of the current partition's matrix ``K`` (memoized
+        while it is the same matrix), or None: not that matrix, no margin sample, b
+        free, Q_EE or -S not numerically positive definite (the LDL^T decides)."""
+        if not self.schur or K is not self._K or self._K_of is None:
+            return None
+        th, diag, free_b = self._K_of
+        if free_b or self.nE == 0:
+            return None
+        key = (th.tobytes(), diag.tobytes())
+        memo = self._schur_memo
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        st = self._schur_state()
+        out = None if st is None else st.factor(self.dM, self.E, self.M)
+        self._schur_memo = (key, out)
+        return out
+
+    def _schur_state(self):
+        """The :class:`_SchurState` of the current partition (E, M): updated from the
+        last one when one sample changed set (at most 32 updates in a row), else
+        rebuilt; None when Q_EE is not numerically positive definite."""
+        st = self._schur
+        E, M = self.E, self.M
+        if st is not None and st.matches(E, M):
+            return st
+        if st is not None and st.n_updates < 32 and st.update(E, M):
+            return st
+        st = _SchurState.build(self.Q, self.y, E, M)
+        self._schur = st
+        return st
 
     # -- bordered solves (:class:`_Bordered`): Newton on a partition a few samples away
     # from the last factored one costs O(k^2) per step instead of O(k^3)
@@ -795,6 +1076,8 @@ class _SVMSystem(_SystemBase):
             self._direct = False
 
     def fac_solve(self, fac, rhs):
+        if isinstance(fac, _SchurFactor):
+            return fac.solve(rhs)
         x, info = dsytrs(fac[0], fac[1], rhs, lower=1)
         return x
 
@@ -1392,6 +1675,7 @@ class _SVMPrimalSystem(_SVMSystem):
     """
 
     bordered = False
+    schur = False
     event_one = None  # margins from (w, b): the events are located by the secant
 
     def __init__(self, problem, reg):

@@ -768,12 +768,15 @@ def test_block_cache_follows_partition_changes(cancer):
         np.testing.assert_array_equal(K, K_ref)
 
 
-def test_reused_factor_equals_fresh(cancer):
-    """The LDL^T of the current partition's matrix is reused while the matrix is the
-    same (a Newton solve and the stability check): the factor, the solve and the
-    stability verdict equal those of a fresh factorization."""
-    from gaga._svm_path import _ldl
+@pytest.mark.parametrize("schur", [False, True])
+def test_reused_factor_equals_fresh(cancer, monkeypatch, schur):
+    """The factor of the current partition's matrix (LDL^T, or the Cholesky factors of
+    its margin block's Schur complement) is reused while the matrix is the same (a
+    Newton solve and the stability check): the solve and the stability verdict equal
+    those of a fresh factorization."""
+    from gaga._svm_path import _ldl, _SVMSystem
 
+    monkeypatch.setattr(_SVMSystem, "schur", schur)
     X, y = cancer
     sys_, age, theta = _bordered_system(X, y, "linear")
     K = sys_.jacobian()
@@ -782,12 +785,12 @@ def test_reused_factor_equals_fresh(cancer):
     fac, stable, _ = sys_.factorize(sys_.jacobian())  # the same matrix, rebuilt
     ldu, ipiv, ev = _ldl(K)
     if stable:
-        np.testing.assert_array_equal(fac[0], ldu)
+        np.testing.assert_array_equal(sys_.fac_solve(fac, rhs), x)
     np.testing.assert_allclose(K @ x, rhs, atol=1e-10 * np.abs(rhs).max())
     assert stable == (
         int(np.sum(ev > 0)) == sys_.nE and int(np.sum(ev < 0)) == sys_.nM + 1
     )
-    assert sys_._ldl_memo is not None
+    assert (sys_._schur_memo if schur else sys_._ldl_memo) is not None
 
 
 def test_weighted_solve_with_free_set_steps_is_optimal(cancer):
@@ -926,3 +929,91 @@ def test_screened_event_values_after_a_step(cancer, monkeypatch, kernel, reg):
     ages = np.linspace(full.age_min, full.age_max, 13)
     np.testing.assert_array_equal(path.dual_coef(ages), full.dual_coef(ages))
     np.testing.assert_array_equal(path.intercept(ages), full.intercept(ages))
+
+
+def _schur_ref(Q, y, e, m):
+    """S_A = D_A - B^T Q_EE^{-1} B in the order (intercept, m), dense."""
+    B = np.column_stack([y[e], Q[np.ix_(e, m)]])
+    D = np.zeros((len(m) + 1, len(m) + 1))
+    D[1:, 1:] = Q[np.ix_(m, m)]
+    D[1:, 0] = D[0, 1:] = y[m]
+    return D - B.T @ np.linalg.solve(Q[np.ix_(e, e)], B)
+
+
+def test_schur_state_updates_equal_a_rebuild(cancer):
+    """The margin block's Schur complement kept through 60 single-sample moves (into
+    and out of E and M, between them) equals the dense one of each partition, and its
+    factor of Q_EE is a Cholesky factor of it; a partition two samples away is
+    refused (rebuilt by the system)."""
+    from gaga._svm_path import _SchurState
+    from gaga.problems import SVMProblem
+
+    X, y = cancer
+    p = SVMProblem(X, y, kernel="rbf")
+    Q, ypm = p.Q, p.y_pm
+    rng = np.random.default_rng(3)
+    region = rng.choice(3, size=len(y), p=[0.4, 0.2, 0.4])  # 0 off, 1 E, 2 M
+    sets = lambda: (np.flatnonzero(region == 1), np.flatnonzero(region == 2))  # noqa
+    st = _SchurState.build(Q, ypm, *sets())
+    kinds = set()
+    for _ in range(60):
+        j = int(rng.integers(len(y)))
+        old = int(region[j])
+        region[j] = rng.choice(
+            [r for r in (0, 1, 2) if r != old and (r, old) != (0, 0)]
+        )
+        if np.sum(region == 1) == 0:
+            region[j] = old
+            continue
+        kinds.add((old, int(region[j])))
+        E, M = sets()
+        assert st.update(E, M)
+        assert st.matches(E, M)
+        np.testing.assert_allclose(
+            st.SA, _schur_ref(Q, ypm, st.e, st.m), rtol=0, atol=1e-9
+        )
+        np.testing.assert_allclose(st.L @ st.L.T, Q[np.ix_(st.e, st.e)], atol=1e-12)
+        assert sorted(st.e) == E.tolist() and sorted(st.m) == M.tolist()
+    assert len(kinds) == 6
+    i, j = np.flatnonzero(region == 0)[:2]
+    region[[i, j]] = 2
+    assert not st.update(*sets())
+
+
+@pytest.mark.parametrize("reg", ["linear", "mixture"])
+def test_schur_factor_solves_and_agrees_with_the_inertia(cancer, reg):
+    """On random partitions and middle diagonals, the Schur factorization exists only
+    for stable matrices (the LDL^T inertia (|E|+, |M|+1-)), and then solves K x = r
+    for one and several right-hand sides; it exists for most of the stable ones."""
+    from gaga._follower import _Partition
+    from gaga._svm_path import INM, MARGIN, OUT, _ldl, _SchurFactor, _SVMSystem
+    from gaga.problems import SVMProblem
+    from gaga.regularizers import get_regularizer
+
+    X, y = cancer
+    sys_ = _SVMSystem(SVMProblem(X, y, kernel="rbf"), get_regularizer(reg))
+    rng = np.random.default_rng(7)
+    n_stable = n_schur = 0
+    for t in range(40):
+        region = rng.choice([OUT, MARGIN, INM], size=len(y), p=[0.5, 0.25, 0.25])
+        sys_.set_partition(_Partition([], [], region.astype(np.int8)))
+        scale = 10.0 ** rng.uniform(-1, 2)
+        sys_.dM = -scale * rng.uniform(0.5, 2.0, sys_.nM)
+        K = sys_.jacobian()
+        fac, stable, _ = sys_.factorize(K)
+        ev = _ldl(K)[2]
+        inertia = int(np.sum(ev > 0)) == sys_.nE and int(np.sum(ev < 0)) == sys_.nM + 1
+        n_stable += inertia
+        if isinstance(fac, _SchurFactor):
+            n_schur += 1
+            assert stable and inertia
+            R = rng.standard_normal((K.shape[0], 3))
+            X1 = sys_.fac_solve(fac, R)
+            np.testing.assert_allclose(K @ X1, R, atol=1e-9 * np.abs(X1).max())
+            x = sys_.fac_solve(fac, R[:, 0])
+            np.testing.assert_allclose(
+                x, X1[:, 0], rtol=0, atol=1e-12 * np.abs(x).max()
+            )
+        else:
+            assert inertia or not stable
+    assert n_schur >= 0.8 * n_stable > 5
