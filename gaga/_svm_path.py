@@ -22,10 +22,17 @@ Its Jacobian is ``J = diag(1, C s u, 1) K`` with the symmetric matrix
 
     K = [[Q_EE, Q_EM, y_E], [Q_ME, Q_MM + diag(1 / (C s u)), y_M], [y_E^T, y_M^T, 0]],
 
-which the follower factors (Bunch-Kaufman LDL^T): a stable partial optimum is one where
-K has exactly |E| positive and |M| + 1 negative eigenvalues (notes 6.3); the count comes
-from the factorization. The kernel matrix is computed once (``SVMProblem.K`` and ``Q``:
-2 n^2 float64 values).
+which the follower factors: a stable partial optimum is one where K has exactly |E|
+positive and |M| + 1 negative eigenvalues (notes 6.3), and the count comes from the
+factorization. By Haynsworth's inertia additivity that holds iff Q_EE and -S are
+positive definite, S = D - B^T Q_EE^{-1} B the Schur complement of the margin block (B
+= [y_E, Q_EM], D the intercept's and middle samples' block). S without the middle
+diagonal does not depend on the age or the point, and one sample changing set changes
+it by one row or a rank-one term: it is kept per partition (:class:`_SchurState`), and
+a factorization is a Cholesky of order |M| + 1 (:class:`_SchurFactor`). Where Q_EE or
+-S is not numerically positive definite, a Bunch-Kaufman LDL^T of K decides (the signs
+of its D blocks' eigenvalues are the inertia). The kernel matrix is computed once
+(``SVMProblem.K`` and ``Q``: 2 n^2 float64 values).
 """
 
 import numpy as np
@@ -365,43 +372,62 @@ class _SchurState:
 
     def factor(self, dM, E, M):
         """:class:`_SchurFactor` of the partition's matrix with the middle diagonal
-        ``dM`` (in the order of the sorted M), or None when -S is not numerically
-        positive definite or K is nearly singular (as the LDL^T test)."""
+        ``dM`` (in the order of the sorted M): from the Cholesky factor of -S, or,
+        when -S is not numerically positive definite (K is not stable), from the
+        Bunch-Kaufman LDL^T of S (order |M| + 1 instead of k); None when S is exactly
+        singular. Its ``stable``: the inertia (|E|+, |M|+1-) with no D value below
+        1e-13 of the largest (the test of the LDL^T of K)."""
         posE = np.searchsorted(E, self.e)
         posM = np.searchsorted(M, self.m)
         nM = self.m.shape[0]
-        S = -self.buf[: nM + 1, : nM + 1]
         idx = np.arange(1, nM + 1)
+        S = -self.buf[: nM + 1, : nM + 1]
         S[idx, idx] -= dM[posM]
         # (S is symmetric: its transpose is the Fortran-ordered array LAPACK takes)
         LS, info = dpotrf(S.T, lower=1, clean=1, overwrite_a=1)
-        if info != 0:
-            return None
-        aev = np.concatenate([np.diag(self.L), np.diag(LS)]) ** 2
+        ldl = None
+        if info == 0:
+            dS = np.diag(LS) ** 2
+            stable = True
+        else:
+            LS = None
+            S = self.buf[: nM + 1, : nM + 1].copy()
+            S[idx, idx] += dM[posM]
+            got = _ldl_info(S)
+            if got is None or got[3] != 0:
+                return None
+            ldl = (got[0], got[1])
+            dS = np.abs(got[2])
+            stable = bool(np.all(got[2] < 0.0))
+        aev = np.concatenate([np.diag(self.L) ** 2, dS])
         finite = aev[aev < _BIG / 10]
         dmax = float(finite.max()) if finite.size else 0.0
-        if not np.all(np.isfinite(aev)) or aev.min() <= 1e-13 * max(1.0, dmax):
+        if not np.all(np.isfinite(aev)):
             return None
+        if aev.min() <= 1e-13 * max(1.0, dmax):
+            stable = False
         if self._B is None:
             B = np.empty((self.e.shape[0], nM + 1))
             B[:, 0] = self.y[self.e]
             B[:, 1:] = self.Q[np.ix_(self.e, self.m)]
             self._B = B
-        return _SchurFactor(self.L, LS, self._B, posE, posM)
+        return _SchurFactor(self.L, LS, ldl, self._B, posE, posM, stable)
 
 
 class _SchurFactor:
-    """Solves with a stable partition's matrix K (rows: E, M in sorted order, then
-    the intercept) from the Cholesky factors of Q_EE and of -S (:class:`_SchurState`,
-    the intercept first in S): x_bM = S^{-1} (r_bM - B^T Q_EE^{-1} r_E), x_E = Q_EE^{-1}
-    (r_E - B x_bM)."""
+    """Solves with a partition's matrix K (rows: E, M in sorted order, then the
+    intercept) from the Cholesky factor of Q_EE and one of S (:class:`_SchurState`,
+    the intercept first in S): Cholesky of -S (``LS``) or Bunch-Kaufman of S (``ldl``);
+    x_bM = S^{-1} (r_bM - B^T Q_EE^{-1} r_E), x_E = Q_EE^{-1} (r_E - B x_bM).
+    ``stable``: K has the inertia of a stable point (Haynsworth)."""
 
-    __slots__ = ("L", "LS", "B", "posE", "posM", "nE")
+    __slots__ = ("L", "LS", "ldl", "B", "posE", "posM", "nE", "stable")
 
-    def __init__(self, L, LS, B, posE, posM):
-        self.L, self.LS, self.B = L, LS, B
+    def __init__(self, L, LS, ldl, B, posE, posM, stable):
+        self.L, self.LS, self.ldl, self.B = L, LS, ldl, B
         self.posE, self.posM = posE, posM
         self.nE = posE.shape[0]
+        self.stable = stable
 
     def solve(self, rhs):
         r = np.asarray(rhs, dtype=np.float64)
@@ -409,7 +435,10 @@ class _SchurFactor:
         rE = r[self.posE]
         rbM = np.concatenate([r[-1:], r[nE + self.posM]])
         w = _cho_solve(self.L, rE)
-        xbM = -_cho_solve(self.LS, rbM - self.B.T @ w)
+        if self.LS is not None:
+            xbM = -_cho_solve(self.LS, rbM - self.B.T @ w)
+        else:
+            xbM = dsytrs(self.ldl[0], self.ldl[1], rbM - self.B.T @ w, lower=1)[0]
         xE = _cho_solve(self.L, rE - self.B @ xbM)
         out = np.empty_like(r)
         out[self.posE] = xE
@@ -785,7 +814,9 @@ class _SVMSystem(_SystemBase):
         return out
 
     def factorize(self, K):
-        """Bunch-Kaufman LDL^T of K; stable when its inertia is (|E|+, |M|+1-)."""
+        """(factor, stable, marginal) of K: the Cholesky factors of its margin block's
+        Schur complement (:meth:`_schur_of`), else its Bunch-Kaufman LDL^T; stable when
+        the inertia is (|E|+, |M|+1-)."""
         key = None
         if K is self._K:
             th, diag, free_b = self._K_of
@@ -819,9 +850,9 @@ class _SVMSystem(_SystemBase):
     def _factorize(self, K):
         sf = self._schur_of(K)
         if sf is not None:
-            # stable: Q_EE and -S positive definite (Haynsworth)
+            # the inertia of K from those of Q_EE (positive definite) and S
             self._base_from(sf, sf.solve)
-            return sf, True, False
+            return (sf, True, False) if sf.stable else (None, False, False)
         got = self._ldl_of(K)
         if got is None:
             return None, False, False
@@ -868,7 +899,8 @@ class _SVMSystem(_SystemBase):
     def _schur_of(self, K):
         """:class:`_SchurFactor` of the current partition's matrix ``K`` (memoized
         while it is the same matrix), or None: not that matrix, no margin sample, b
-        free, Q_EE or -S not numerically positive definite (the LDL^T decides)."""
+        free, Q_EE not numerically positive definite or S singular (the LDL^T of K
+        decides)."""
         if not self.schur or K is not self._K or self._K_of is None:
             return None
         th, diag, free_b = self._K_of

@@ -982,9 +982,10 @@ def test_schur_state_updates_equal_a_rebuild(cancer):
 
 @pytest.mark.parametrize("reg", ["linear", "mixture"])
 def test_schur_factor_solves_and_agrees_with_the_inertia(cancer, reg):
-    """On random partitions and middle diagonals, the Schur factorization exists only
-    for stable matrices (the LDL^T inertia (|E|+, |M|+1-)), and then solves K x = r
-    for one and several right-hand sides; it exists for most of the stable ones."""
+    """On random partitions and middle diagonals, the Schur factorization (Cholesky of
+    -S, else LDL^T of S) says stable exactly when the follower's factorization does,
+    only for matrices with the LDL^T inertia (|E|+, |M|+1-) of K, and solves K x = r
+    for one and several right-hand sides, stable or not."""
     from gaga._follower import _Partition
     from gaga._svm_path import INM, MARGIN, OUT, _ldl, _SchurFactor, _SVMSystem
     from gaga.problems import SVMProblem
@@ -993,7 +994,7 @@ def test_schur_factor_solves_and_agrees_with_the_inertia(cancer, reg):
     X, y = cancer
     sys_ = _SVMSystem(SVMProblem(X, y, kernel="rbf"), get_regularizer(reg))
     rng = np.random.default_rng(7)
-    n_stable = n_schur = 0
+    n_stable = n_schur = n_ldl = 0
     for t in range(40):
         region = rng.choice([OUT, MARGIN, INM], size=len(y), p=[0.5, 0.25, 0.25])
         sys_.set_partition(_Partition([], [], region.astype(np.int8)))
@@ -1004,16 +1005,21 @@ def test_schur_factor_solves_and_agrees_with_the_inertia(cancer, reg):
         ev = _ldl(K)[2]
         inertia = int(np.sum(ev > 0)) == sys_.nE and int(np.sum(ev < 0)) == sys_.nM + 1
         n_stable += inertia
+        sf = sys_._schur_of(K)
+        assert sf is not None and sf.stable == stable
+        assert (sf.LS is None) == (sf.ldl is not None)
+        n_ldl += sf.ldl is not None
         if isinstance(fac, _SchurFactor):
             n_schur += 1
-            assert stable and inertia
+            assert fac is sf and stable and inertia
+        assert inertia or not stable
+        for f in (sf, fac) if stable else (sf,):
             R = rng.standard_normal((K.shape[0], 3))
-            X1 = sys_.fac_solve(fac, R)
+            X1 = sys_.fac_solve(f, R)
             np.testing.assert_allclose(K @ X1, R, atol=1e-9 * np.abs(X1).max())
-            x = sys_.fac_solve(fac, R[:, 0])
+            x = sys_.fac_solve(f, R[:, 0])
             np.testing.assert_allclose(
                 x, X1[:, 0], rtol=0, atol=1e-12 * np.abs(x).max()
             )
-        else:
-            assert inertia or not stable
     assert n_schur >= 0.8 * n_stable > 5
+    assert n_ldl > 5
