@@ -255,7 +255,7 @@ class _SchurState:
         self.e, self.m = e, m
         self.L = L
         size = m.shape[0] + 1
-        cap = max(16, size + size // 2)
+        cap = max(16, size + size // 4)
         self.buf = np.zeros((cap, cap))
         self.buf[:size, :size] = SA
         self.n_updates = 0
@@ -359,7 +359,7 @@ class _SchurState:
             w, c = self._col(j)
             size = self.m.shape[0] + 1
             if size + 1 > self.buf.shape[0]:
-                cap = size + size // 2 + 16
+                cap = size + size // 4 + 16
                 buf = np.zeros((cap, cap))
                 buf[:size, :size] = self.buf[:size, :size]
                 self.buf = buf
@@ -1941,8 +1941,12 @@ def age_path_svm(
     Notes
     -----
     Memory: the kernel matrix and ``Q = y y^T * K`` are stored, 2 n_samples**2 float64
-    values (64 MB at n = 2000). Samples with v = 0 at an age are out of the training set
-    at that age; the samples with v > 0 must contain both classes at ``age_min``.
+    values (64 MB at n = 2000). The follower adds dense matrices of the order k = |E| +
+    |M| + 1 of its system (margin and middle samples): the system's matrix and a few
+    blocks of Q kept for reuse, up to about 6 k**2 float64 values, and the Schur
+    complement of the margin block with its factor, up to about 2.6 (|M| + 1)**2.
+    Samples with v = 0 at an age are out of the training set at that age; the samples
+    with v > 0 must contain both classes at ``age_min``.
     """
     reg = get_regularizer(regularizer)
     problem = SVMProblem(
