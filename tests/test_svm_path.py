@@ -1023,3 +1023,37 @@ def test_schur_factor_solves_and_agrees_with_the_inertia(cancer, reg):
             )
     assert n_schur >= 0.8 * n_stable > 5
     assert n_ldl > 5
+
+
+@pytest.mark.parametrize("reg", ["linear", "mixture"])
+def test_schur_verdicts_along_a_path_equal_the_ldl_of_k(flipped, monkeypatch, reg):
+    """At every factorization of a path that goes through the Schur complement, the
+    stability verdict is the one of the Bunch-Kaufman LDL^T of the whole matrix (its
+    inertia (|E|+, |M|+1-), no D value below 1e-13 of the largest)."""
+    from gaga._svm_path import _ldl_info, _SchurFactor, _SVMSystem
+
+    factorize = _SVMSystem._factorize
+    seen = {"schur": 0, "unstable": 0}
+
+    def checked(self, K):
+        out = factorize(self, K)
+        memo = self._schur_memo
+        if K is self._K and memo is not None and isinstance(memo[1], _SchurFactor):
+            ev = _ldl_info(K)[2]
+            aev = np.abs(ev)
+            dmax = float(aev[aev < 1e149].max(initial=0.0))
+            stable = (
+                int(np.sum(ev > 0)) == self.nE
+                and int(np.sum(ev < 0)) == self.nM + 1
+                and aev.min() > 1e-13 * max(1.0, dmax)
+            )
+            assert out[1] == stable
+            seen["schur"] += 1
+            seen["unstable"] += not stable
+        return out
+
+    monkeypatch.setattr(_SVMSystem, "_factorize", checked)
+    X, y = flipped
+    path = age_path_svm(X, y, regularizer=reg, kernel="rbf")
+    assert seen["schur"] >= len(path.events) > 0
+    assert seen["unstable"] >= 1  # (jumps off non-smooth folds: 3 and 1)
