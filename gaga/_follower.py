@@ -1157,9 +1157,11 @@ class _SystemBase:
 
     def event_values_step(self, theta, r, age, base, k, etol):
         """``event_values(theta, r, age)`` at the end of a step from ``base = (theta0,
-        dtheta0, age0)`` (the last point whose values were taken with a direction);
-        a system may return, for a sample other than ``k`` that is not violated (value
-        >= -etol), a lower bound >= -etol of its value instead (its target unused)."""
+        dtheta0, age0)`` (the last point whose values were taken with a direction).
+        For an index other than ``k`` that it proves not violated (value >= -etol), a
+        system may return another value >= -etol instead of the exact one, and any
+        target: the follower reads only the values of the violated indices and of
+        ``k``, and the target of ``k``."""
         return self.event_values(theta, r, age)
 
     def acs_inner_tol(self, solver, dv):
