@@ -222,6 +222,27 @@ def _cho_solve(L, b):
     return dpotrs(L, b, lower=1)[0]
 
 
+# updates of a _SchurState before it is rebuilt (rounding of the rank-one terms)
+_SCHUR_UPDATES = 32
+
+
+def _nearly_singular(aev):
+    """The factorization's D values (absolute) have one below 1e-13 of the largest
+    finite one (the middle diagonal's -_BIG placeholders left out): K is treated as
+    singular, not stable."""
+    finite = aev[aev < _BIG / 10]
+    dmax = float(finite.max()) if finite.size else 0.0
+    return aev.min() <= 1e-13 * max(1.0, dmax)
+
+
+def _border(Q, y, e, m):
+    """B = [y_e, Q[e, m]] (margin rows; the intercept's column first)."""
+    B = np.empty((e.shape[0], m.shape[0] + 1))
+    B[:, 0] = y[e]
+    B[:, 1:] = Q[np.ix_(e, m)]
+    return B
+
+
 def _chol(A):
     """Lower Cholesky factor of A, or None when A is not numerically positive
     definite (a pivot below 1e-12 of the largest diagonal entry)."""
@@ -280,10 +301,7 @@ class _SchurState:
         if L is None:
             return None
         nM = m.shape[0]
-        B = np.empty((e.shape[0], nM + 1))
-        B[:, 0] = y[e]
-        B[:, 1:] = Q[np.ix_(e, m)]
-        Z, info = dtrtrs(L, B, lower=1)
+        Z, info = dtrtrs(L, _border(Q, y, e, m), lower=1)
         SA = np.empty((nM + 1, nM + 1))
         SA[0, 0] = 0.0
         SA[0, 1:] = SA[1:, 0] = y[m]
@@ -301,10 +319,11 @@ class _SchurState:
         return np.concatenate([[self.y[self.e] @ w], out[self.m]])
 
     def _col(self, j):
-        """(Q_EE^{-1} Q_Ej, D_A[:, j] - B^T Q_EE^{-1} Q_Ej)."""
-        w = _cho_solve(self.L, self.Q[j, self.e])
+        """(L^{-1} Q_Ej, w = Q_EE^{-1} Q_Ej, D_A[:, j] - B^T w)."""
+        ell = dtrsv(self.L, self.Q[j, self.e], lower=1)
+        w = dtrsv(self.L, ell, lower=1, trans=1)
         c = np.concatenate([[self.y[j]], self.Q[j, self.m]]) - self._Bt(w)
-        return w, c
+        return ell, w, c
 
     def update(self, E, M):
         """Move to the partition (E, M) when it differs by at most one sample of E and
@@ -342,11 +361,10 @@ class _SchurState:
                 return False
             self.L = L
         for j in e_in:
-            ell = dtrtrs(self.L, Q[j, self.e], lower=1)[0]
+            ell, w, c = self._col(j)
             sigma = float(Q[j, j] - ell @ ell)
             if not sigma > 1e-12 * float(Q[j, j]):
                 return False
-            w, c = self._col(j)
             sym_rank1(self.buf, self.m.shape[0] + 1, c, -1.0 / sigma)
             nE = self.e.shape[0]
             L = np.zeros((nE + 1, nE + 1))
@@ -356,7 +374,7 @@ class _SchurState:
             self.L = L
             self.e = np.append(self.e, j)
         for j in m_in:
-            w, c = self._col(j)
+            _, w, c = self._col(j)
             size = self.m.shape[0] + 1
             if size + 1 > self.buf.shape[0]:
                 cap = size + size // 4 + 16
@@ -400,17 +418,12 @@ class _SchurState:
             dS = np.abs(got[2])
             stable = bool(np.all(got[2] < 0.0))
         aev = np.concatenate([np.diag(self.L) ** 2, dS])
-        finite = aev[aev < _BIG / 10]
-        dmax = float(finite.max()) if finite.size else 0.0
         if not np.all(np.isfinite(aev)):
             return None
-        if aev.min() <= 1e-13 * max(1.0, dmax):
+        if _nearly_singular(aev):
             stable = False
         if self._B is None:
-            B = np.empty((self.e.shape[0], nM + 1))
-            B[:, 0] = self.y[self.e]
-            B[:, 1:] = self.Q[np.ix_(self.e, self.m)]
-            self._B = B
+            self._B = _border(self.Q, self.y, self.e, self.m)
         return _SchurFactor(self.L, LS, ldl, self._B, posE, posM, stable)
 
 
@@ -556,10 +569,7 @@ class _SVMSystem(_SystemBase):
     # event_values); its base (th, theta, dtheta, all margins, their derivative)
     screen_events = True
     _ev_base = None
-    _qmax = None  # max_j |Q_ij| per row, computed at the first screened step
-    _qdiag = None
-    _screen_psd = False  # Cauchy-Schwarz bound (a positive semidefinite kernel)
-    _mu = 0.0
+    _screen = None  # (max_j |Q_ij|, Q_ii, psd kernel, mu): _screen_constants
 
     def __init__(self, problem, reg):
         self.problem = problem
@@ -859,9 +869,6 @@ class _SVMSystem(_SystemBase):
         ldu, ipiv, ev, _ = got
         n_pos = int(np.sum(ev > 0))
         n_neg = int(np.sum(ev < 0))
-        aev = np.abs(ev)
-        finite = aev[aev < _BIG / 10]
-        dmax = float(finite.max()) if finite.size else 0.0
         if self.free_b:
             stable = n_pos == 1 and K.shape[0] == 1
         else:
@@ -869,15 +876,14 @@ class _SVMSystem(_SystemBase):
         if K is self._K:
             # the factor of the current partition's matrix is the next bordered base
             self._base_from(ldu, _ldl_solver(ldu, ipiv))
-        if not stable or aev.min() <= 1e-13 * max(1.0, dmax):
+        if not stable or _nearly_singular(np.abs(ev)):
             return None, False, False
         return (ldu, ipiv), True, False
 
     def _solve_direct(self, K, rhs):
         sf = self._schur_of(K)
         if sf is not None:
-            if self.bordered:
-                self._base_from(sf, sf.solve)
+            self._base_from(sf, sf.solve)
             return sf.solve(rhs)
         got = self._ldl_of(K)
         if got is None or got[3] != 0:
@@ -917,13 +923,13 @@ class _SVMSystem(_SystemBase):
 
     def _schur_state(self):
         """The :class:`_SchurState` of the current partition (E, M): updated from the
-        last one when one sample changed set (at most 32 updates in a row), else
+        last one when one sample changed set (at most _SCHUR_UPDATES in a row), else
         rebuilt; None when Q_EE is not numerically positive definite."""
         st = self._schur
         E, M = self.E, self.M
         if st is not None and st.matches(E, M):
             return st
-        if st is not None and st.n_updates < 32 and st.update(E, M):
+        if st is not None and st.n_updates < _SCHUR_UPDATES and st.update(E, M):
             return st
         st = _SchurState.build(self.Q, self.y, E, M)
         self._schur = st
@@ -1234,21 +1240,11 @@ class _SVMSystem(_SystemBase):
         dev = theta - theta0 - h * dtheta0
         da = dev[:nk]
         l1 = float(np.sum(np.abs(da)))
-        if self._qmax is None:
-            self._qmax = np.empty(self.n)
-            row_absmax(self.Q, self._qmax)
-            self._qdiag = np.ascontiguousarray(np.diag(self.Q))
-            p = self.problem
-            self._screen_psd = p.kernel_name == "rbf" or (
-                p.kernel_name == "poly" and p.coef0 >= 0.0
-            )
-            self._mu = 1e-14 * self.n * max(float(np.max(self._qdiag)), 0.0)
-        qmax = self._qmax
-        if self._screen_psd and nk:
+        qmax, qdiag, psd, mu = self._screen_constants()
+        if psd and nk:
             q = float(da @ (self._block() @ da))
-            mu = self._mu
             radius = max(q, 0.0) + mu * float(da @ da) + 1e-14 * nk * mu * l1 * l1
-            bound = np.sqrt((np.maximum(self._qdiag, 0.0) + mu) * radius)
+            bound = np.sqrt((np.maximum(qdiag, 0.0) + mu) * radius)
             bound += 1e-14 * l1 * qmax
         else:
             bound = qmax * l1
@@ -1280,6 +1276,20 @@ class _SVMSystem(_SystemBase):
             # (event_k: the value of event_values, bit for bit, from the exact margin)
             e[j] = self.event_k(int(j), theta, m, age)
         return got
+
+    def _screen_constants(self):
+        """(max_j |Q_ij| per row, Q_ii, whether the kernel is positive semidefinite
+        (rbf, poly with coef0 >= 0), the margin mu = n 1e-14 max Q_ii for the rounding
+        of Q) of :meth:`event_values_step`, computed at its first call (O(n^2))."""
+        if self._screen is None:
+            qmax = np.empty(self.n)
+            row_absmax(self.Q, qmax)
+            qdiag = np.ascontiguousarray(np.diag(self.Q))
+            p = self.problem
+            psd = p.kernel_name == "rbf" or (p.kernel_name == "poly" and p.coef0 >= 0)
+            mu = 1e-14 * self.n * max(float(np.max(qdiag)), 0.0)
+            self._screen = (qmax, qdiag, psd, mu)
+        return self._screen
 
     def event_one(self, k, theta, age):
         """Event value of sample k at theta (as :meth:`event_values`) in O(k) from its
