@@ -788,7 +788,9 @@ def test_reused_factor_equals_fresh(cancer, monkeypatch, schur):
     if schur:
         assert fac is sys_._schur_memo[1]
         E, M = sys_.E, sys_.M
-        fresh = _SchurState.build(sys_.Q, sys_.y, E, M).factor(sys_.dM, E, M)
+        fresh = _SchurState.build(sys_.Q, sys_.y, E, M).factor(
+            sys_.dM, E, M, sys_._block()
+        )
         np.testing.assert_array_equal(fresh.LS, fac.LS)
         np.testing.assert_array_equal(fresh.solve(rhs), x)
     else:
