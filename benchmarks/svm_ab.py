@@ -9,7 +9,9 @@ off (after one small warm-up path for numba). The switches are class attributes 
   per partition) instead of a Bunch-Kaufman LDL^T of the whole matrix;
 * ``screen_events``: the event values after a step without the pass over all
   samples (a bound on the margins off the unknowns);
-* ``bordered``, ``acs_extrapolate``, ``land_contracting``: see the class.
+* ``bordered``, ``acs_extrapolate``, ``land_contracting``: see the class;
+* ``one_blas_thread`` (not a class attribute): BLAS limited to one thread
+  (threadpoolctl) against the default.
 
 Prints one table row per data set and regularizer: the path times with the switch on
 and off, their ratio (medians over the pairs), the events and jumps, whether the two
@@ -29,6 +31,7 @@ import time
 import warnings
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -45,20 +48,32 @@ from _common import (  # noqa: E402
 import gaga  # noqa: E402
 from gaga._svm_path import _SVMSystem  # noqa: E402
 
-SWITCHES = ("schur", "screen_events", "bordered", "acs_extrapolate", "land_contracting")
+SWITCHES = (
+    "schur",
+    "screen_events",
+    "bordered",
+    "acs_extrapolate",
+    "land_contracting",
+    "one_blas_thread",
+)
 
 
 def timed_paths(X, y, regularizer, switch, pairs):
     """Times (on, off) of ``pairs`` interleaved pairs and the two paths' events."""
-    default = getattr(_SVMSystem, switch)
+    blas = switch == "one_blas_thread"  # not an attribute: BLAS limited to 1 thread
+    default = None if blas else getattr(_SVMSystem, switch)
     times = {True: [], False: []}
     events = {}
     try:
         for _ in range(pairs):
             for on in (True, False):
-                setattr(_SVMSystem, switch, on)
+                if not blas:
+                    setattr(_SVMSystem, switch, on)
                 t0 = time.perf_counter()
-                with warnings.catch_warnings():
+                with (
+                    warnings.catch_warnings(),
+                    threadpool_limits(1 if blas and on else None),
+                ):
                     warnings.simplefilter("ignore")
                     path = gaga.age_path_svm(X, y, regularizer=regularizer)
                 times[on].append(time.perf_counter() - t0)
@@ -67,7 +82,8 @@ def timed_paths(X, y, regularizer, switch, pairs):
                 ]
                 njumps = len(path.jumps)
     finally:
-        setattr(_SVMSystem, switch, default)
+        if not blas:
+            setattr(_SVMSystem, switch, default)
     return times, events, njumps
 
 

