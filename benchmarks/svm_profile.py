@@ -2,7 +2,8 @@
 
 Runs one path on a real binary data set (the benchmark's subsample, standardized;
 one small path first to compile the numba kernels) under cProfile and prints the
-wall time and the ``--top`` functions by internal time.
+wall time, the cumulative time of the jumps, the factorizations (stability tests),
+the event values and the event steps, and the ``--top`` functions by internal time.
 
     python benchmarks/svm_profile.py [--data credit_data] [--n 2000]
         [--regularizer linear] [--top 20]
@@ -47,7 +48,17 @@ def main(argv=None):
         f"{args.data} n={len(y)} {args.regularizer}: {len(path.events)} events, "
         f"{len(path.jumps)} jumps, {time.perf_counter() - t0:.1f} s with the profiler"
     )
-    pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(args.top)
+    stats = pstats.Stats(prof, stream=sys.stdout)
+    cum = {
+        name: (calls, ct)
+        for (_, _, name), (_, calls, _, ct, _) in stats.stats.items()
+        if name in ("jump", "factorize", "event_values", "step_to_event")
+    }
+    print(
+        "cumulative: "
+        + "; ".join(f"{k} {v[1]:.2f} s ({v[0]} calls)" for k, v in sorted(cum.items()))
+    )
+    stats.sort_stats("tottime").print_stats(args.top)
 
 
 if __name__ == "__main__":
