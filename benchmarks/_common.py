@@ -472,6 +472,21 @@ def load_binary(name):
     return X, y
 
 
+def one_path_data(name, n):
+    """The data of the one-path scripts (svm_*.py): ``name`` loaded, subsampled to
+    ``n`` rows (seed 0, as the benchmarks) and standardized: ``(X, y)``."""
+    X, y = load_binary(name)
+    X, y, _ = subsample(X, y, n, seed=0)
+    return standardize(X), y
+
+
+def add_one_path_arguments(ap, data, n, regularizer):
+    """``--data``, ``--n`` and ``--regularizer`` of a one-path script, with defaults."""
+    ap.add_argument("--data", default=data, choices=sorted(REAL_BINARY))
+    ap.add_argument("--n", type=int, default=n)
+    ap.add_argument("--regularizer", default=regularizer)
+
+
 def subsample(X, y, n, seed=0):
     """Stratified subsample of ``n`` rows (all rows, shuffled, when ``n >= len(y)``).
 

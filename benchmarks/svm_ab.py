@@ -37,12 +37,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import (  # noqa: E402
     REAL_BINARY,
-    load_binary,
     log,
     machine_info,
     machine_line,
-    standardize,
-    subsample,
+    one_path_data,
 )
 
 import gaga  # noqa: E402
@@ -110,9 +108,7 @@ def main(argv=None):
     meta = machine_info()
     rows = []
     for name in args.data:
-        X, y = load_binary(name)
-        X, y, _ = subsample(X, y, args.n, seed=0)
-        X = standardize(X)
+        X, y = one_path_data(name, args.n)
         for reg in args.regularizer:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

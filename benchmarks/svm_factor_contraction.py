@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import REAL_BINARY, load_binary, standardize, subsample  # noqa: E402
+from _common import add_one_path_arguments, one_path_data  # noqa: E402
 
 import gaga  # noqa: E402
 from gaga import _follower  # noqa: E402
@@ -77,14 +77,11 @@ def pair_measures(rec, n_pairs):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="spam7", choices=sorted(REAL_BINARY))
-    ap.add_argument("--n", type=int, default=1000)
-    ap.add_argument("--regularizer", default="linear")
+    add_one_path_arguments(ap, "spam7", 1000, "linear")
     ap.add_argument("--pairs", type=int, default=120)
     args = ap.parse_args(argv)
-    X, y = load_binary(args.data)
-    X, y, _ = subsample(X, y, args.n, seed=0)
-    rec = record_factorizations(standardize(X), y, args.regularizer)
+    X, y = one_path_data(args.data, args.n)
+    rec = record_factorizations(X, y, args.regularizer)
     rho, weyl, n_all = pair_measures(rec, args.pairs)
     q = [50, 90]
     print(

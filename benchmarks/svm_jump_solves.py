@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import REAL_BINARY, load_binary, standardize, subsample  # noqa: E402
+from _common import add_one_path_arguments, one_path_data  # noqa: E402
 
 import gaga  # noqa: E402
 from gaga import _follower, baselines  # noqa: E402
@@ -62,13 +62,10 @@ def jump_solves(X, y, regularizer):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="cells", choices=sorted(REAL_BINARY))
-    ap.add_argument("--n", type=int, default=2000)
-    ap.add_argument("--regularizer", default="mixture")
+    add_one_path_arguments(ap, "cells", 2000, "mixture")
     args = ap.parse_args(argv)
-    X, y = load_binary(args.data)
-    X, y, _ = subsample(X, y, args.n, seed=0)
-    t = jump_solves(standardize(X), y, args.regularizer)
+    X, y = one_path_data(args.data, args.n)
+    t = jump_solves(X, y, args.regularizer)
     head = f"{args.data} n={len(y)} {args.regularizer}: {len(t)} jumps"
     if not len(t):
         print(head)

@@ -21,21 +21,17 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import REAL_BINARY, load_binary, standardize, subsample  # noqa: E402
+from _common import add_one_path_arguments, one_path_data  # noqa: E402
 
 import gaga  # noqa: E402
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="credit_data", choices=sorted(REAL_BINARY))
-    ap.add_argument("--n", type=int, default=2000)
-    ap.add_argument("--regularizer", default="linear")
+    add_one_path_arguments(ap, "credit_data", 2000, "linear")
     ap.add_argument("--top", type=int, default=20)
     args = ap.parse_args(argv)
-    X, y = load_binary(args.data)
-    X, y, _ = subsample(X, y, args.n, seed=0)
-    X = standardize(X)
+    X, y = one_path_data(args.data, args.n)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gaga.age_path_svm(X[:200], y[:200], regularizer=args.regularizer)

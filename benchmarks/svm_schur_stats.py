@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import REAL_BINARY, load_binary, standardize, subsample  # noqa: E402
+from _common import add_one_path_arguments, one_path_data  # noqa: E402
 
 import gaga  # noqa: E402
 from gaga import _follower, _svm_path  # noqa: E402
@@ -146,15 +146,12 @@ def _pct(v):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="spam7", choices=sorted(REAL_BINARY))
-    ap.add_argument("--n", type=int, default=2000)
-    ap.add_argument("--regularizer", default="linear")
+    add_one_path_arguments(ap, "spam7", 2000, "linear")
     ap.add_argument("--check-verdicts", action="store_true")
     args = ap.parse_args(argv)
-    X, y = load_binary(args.data)
-    X, y, _ = subsample(X, y, args.n, seed=0)
+    X, y = one_path_data(args.data, args.n)
     path, sizes, verdicts, conds, steps, tops = record(
-        standardize(X), y, args.regularizer, args.check_verdicts
+        X, y, args.regularizer, args.check_verdicts
     )
     print(
         f"{args.data} n={len(y)} {args.regularizer}: {len(path.events)} events, "
