@@ -78,6 +78,7 @@ def _ldl(K):
 
 def _ldl_info(K):
     """:func:`_ldl` and LAPACK's ``info`` (> 0: a D block is exactly singular)."""
+    K = np.asarray(K)
     if not np.all(np.isfinite(K)):
         return None
     ldu, ipiv, info = dsytrf(K, lower=1, lwork=64 * max(1, K.shape[0]))
@@ -463,6 +464,68 @@ class _SchurFactor:
         return out
 
 
+class _DualMatrix:
+    """The symmetric matrix ``K = [[Q_thth + diag(0_E, dM), y_th], [y_th^T, c]]`` of
+    the dual system of a partition (th = E, then M; ``c`` = 1 when the intercept is
+    frozen, else 0), held as the partition's block of Q: products ``K @ x`` cost one
+    pass over the block, and the dense array (O(k^2) to assemble, needed only by an
+    LDL^T of K or an eigensolver) is built when asked (``np.asarray(K)``, indexing)
+    and kept. Read-only."""
+
+    __slots__ = ("blk", "yth", "nE", "dM", "corner", "_dense")
+
+    def __init__(self, blk, yth, nE, dM, corner):
+        self.blk, self.yth, self.nE, self.dM = blk, yth, nE, dM
+        self.corner = corner
+        self._dense = None
+
+    @property
+    def shape(self):
+        k = self.blk.shape[0] + 1
+        return (k, k)
+
+    @property
+    def ndim(self):
+        return 2
+
+    def dense(self):
+        K = self._dense
+        if K is None:
+            k = self.shape[0]
+            K = np.empty((k, k))
+            if k > 1:
+                K[:-1, :-1] = self.blk
+                K[:-1, -1] = self.yth
+                K[-1, :-1] = self.yth
+                idx = np.arange(self.nE, self.nE + self.dM.shape[0])
+                K[idx, idx] += self.dM
+            K[-1, -1] = self.corner
+            K.flags.writeable = False
+            self._dense = K
+        return K
+
+    def __array__(self, dtype=None, copy=None):
+        K = self.dense()
+        if copy:
+            return np.array(K, dtype=dtype)
+        return K if dtype is None else K.astype(dtype, copy=False)
+
+    def __getitem__(self, key):
+        return self.dense()[key]
+
+    def __matmul__(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        xs, xb = x[:-1], x[-1]
+        out = np.empty(x.shape)
+        ys = self.yth if x.ndim == 1 else self.yth[:, None]
+        out[:-1] = self.blk @ xs + ys * xb
+        nE, nM = self.nE, self.dM.shape[0]
+        d = self.dM if x.ndim == 1 else self.dM[:, None]
+        out[nE : nE + nM] += d * xs[nE : nE + nM]
+        out[-1] = self.yth @ xs + self.corner * xb
+        return out
+
+
 class _Margins:
     """Margins ``m = Q a + y b`` of a point of the dual system: on the unknowns' samples
     (``sub``, in the order of ``th``) from the partition's block of Q, on all samples
@@ -788,16 +851,17 @@ class _SVMSystem(_SystemBase):
         return g, m
 
     def jacobian(self):
-        k = self.k()
-        K = np.empty((k, k))
+        """The symmetric matrix K of the partition at the last G (a
+        :class:`_DualMatrix`: products from the partition's block, the dense array
+        only when asked)."""
         th = self.th
-        if th.shape[0]:
-            K[:-1, :-1] = self._block()
-            K[:-1, -1] = self.y[th]
-            K[-1, :-1] = self.y[th]
-            idx = np.arange(self.nE, self.nE + self.nM)
-            K[idx, idx] += self.dM
-        K[-1, -1] = 1.0 if self.free_b else 0.0
+        K = _DualMatrix(
+            self._block() if th.shape[0] else np.empty((0, 0)),
+            self.y[th],
+            self.nE,
+            self.dM.copy() if self.nM else np.empty(0),
+            1.0 if self.free_b else 0.0,
+        )
         self._K = K
         # what K is the matrix of (a factor of K becomes a bordered base, and a
         # factorization of the same matrix is reused)

@@ -465,7 +465,7 @@ def test_fold_direction_is_the_smallest_eigenvector(cancer, reg):
 
     X, y = cancer
     sys_, age, theta = _bordered_system(X, y, reg)
-    K = sys_.jacobian()
+    K = np.array(sys_.jacobian())
     w, U = scipy.linalg.eigh(K)
     j = np.argsort(np.abs(w))
     assert abs(w[j[0]]) < 0.9 * abs(w[j[1]])
