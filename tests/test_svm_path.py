@@ -745,7 +745,8 @@ def test_lazy_margins_and_event_k_equal_full_evaluation(cancer, reg):
 def test_block_cache_follows_partition_changes(cancer):
     """The partition's block of Q (copied from the last block when a few samples change
     set, cached for the last index sets) is Q[th][:, th] after every move, and the
-    Jacobian built from it equals the one gathered from Q."""
+    Jacobian built from it equals the one gathered from Q (dense, and in its products
+    from the block)."""
     from gaga._svm_path import INM, MARGIN, OUT
 
     sys_, theta, rng = _twin_system(cancer, "mixture")
@@ -765,7 +766,19 @@ def test_block_cache_follows_partition_changes(cancer):
         K_ref[:-1, -1] = K_ref[-1, :-1] = sys_.y[th]
         idx = np.arange(sys_.nE, sys_.nE + sys_.nM)
         K_ref[idx, idx] += sys_.dM
+        K_ref[-1, -1] = 1.0 if sys_.free_b else 0.0
         np.testing.assert_array_equal(K, K_ref)
+        # its products come from the block, not from the dense array
+        K = sys_.jacobian()
+        for x in (
+            rng.standard_normal(K.shape[0]),
+            rng.standard_normal((K.shape[0], 3)),
+        ):
+            got = K @ x
+            assert K._dense is None
+            scale = np.abs(K_ref).max() * np.abs(x).max() * K.shape[0]
+            np.testing.assert_allclose(got, K_ref @ x, rtol=0, atol=1e-15 * scale)
+        np.testing.assert_array_equal(sys_.jac_vec(x[:, 0]), K @ x[:, 0])
 
 
 @pytest.mark.parametrize("schur", [False, True])
