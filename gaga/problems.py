@@ -459,7 +459,11 @@ _KERNELS = ("linear", "rbf", "poly", "sigmoid", "precomputed")
 
 _FREE_STEP_MAX = 600  # largest free set solved directly (O(k^3) against SMO's O(k n))
 _POLISH_EVERY = 50  # SMO pair updates between two Newton steps on the free set
-_POLISH_FREE = 200  # largest free set of those steps
+# largest free set of those steps (above it SMO first shrinks the set, as after a
+# kick): a step at |F| = 400 (an LU of ~40 MFlop) costs a few SMO chunks, and credit_data
+# 2000 linear's jumps have |F| ~ 220, where SMO alone crept for up to ~1600 pair
+# updates per solve (benchmarks/README, session 11: 16.9 -> 15.8 s; cells mixture +1 %)
+_POLISH_FREE = 400
 _WARM_HISTORY = 48  # solutions of solve_weighted kept to recognise warm starts
 # gradients of warm starts updated from the last cached Q a in a row before one is
 # computed from scratch again (bounds the accumulated rounding)
