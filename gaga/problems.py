@@ -18,6 +18,7 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import lu_factor, lu_solve
 
 from gaga._cd import (
     sparse_residuals,
@@ -460,9 +461,10 @@ _KERNELS = ("linear", "rbf", "poly", "sigmoid", "precomputed")
 _FREE_STEP_MAX = 600  # largest free set solved directly (O(k^3) against SMO's O(k n))
 _POLISH_EVERY = 50  # SMO pair updates between two Newton steps on the free set
 # largest free set of those steps (above it SMO first shrinks the set, as after a
-# kick): a step at |F| = 400 (an LU of ~40 MFlop) costs a few SMO chunks, and credit_data
-# 2000 linear's jumps have |F| ~ 220, where SMO alone crept for up to ~1600 pair
-# updates per solve (benchmarks/README, session 11: 16.9 -> 15.8 s; cells mixture +1 %)
+# kick): a step at |F| = 400 (an LU of ~40 MFlop) costs a few SMO chunks, and the
+# jumps of credit_data 2000 linear have |F| ~ 220, where SMO alone crept for up to
+# ~1600 pair updates per solve (benchmarks/README, session 11: 16.9 -> 15.8 s; cells
+# mixture +1 %)
 _POLISH_FREE = 400
 _WARM_HISTORY = 48  # solutions of solve_weighted kept to recognise warm starts
 # gradients of warm starts updated from the last cached Q a in a row before one is
@@ -885,6 +887,77 @@ class SVMProblem:
                 return G, cached[2] + 1
         return smo_gradient(self.Q, a), 0
 
+    def _acs_step(self, a_init, Cb):
+        """Start of a weighted solve from the last solution ``a_init`` (alternate
+        convex search: only the box moved), or None when it does not apply.
+
+        The samples at their upper bound follow the new box, those at 0 stay there and
+        the free set F of the last solution is solved exactly with them: [[Q_FF, y_F],
+        [y_F^T, 0]] (da_F, db) = (-Q_FU da_U, -y_U^T da_U), the matrix factored once
+        per free set (kept while ACS keeps it). The gradient follows from the last
+        solution's ``Q a`` by the moved rows: O(n (|U| + |F|)) in all, against the warm
+        start's gradient from scratch and its Newton step on the free set. None when
+        ``a_init`` is not the last solution, its ``Q a`` was updated
+        ``_QA_CHAIN`` times in a row, a free sample's box closes, or the step leaves
+        the box: the warm start decides then. SMO checks the result (usually no pair
+        update). Returns (a, G = Q a - 1, updates in a row that led to G)."""
+        last = getattr(self, "_last_solves", None)
+        cached = getattr(self, "_Qa_cache", None)
+        if not last or cached is None or cached[2] >= _QA_CHAIN:
+            return None
+        a_p, Cb_p = last[0]
+        a_init = np.asarray(a_init, dtype=np.float64)
+        if not (np.array_equal(a_init, a_p) and np.array_equal(cached[0], a_p)):
+            return None
+        F = np.flatnonzero((a_p > 0.0) & (a_p < Cb_p))
+        k = F.shape[0]
+        if k == 0 or k > _FREE_STEP_MAX or not np.all(Cb[F] > 0.0):
+            return None
+        U = np.flatnonzero((a_p >= Cb_p) & (Cb_p > 0.0))
+        dU = Cb[U] - a_p[U]
+        moved = dU != 0.0
+        Um, dUm = U[moved], np.ascontiguousarray(dU[moved])
+        Q, y = self.Q, self.y_pm
+        z = np.empty(a_p.shape[0])
+        rows_matvec(Q, Um, dUm, z)
+        lu = self._free_lu(F)
+        if lu is None:
+            return None
+        rhs = np.empty(k + 1)
+        rhs[:k] = -z[F]
+        rhs[k] = -float(y[Um] @ dUm)
+        sol = lu_solve(lu, rhs, check_finite=False)
+        aF = a_p[F] + sol[:k]
+        if not (np.all(aF > 0.0) and np.all(aF < Cb[F])):
+            return None
+        a = a_p.copy()
+        a[U] = Cb[U]
+        a[F] = aF
+        w = np.empty(a_p.shape[0])
+        rows_matvec(Q, F, np.ascontiguousarray(sol[:k]), w)
+        G = cached[1] + z
+        G += w
+        G -= 1.0
+        return a, G, cached[2] + 1
+
+    def _free_lu(self, F):
+        """LU factors of the saddle matrix [[Q_FF, y_F], [y_F^T, 0]] of a free set
+        (the last one kept), or None when it is numerically singular."""
+        key = F.tobytes()
+        hit = getattr(self, "_free_lu_last", None)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        k = F.shape[0]
+        A = np.empty((k + 1, k + 1))
+        gather_block(self.Q, F, A)
+        A[:k, k] = A[k, :k] = self.y_pm[F]
+        A[k, k] = 0.0
+        lu, piv = lu_factor(A, check_finite=False, overwrite_a=True)
+        d = np.abs(np.diag(lu))
+        lu = (lu, piv) if d.min() > 1e-13 * max(1.0, d.max()) else None
+        self._free_lu_last = (key, lu)
+        return lu
+
     def solve_weighted(self, v, a_init=None, tol=1e-10, max_iter=None):
         """Solve the weighted SVM at fixed ``v`` in the dual with our SMO solver.
 
@@ -934,16 +1007,21 @@ class SVMProblem:
         # plays no role in the intercept, so the iterates are those on the samples in
         # (no copy of their block of Q), and the gradient gives every margin
         Cb = np.ascontiguousarray(Cb_full)
-        a = np.zeros(self.n_samples)
-        if a_init is not None:
-            a[mask] = self._warm_start(self._a(a_init, "a_init"), Cb_full, mask, ym)
         if max_iter is None:
             max_iter = max(10_000_000, 100 * self.n_samples)
         Q, ym = self.Q, self.y_pm
-        G, chain = self._gradient(a, a_init is not None)
-        if a_init is not None:
-            # a warm start: one Newton step on the free set before SMO
-            _free_set_polish(Q, ym, Cb, a, G)
+        got = None if a_init is None else self._acs_step(a_init, Cb)
+        if got is not None:
+            a, G, chain = got
+        else:
+            a = np.zeros(self.n_samples)
+            if a_init is not None:
+                a_init = self._a(a_init, "a_init")
+                a[mask] = self._warm_start(a_init, Cb_full, mask, self.y_pm[mask])
+            G, chain = self._gradient(a, a_init is not None)
+            if a_init is not None:
+                # a warm start: one Newton step on the free set before SMO
+                _free_set_polish(Q, ym, Cb, a, G)
         # SMO in chunks, each followed by a Newton step on its free set: SMO finds the
         # bounds, the step converges on the coupled free set at once (where SMO alone
         # creeps, hundreds of pair updates after a kick or a change of the bounds)

@@ -221,6 +221,51 @@ def test_svm_warm_start_same_answer(cancer, kernel):
     assert np.all(a_warm[v2 == 0] == 0)
 
 
+@pytest.mark.parametrize("reg", ["linear", "mixture"])
+def test_svm_acs_step_equals_cold_solves(cancer, monkeypatch, reg):
+    """Alternate convex search warm-starts each weighted solve from the last solution:
+    the free set's exact step with the moved bounds (``_acs_step``, its gradient
+    updated from the last ``Q a``) reaches the solution of a cold solve and of the
+    warm start it replaces."""
+    X, y = cancer
+    p = SVMProblem(X, y, C=1.0, kernel="rbf")
+    r = get_regularizer(reg)
+    age = 1.5
+    calls = []
+    step = SVMProblem._acs_step
+
+    def spy(self, a_init, Cb):
+        got = step(self, a_init, Cb)
+        calls.append(got is not None)
+        return got
+
+    monkeypatch.setattr(SVMProblem, "_acs_step", spy)
+    a, b, _ = p.solve_weighted(np.ones(len(y)))
+    plain = SVMProblem(X, y, C=1.0, kernel="rbf")
+    plain._acs_step = lambda a_init, Cb: None
+    for _ in range(10):
+        v = np.asarray(r.v_star(p.losses(a, b), age), dtype=float)
+        a, b, info = p.solve_weighted(v, a_init=a)
+        assert info["converged"]
+        a_cold, b_cold, _ = SVMProblem(X, y, C=1.0, kernel="rbf").solve_weighted(v)
+        f, f_cold = (
+            p.decision_function_train(a, b),
+            p.decision_function_train(a_cold, b_cold),
+        )
+        assert np.abs(f - f_cold).max() <= 1e-7
+        assert p.dual_objective(a) == pytest.approx(p.dual_objective(a_cold), abs=1e-9)
+        assert abs(float(p.y_pm @ a)) <= 1e-12 * a.sum()
+        assert np.all((a >= 0) & (a <= p.box(v)))
+        # the warm start without the step, from the same point
+        plain._last_solves, plain._Qa_cache = p._last_solves[1:], None
+        a_w, b_w, _ = plain.solve_weighted(v, a_init=p._last_solves[1][0])
+        assert np.abs(a_w - a).max() <= 1e-9
+        # the gradient the step carried over is Q a - 1 of its result
+        np.testing.assert_allclose(p._Qa_cache[1], p.Q @ a, rtol=0, atol=1e-10)
+    # (the first ACS steps move the box too far: the warm start takes them)
+    assert sum(calls) >= 5, calls
+
+
 def test_svm_margins_losses_objective(cancer):
     X, y = cancer
     p = SVMProblem(X, y, C=1.0)
