@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import lu_factor, lu_solve
+from scipy.linalg.lapack import dgetrf, dgetrs
 
 from gaga._cd import (
     sparse_residuals,
@@ -926,7 +926,7 @@ class SVMProblem:
         rhs = np.empty(k + 1)
         rhs[:k] = -z[F]
         rhs[k] = -float(y[Um] @ dUm)
-        sol = lu_solve(lu, rhs, check_finite=False)
+        sol, _ = dgetrs(lu[0], lu[1], rhs)
         aF = a_p[F] + sol[:k]
         if not (np.all(aF > 0.0) and np.all(aF < Cb[F])):
             return None
@@ -952,9 +952,12 @@ class SVMProblem:
         gather_block(self.Q, F, A)
         A[:k, k] = A[k, :k] = self.y_pm[F]
         A[k, k] = 0.0
-        lu, piv = lu_factor(A, check_finite=False, overwrite_a=True)
+        # (LAPACK directly: scipy's lu_factor warns on an exactly singular matrix,
+        # which twin samples give)
+        lu, piv, info = dgetrf(A, overwrite_a=1)
         d = np.abs(np.diag(lu))
-        lu = (lu, piv) if d.min() > 1e-13 * max(1.0, d.max()) else None
+        ok = info == 0 and d.min() > 1e-13 * max(1.0, d.max())
+        lu = (lu, piv) if ok else None
         self._free_lu_last = (key, lu)
         return lu
 
