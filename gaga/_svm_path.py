@@ -2019,10 +2019,12 @@ def age_path_svm(
     -----
     Memory: the kernel matrix and ``Q = y y^T * K`` are stored, 2 n_samples**2 float64
     values (64 MB at n = 2000). The follower adds dense matrices of the order ``k`` of
-    its system (the margin and middle samples, plus one): the system's matrix and a few
-    blocks of Q kept for reuse, up to about ``6 k**2`` float64 values, and the Schur
-    complement of the margin block with its factor, up to about ``2.6 (m + 1)**2`` with
-    ``m`` the number of middle samples.
+    its system (the margin and middle samples, plus one): a few blocks of Q kept for
+    reuse and the system's matrix (assembled from its block only for a jump or an
+    LDL^T), up to about ``6 k**2`` float64 values, and the Schur complement of the
+    margin block with its factor, up to about ``2.6 (m + 1)**2`` with ``m`` the number
+    of middle samples. The jumps' weighted solver keeps the LU factors of one free set
+    (at most 601**2 values).
     Samples with v = 0 at an age are out of the training set at that age; the samples
     with v > 0 must contain both classes at ``age_min``.
     """
