@@ -66,6 +66,7 @@ def _child(args):
             for e in path.events
         ],
         "jumps": len(path.jumps),
+        "n": int(y.shape[0]),
         "decision": [path.decision_function(X, a).tolist() for a in ages],
     }
     with open(args.out, "w") as fh:
@@ -154,7 +155,8 @@ def main(argv=None):
                 same, diff = _compare(rec["head"][0], rec["base"][0])
                 ratio = float(np.median(th)) / float(np.median(tb))
                 rows.append(
-                    f"| {name} | {args.n} | {reg} | {len(rec['head'][0]['events'])} | "
+                    f"| {name} | {rec['head'][0]['n']} | {reg} | "
+                    f"{len(rec['head'][0]['events'])} | "
                     f"{rec['head'][0]['jumps']} | "
                     + " ".join(f"{t:.2f}" for t in tb)
                     + " | "
