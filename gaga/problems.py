@@ -460,12 +460,26 @@ _KERNELS = ("linear", "rbf", "poly", "sigmoid", "precomputed")
 
 _FREE_STEP_MAX = 600  # largest free set solved directly (O(k^3) against SMO's O(k n))
 _POLISH_EVERY = 50  # SMO pair updates between two Newton steps on the free set
-# largest free set of those steps (above it SMO first shrinks the set, as after a
-# kick): a step at |F| = 400 (an LU of ~40 MFlop) costs a few SMO chunks, and the
-# jumps of credit_data 2000 linear have |F| ~ 220, where SMO alone crept for up to
-# ~1600 pair updates per solve (benchmarks/README, session 11: 16.9 -> 15.8 s; cells
-# mixture +1 %)
-_POLISH_FREE = 400
+# Newton steps on free sets of up to _POLISH_FREE samples between SMO chunks; a
+# larger free set (the start after a kick) is first shrunk by SMO, until SMO has spent
+# in this solve about what the step costs: an LU of a free set of f samples, O(f^3),
+# takes about as long as _POLISH_PAIRS (f / _POLISH_FREE)^3 (2000 / n) SMO pair
+# updates, O(n) each (at n = 2000: an LU of order 200, 0.3 ms, against 5 us per pair
+# update). So a solve never spends much more than twice the cheaper of the two (ski
+# rental). A fixed limit of 400 instead of 200 made credit_data 2000 linear 8 %
+# faster and spam7 linear 7 % slower (benchmarks/README, session 11).
+_POLISH_FREE = 200
+_POLISH_PAIRS = 60
+
+
+def _polish_limit(n_iter, n):
+    """Largest free set of the Newton step after ``n_iter`` SMO pair updates of one
+    solve on ``n`` samples."""
+    spent = n_iter * n / (_POLISH_PAIRS * 2000.0)
+    f = int(_POLISH_FREE * spent ** (1.0 / 3.0))
+    return min(max(_POLISH_FREE, f), _FREE_STEP_MAX)
+
+
 _WARM_HISTORY = 48  # solutions of solve_weighted kept to recognise warm starts
 # gradients of warm starts updated from the last cached Q a in a row before one is
 # computed from scratch again (bounds the accumulated rounding)
@@ -1038,7 +1052,8 @@ class SVMProblem:
             if converged or n_iter >= max_iter:
                 break
             # a large free set (the start after a kick) is first shrunk by SMO
-            if _free_set_polish(Q, ym, Cb, a, G, _POLISH_FREE) is False:
+            limit = _polish_limit(n_iter, self.n_samples)
+            if _free_set_polish(Q, ym, Cb, a, G, limit) is False:
                 chunk *= 2
         a_full = a
         # Q a at the solution for margins() and the next warm start's gradient
