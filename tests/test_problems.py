@@ -266,6 +266,23 @@ def test_svm_acs_step_equals_cold_solves(cancer, monkeypatch, reg):
     assert sum(calls) >= 5, calls
 
 
+def test_svm_polish_limit_grows_with_the_smo_work():
+    """The free set of the Newton step between SMO chunks: up to 200 samples at
+    first, then as large as the SMO work already spent pays for (an LU costs f^3, a
+    pair update n), never above the direct solve's limit."""
+    from gaga.problems import _FREE_STEP_MAX, _polish_limit
+
+    limits = [_polish_limit(i, 2000) for i in range(0, 20001, 50)]
+    assert limits[0] == 200 and limits[1] == 200
+    assert all(b >= a for a, b in zip(limits, limits[1:]))
+    assert limits[-1] == _FREE_STEP_MAX
+    # the same work buys a cube-root larger step: 8 times the pairs, twice the set
+    assert _polish_limit(60, 2000) == 200
+    assert 399 <= _polish_limit(480, 2000) <= 400
+    # pair updates are O(n): on fewer samples the same count buys a smaller step
+    assert _polish_limit(480, 250) == 200
+
+
 def test_svm_margins_losses_objective(cancer):
     X, y = cancer
     p = SVMProblem(X, y, C=1.0)
