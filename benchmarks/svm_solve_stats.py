@@ -54,7 +54,9 @@ def main(argv=None):
     steps = collections.Counter()
     fallbacks = [0]
     solve_weighted = SVMProblem.solve_weighted
-    acs_step = SVMProblem._acs_step
+    # (None before the exact step existed: the script also runs on older revisions,
+    # e.g. a copy from git archive first on PYTHONPATH)
+    acs_step = getattr(SVMProblem, "_acs_step", None)
     bordered = _follower._Follower._step_to_event_bordered
 
     def timed_solve(self, v, a_init=None, tol=1e-10, max_iter=None):
@@ -77,7 +79,8 @@ def main(argv=None):
         return got
 
     SVMProblem.solve_weighted = timed_solve
-    SVMProblem._acs_step = counted_step
+    if acs_step is not None:
+        SVMProblem._acs_step = counted_step
     _follower._Follower._step_to_event_bordered = counted_bordered
     try:
         with warnings.catch_warnings():
@@ -87,7 +90,8 @@ def main(argv=None):
             wall = time.perf_counter() - t0
     finally:
         SVMProblem.solve_weighted = solve_weighted
-        SVMProblem._acs_step = acs_step
+        if acs_step is not None:
+            SVMProblem._acs_step = acs_step
         _follower._Follower._step_to_event_bordered = bordered
     print(
         f"{args.data} n={len(y)} {args.regularizer}: {len(path.events)} events, "
@@ -95,11 +99,15 @@ def main(argv=None):
     )
     t = np.array([s[0] for s in solves])
     it = np.array([s[1] for s in solves])
-    print(
-        f"weighted solves: {t.size} in {t.sum():.2f} s; started from the exact step "
-        f"of the last free set {started['exact step']}, from the warm start "
-        f"{started['warm start']} (cold: {t.size - sum(started.values())})"
-    )
+    if acs_step is None:
+        how = "this revision has no exact step of the last free set"
+    else:
+        how = (
+            f"started from the exact step of the last free set "
+            f"{started['exact step']}, from the warm start {started['warm start']} "
+            f"(cold: {t.size - sum(started.values())})"
+        )
+    print(f"weighted solves: {t.size} in {t.sum():.2f} s; {how}")
     print("| SMO pair updates | solves | s |")
     print("|---|---|---|")
     for lo, hi, name in ((0, 0, "0"), (1, 50, "1 to 50"), (51, None, "more")):
