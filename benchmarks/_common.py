@@ -487,6 +487,33 @@ def add_one_path_arguments(ap, data, n, regularizer):
     ap.add_argument("--regularizer", default=regularizer)
 
 
+def compile_svm_path(X, y, regularizer):
+    """One small SVM path (the first 200 rows, warnings off) before a timed one: numba
+    compiles its kernels, or loads them from its cache."""
+    import gaga
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gaga.age_path_svm(X[:200], y[:200], regularizer=regularizer)
+
+
+def same_events(ev1, ev0):
+    """Whether two SVM paths have the same events, each given as (age, kind, sample,
+    from_set, to_set): "yes (ages to r)", r the largest relative difference of their
+    ages, else "no (from event i at age a: sample j against k)", the first event
+    whose kind, sample or sets differ."""
+    for i, (a, b) in enumerate(zip(ev1, ev0)):
+        if tuple(a[1:]) != tuple(b[1:]):
+            return (
+                f"no (from event {i} at age {b[0]:.6g}: sample {a[2]} against {b[2]})"
+            )
+    if len(ev1) != len(ev0):
+        return f"no ({len(ev1)} events against {len(ev0)})"
+    a1, a0 = np.array([e[0] for e in ev1]), np.array([e[0] for e in ev0])
+    r = float(np.max(np.abs(a1 - a0) / np.abs(a0), initial=0.0))
+    return f"yes (ages to {r:.0e})"
+
+
 def subsample(X, y, n, seed=0):
     """Stratified subsample of ``n`` rows (all rows, shuffled, when ``n >= len(y)``).
 

@@ -37,10 +37,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import (  # noqa: E402
     REAL_BINARY,
+    compile_svm_path,
     log,
     machine_info,
     machine_line,
     one_path_data,
+    same_events,
 )
 
 import gaga  # noqa: E402
@@ -85,16 +87,6 @@ def timed_paths(X, y, regularizer, switch, pairs):
     return times, events, njumps
 
 
-def _same(ev1, ev0):
-    """ "yes (ages to r)" when both runs have the same events (kind, sample, sets), r
-    the largest relative difference of their ages, else "no"."""
-    if [e[1:] for e in ev1] != [e[1:] for e in ev0]:
-        return "no"
-    a1, a0 = np.array([e[0] for e in ev1]), np.array([e[0] for e in ev0])
-    r = float(np.max(np.abs(a1 - a0) / np.abs(a0), initial=0.0))
-    return f"yes (ages to {r:.0e})"
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--switch", default="schur", choices=SWITCHES)
@@ -110,9 +102,7 @@ def main(argv=None):
     for name in args.data:
         X, y = one_path_data(name, args.n)
         for reg in args.regularizer:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                gaga.age_path_svm(X[:200], y[:200], regularizer=reg)  # numba warm-up
+            compile_svm_path(X, y, reg)
             log(f"[ab] {name} n={len(y)} {reg} {args.switch}")
             times, events, njumps = timed_paths(X, y, reg, args.switch, args.pairs)
             on, off = float(np.median(times[True])), float(np.median(times[False]))
@@ -121,7 +111,7 @@ def main(argv=None):
                 + " ".join(f"{t:.2f}" for t in times[True])
                 + " | "
                 + " ".join(f"{t:.2f}" for t in times[False])
-                + f" | {on / off:.2f} | {_same(events[True], events[False])} |"
+                + f" | {on / off:.2f} | {same_events(events[True], events[False])} |"
             )
     print(f"Command: `python benchmarks/svm_ab.py {' '.join(argv or sys.argv[1:])}`\n")
     print(machine_line(meta) + "\n")

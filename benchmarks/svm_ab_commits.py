@@ -13,10 +13,10 @@ standardized).
 Prints one table row per data set and regularizer: the path times of each revision,
 their ratio (medians over the pairs), the events and jumps, whether the two revisions
 gave the same events (kind, sample, sets; the largest relative difference of their
-ages when they did) and the largest difference of their decision functions on the
-training samples at 7 ages spread over the path's range (twin samples, identical rows
-with the same label, can swap roles at simultaneous events: the events then differ
-while the decision function does not).
+ages when they did, else the first event that differs) and the largest difference of
+their decision functions on the training samples at 7 ages spread over the path's
+range (twin samples, identical rows with the same label, can swap roles at
+simultaneous events: the events then differ while the decision function does not).
 
     python benchmarks/svm_ab_commits.py --base 4d67b1d [--head HEAD]
         [--data spam7 credit_data] [--n 2000] [--regularizer linear mixture]
@@ -39,12 +39,18 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _common import REAL_BINARY, log, machine_info, machine_line  # noqa: E402
+from _common import (  # noqa: E402
+    REAL_BINARY,
+    log,
+    machine_info,
+    machine_line,
+    same_events,
+)
 
 
 def _child(args):
     """One timed path in this process; writes its record to ``args.out``."""
-    from _common import one_path_data
+    from _common import compile_svm_path, one_path_data
 
     import gaga
 
@@ -52,9 +58,9 @@ def _child(args):
     if not os.path.realpath(gaga.__file__).startswith(root + os.sep):
         raise SystemExit(f"imported {gaga.__file__}, not the copy in {root}")
     X, y = one_path_data(args.data, args.n)
+    compile_svm_path(X, y, args.regularizer)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gaga.age_path_svm(X[:200], y[:200], regularizer=args.regularizer)
         t0 = time.perf_counter()
         path = gaga.age_path_svm(X, y, regularizer=args.regularizer)
         seconds = time.perf_counter() - t0
@@ -100,13 +106,7 @@ def _run(copy, data, n, reg, out):
 
 def _compare(head, base):
     """(same events, largest decision-function difference) of two records."""
-    eh, eb = head["events"], base["events"]
-    if [e[1:] for e in eh] == [e[1:] for e in eb]:
-        ah, ab = np.array([e[0] for e in eh]), np.array([e[0] for e in eb])
-        r = float(np.max(np.abs(ah - ab) / np.abs(ab), initial=0.0))
-        same = f"yes (ages to {r:.0e})"
-    else:
-        same = "no"
+    same = same_events(head["events"], base["events"])
     diff = max(
         float(np.max(np.abs(np.array(h) - np.array(b)), initial=0.0))
         for h, b in zip(head["decision"], base["decision"])

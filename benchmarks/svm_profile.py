@@ -21,7 +21,11 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import add_one_path_arguments, one_path_data  # noqa: E402
+from _common import (  # noqa: E402
+    add_one_path_arguments,
+    compile_svm_path,
+    one_path_data,
+)
 
 import gaga  # noqa: E402
 
@@ -32,9 +36,9 @@ def main(argv=None):
     ap.add_argument("--top", type=int, default=20)
     args = ap.parse_args(argv)
     X, y = one_path_data(args.data, args.n)
+    compile_svm_path(X, y, args.regularizer)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gaga.age_path_svm(X[:200], y[:200], regularizer=args.regularizer)
         prof = cProfile.Profile()
         t0 = time.perf_counter()
         prof.enable()

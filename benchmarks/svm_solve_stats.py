@@ -33,7 +33,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import add_one_path_arguments, one_path_data  # noqa: E402
+from _common import (  # noqa: E402
+    add_one_path_arguments,
+    compile_svm_path,
+    one_path_data,
+)
 
 import gaga  # noqa: E402
 from gaga import _follower  # noqa: E402
@@ -45,9 +49,7 @@ def main(argv=None):
     add_one_path_arguments(ap, "credit_data", 2000, "linear")
     args = ap.parse_args(argv)
     X, y = one_path_data(args.data, args.n)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        gaga.age_path_svm(X[:200], y[:200], regularizer=args.regularizer)
+    compile_svm_path(X, y, args.regularizer)
 
     solves = []  # (seconds, SMO pair updates)
     started = collections.Counter()

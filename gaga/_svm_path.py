@@ -484,10 +484,6 @@ class _DualMatrix:
         k = self.blk.shape[0] + 1
         return (k, k)
 
-    @property
-    def ndim(self):
-        return 2
-
     def dense(self):
         K = self._dense
         if K is None:
@@ -855,11 +851,12 @@ class _SVMSystem(_SystemBase):
         :class:`_DualMatrix`: products from the partition's block, the dense array
         only when asked)."""
         th = self.th
+        # (terms() rebinds dM, never writes into it: K keeps the array of this G)
         K = _DualMatrix(
             self._block() if th.shape[0] else np.empty((0, 0)),
             self.y[th],
             self.nE,
-            self.dM.copy() if self.nM else np.empty(0),
+            self.dM if self.nM else np.empty(0),
             1.0 if self.free_b else 0.0,
         )
         self._K = K

@@ -467,7 +467,8 @@ _POLISH_EVERY = 50  # SMO pair updates between two Newton steps on the free set
 # updates, O(n) each (at n = 2000: an LU of order 200, 0.3 ms, against 5 us per pair
 # update). So a solve never spends much more than twice the cheaper of the two (ski
 # rental). A fixed limit of 400 instead of 200 made credit_data 2000 linear 8 %
-# faster and spam7 linear 7 % slower (benchmarks/README, session 11).
+# faster and spam7 linear 7 % slower; this rule takes 0.83 to 1.02 of the time of the
+# limit 200 and 0.91 to 1.03 of that of 400 (benchmarks/README, session 11).
 _POLISH_FREE = 200
 _POLISH_PAIRS = 60
 
@@ -486,6 +487,16 @@ _WARM_HISTORY = 48  # solutions of solve_weighted kept to recognise warm starts
 _QA_CHAIN = 32
 
 
+def _free_saddle(Q, y, F):
+    """The saddle matrix [[Q_FF, y_F], [y_F^T, 0]] of the dual on a free set F."""
+    k = F.shape[0]
+    A = np.empty((k + 1, k + 1))
+    gather_block(Q, F, A)
+    A[:k, k] = A[k, :k] = y[F]
+    A[k, k] = 0.0
+    return A
+
+
 def _free_set_polish(Q, y, Cb, a, G, max_free=_FREE_STEP_MAX):
     """One Newton step of the SVM dual on the free set of a feasible ``a`` (in place).
 
@@ -502,11 +513,7 @@ def _free_set_polish(Q, y, Cb, a, G, max_free=_FREE_STEP_MAX):
     k = F.shape[0]
     if k == 0 or k > max_free:
         return None
-    A = np.empty((k + 1, k + 1))
-    gather_block(Q, F, A)
-    A[:k, k] = y[F]
-    A[k, :k] = y[F]
-    A[k, k] = 0.0
+    A = _free_saddle(Q, y, F)
     rhs = np.zeros(k + 1)
     rhs[:k] = -G[F]
     try:
@@ -961,11 +968,7 @@ class SVMProblem:
         hit = getattr(self, "_free_lu_last", None)
         if hit is not None and hit[0] == key:
             return hit[1]
-        k = F.shape[0]
-        A = np.empty((k + 1, k + 1))
-        gather_block(self.Q, F, A)
-        A[:k, k] = A[k, :k] = self.y_pm[F]
-        A[k, k] = 0.0
+        A = _free_saddle(self.Q, self.y_pm, F)
         # (LAPACK directly: scipy's lu_factor warns on an exactly singular matrix,
         # which twin samples give)
         lu, piv, info = dgetrf(A, overwrite_a=1)
@@ -1026,7 +1029,7 @@ class SVMProblem:
         Cb = np.ascontiguousarray(Cb_full)
         if max_iter is None:
             max_iter = max(10_000_000, 100 * self.n_samples)
-        Q, ym = self.Q, self.y_pm
+        Q, y = self.Q, self.y_pm
         got = None if a_init is None else self._acs_step(a_init, Cb)
         if got is not None:
             a, G, chain = got
@@ -1034,11 +1037,11 @@ class SVMProblem:
             a = np.zeros(self.n_samples)
             if a_init is not None:
                 a_init = self._a(a_init, "a_init")
-                a[mask] = self._warm_start(a_init, Cb_full, mask, self.y_pm[mask])
+                a[mask] = self._warm_start(a_init, Cb_full, mask, ym)
             G, chain = self._gradient(a, a_init is not None)
             if a_init is not None:
                 # a warm start: one Newton step on the free set before SMO
-                _free_set_polish(Q, ym, Cb, a, G)
+                _free_set_polish(Q, y, Cb, a, G)
         # SMO in chunks, each followed by a Newton step on its free set: SMO finds the
         # bounds, the step converges on the coupled free set at once (where SMO alone
         # creeps, hundreds of pair updates after a kick or a change of the bounds)
@@ -1046,14 +1049,14 @@ class SVMProblem:
         chunk = _POLISH_EVERY
         while True:
             b, it, violation, converged = smo_core(
-                Q, ym, Cb, a, G, float(tol), int(min(chunk, max_iter - n_iter))
+                Q, y, Cb, a, G, float(tol), int(min(chunk, max_iter - n_iter))
             )
             n_iter += it
             if converged or n_iter >= max_iter:
                 break
             # a large free set (the start after a kick) is first shrunk by SMO
             limit = _polish_limit(n_iter, self.n_samples)
-            if _free_set_polish(Q, ym, Cb, a, G, limit) is False:
+            if _free_set_polish(Q, y, Cb, a, G, limit) is False:
                 chunk *= 2
         a_full = a
         # Q a at the solution for margins() and the next warm start's gradient
