@@ -297,10 +297,21 @@ class _Follower:
         g, r = sys.G(theta, age)
         gn = np.max(np.abs(g), initial=0.0)
         exact = not chord or self.fac is None or self.J.shape[0] != theta.shape[0]
+        # chord steps take G from the solve (sys.chord_margins) instead of a pass;
+        # the point returned is checked with a pass, and after one check that fails
+        # every G is a pass
+        moved, use_moved = False, sys.chord_margins is not None
         for it in range(max_iter):
             if gn <= sys.gtol:
-                return theta, r, True, it
+                if not moved:
+                    return theta, r, True, it
+                g, r = sys.G(theta, age)
+                gn = np.max(np.abs(g), initial=0.0)
+                if gn <= sys.gtol:
+                    return theta, r, True, it
+                use_moved = False
             # a diverging iterate may overflow (a far chord step): it is rejected below
+            m = None
             with np.errstate(over="ignore", invalid="ignore"):
                 if exact:
                     J = sys.jacobian()
@@ -310,10 +321,14 @@ class _Follower:
                     except np.linalg.LinAlgError:
                         return theta, r, False, it
                 else:
-                    step = self.solve(sys.prec(g))
+                    rhs = sys.prec(g)
+                    step = self.solve(rhs)
                 theta = theta - step
                 self.n_newton += 1
-                g, r = sys.G(theta, age)
+                if not exact and use_moved:
+                    m = sys.chord_margins(theta, r, rhs, step, self.J)
+                moved = m is not None
+                g, r = sys.G(theta, age) if m is None else sys.G_of(theta, age, m)
                 gn_new = np.max(np.abs(g), initial=0.0)
             if not np.isfinite(gn_new):
                 return theta, r, False, it + 1
@@ -324,6 +339,9 @@ class _Follower:
                 elif it >= 2 and gn_new > 0.5 * gn:
                     return theta, r, False, it + 1
             gn = gn_new
+        if moved:
+            g, r = sys.G(theta, age)
+            gn = np.max(np.abs(g), initial=0.0)
         return theta, r, gn <= sys.gtol, max_iter
 
     # -- events
@@ -363,13 +381,19 @@ class _Follower:
         th = theta + h * dtheta
         have_prev, lam_prev, f_prev = False, 0.0, 0.0
         gn_prev, grew = np.inf, 0
+        # G from the solve (sys.chord_margins) instead of a pass, as in newton
+        m, use_moved = None, sys.chord_margins is not None
         for it in range(16):
             if not (age < lam <= self.age_max):
                 return None
-            g, r = sys.G(th, lam)
+            g, r = sys.G(th, lam) if m is None else sys.G_of(th, lam, m)
             gn = float(np.max(np.abs(g), initial=0.0))
             if not np.isfinite(gn):
                 return None
+            if gn <= sys.gtol and m is not None:
+                g, r = sys.G(th, lam)
+                gn = float(np.max(np.abs(g), initial=0.0))
+                use_moved = gn <= sys.gtol
             if gn <= sys.gtol:
                 f = sys.event_k(k, th, r, lam)
                 if abs(f) <= self.ftol:
@@ -381,7 +405,9 @@ class _Follower:
             gn_prev = gn
             with np.errstate(over="ignore", invalid="ignore"):
                 # a far iterate overflows: it is rejected here, the secant takes over
-                th = th - self.solve(sys.prec(g))
+                rhs = sys.prec(g)
+                step = self.solve(rhs)
+                th = th - step
                 fc = sys.event_one(k, th, lam) if np.all(np.isfinite(th)) else None
             if fc is None or not np.isfinite(fc):
                 return None
@@ -393,6 +419,11 @@ class _Follower:
             dl = -fc / slope
             th = th + dl * dtheta
             lam = lam + dl
+            m = (
+                sys.chord_margins(th, r, rhs, step, self.J, dl, dtheta)
+                if use_moved
+                else None
+            )
         return None
 
     def _step_to_event_secant(self, k, theta, age, dtheta, e_k0, h):
@@ -1151,6 +1182,10 @@ class _SystemBase:
     acs_extrapolate = False  # skip ACS chunks along a steady mode (_acs_extrapolate)
     descend = None  # optional local descent from an ACS point before landing (Lasso)
     descend_first = False  # a jump tries descend from the kicked point before ACS
+    # chord_margins(theta, r, rhs, step, K, dl=0.0, dtheta=None): the state r of G at
+    # theta = theta_prev - step + dl * dtheta from r at theta_prev and the solve of
+    # K step = rhs, without G's pass (for G_of(theta, age, r)), or None; the SVM's
+    chord_margins = None
 
     def prec(self, g):
         return g

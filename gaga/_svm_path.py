@@ -472,11 +472,11 @@ class _DualMatrix:
     LDL^T of K or an eigensolver) is built when asked (``np.asarray(K)``, indexing)
     and kept. Read-only."""
 
-    __slots__ = ("blk", "yth", "nE", "dM", "corner", "_dense")
+    __slots__ = ("blk", "yth", "nE", "dM", "corner", "th", "_dense")
 
-    def __init__(self, blk, yth, nE, dM, corner):
+    def __init__(self, blk, yth, nE, dM, corner, th=None):
         self.blk, self.yth, self.nE, self.dM = blk, yth, nE, dM
-        self.corner = corner
+        self.corner, self.th = corner, th
         self._dense = None
 
     @property
@@ -834,8 +834,12 @@ class _SVMSystem(_SystemBase):
 
     def G(self, theta, age):
         """Residual and the margins (:class:`_Margins`, all samples on demand)."""
+        return self.G_of(theta, age, self.margins(theta))
+
+    def G_of(self, theta, age, m):
+        """Residual at theta from its margins ``m`` (:meth:`margins` or
+        :meth:`chord_margins`), and ``m``."""
         nE, nM = self.nE, self.nM
-        m = self.margins(theta)
         self.terms(m, age)
         g = np.empty(nE + nM + 1)
         g[:nE] = m.sub[:nE] - 1.0
@@ -845,6 +849,39 @@ class _SVMSystem(_SystemBase):
         else:
             g[-1] = self.y[self.sup] @ self._a_sup(theta)
         return g, m
+
+    def chord_margins(self, theta, m, rhs, step, K, dl=0.0, dtheta=None):
+        """Margins of ``theta = theta_prev - step + dl * dtheta`` without a pass over
+        the block, or None.
+
+        ``m``: the margins of theta_prev (:meth:`G`, this partition); ``step``: the
+        solve of ``K step = rhs`` with the factor of ``K``, a :class:`_DualMatrix` of
+        this partition. K's margin rows are ``Q_thth a + y_th b`` plus ``dM`` on the
+        middle diagonal, so the margins of the step are ``rhs - (0_E, dM step_M)``:
+        O(k) instead of O(k^2), equal to the product up to the solve's backward
+        error. The margins of ``dtheta`` come from the pass of the last
+        :meth:`event_values` along it. None when a piece is missing or K has a
+        decoupled row (dM = -_BIG). The caller checks the point it accepts with
+        :meth:`G` (a pass)."""
+        th = self.th
+        if (
+            not isinstance(m, _Margins)
+            or m.th is not th
+            or getattr(K, "th", None) is not th
+            or (self.nM and not np.all(K.dM > -_BIG / 10))
+        ):
+            return None
+        nE, nM = self.nE, self.nM
+        k = nE + nM
+        sub = m.sub - rhs[:k]
+        sub[nE:] += K.dM * step[nE:k]
+        if dl != 0.0:
+            base = self._ev_base
+            if base is None or base[0] is not th or base[2] is not dtheta:
+                return None
+            sub += dl * base[4][th]
+        coef = np.ascontiguousarray(theta[:-1])
+        return _Margins(self.Q, self.y, th, coef, float(theta[-1]), m.fixed, sub)
 
     def jacobian(self):
         """The symmetric matrix K of the partition at the last G (a
@@ -858,6 +895,7 @@ class _SVMSystem(_SystemBase):
             self.nE,
             self.dM if self.nM else np.empty(0),
             1.0 if self.free_b else 0.0,
+            th,
         )
         self._K = K
         # what K is the matrix of (a factor of K becomes a bordered base, and a

@@ -781,6 +781,75 @@ def test_block_cache_follows_partition_changes(cancer):
         np.testing.assert_array_equal(sys_.jac_vec(x[:, 0]), K @ x[:, 0])
 
 
+def test_chord_margins_equal_the_product(cancer):
+    """The margins of a chord step taken from its solve (K step = rhs, and the margins
+    of the tangent from the last event values along it) equal those of a pass over
+    the block; None where a piece belongs to another partition or direction, or K
+    has a decoupled middle row."""
+    X, y = cancer
+    sys_, age, theta = _bordered_system(X, y, "mixture")
+    g, r = sys_.G(theta, age)
+    K = sys_.jacobian()
+    assert np.any(sys_.dM < -1e100)  # decoupled rows (a middle loss off its range)
+    step = np.linalg.solve(np.asarray(K), sys_.prec(g))
+    assert sys_.chord_margins(theta - step, r, sys_.prec(g), step, K) is None
+    sys_, age, theta = _bordered_system(X, y, "linear")
+    rng = np.random.default_rng(7)
+    g, r = sys_.G(theta, age)
+    K = sys_.jacobian()
+    assert sys_.nE and sys_.nM and np.all(sys_.dM > -1e3)
+    rhs = sys_.prec(g)
+    step = np.linalg.solve(np.asarray(K), rhs)
+    dtheta = rng.standard_normal(theta.shape[0])
+    sys_.event_values(theta, r, age, dtheta)  # the pass along dtheta
+    for dl in (0.0, 0.3):
+        new = theta - step + dl * dtheta
+        m = sys_.chord_margins(new, r, rhs, step, K, dl, dtheta)
+        ref = sys_.margins(new)
+        scale = np.abs(np.asarray(K)).max() * (
+            np.abs(step).max() + np.abs(dtheta).max()
+        )
+        np.testing.assert_allclose(m.sub, ref.sub, rtol=0, atol=1e-13 * scale)
+        np.testing.assert_array_equal(m.coef, ref.coef)
+        assert m.b == ref.b
+        # its residual is G's up to the same error
+        g_m, _ = sys_.G_of(new, age, m)
+        g_ref, _ = sys_.G(new, age)
+        np.testing.assert_allclose(g_m, g_ref, rtol=0, atol=1e-12 * scale)
+    # another direction than the last event values', or K of another partition
+    assert sys_.chord_margins(new, r, rhs, step, K, 0.3, dtheta.copy()) is None
+    sys_.G(theta, age)
+    other = sys_.jacobian()
+    assert sys_.chord_margins(theta - step, r, rhs, step, other) is not None
+    region = sys_.part.region.copy()
+    region[sys_.M[0]] = region[sys_.E[0]]
+    sys_.set_partition(type(sys_.part)([], [], region))
+    assert sys_.chord_margins(theta - step, r, rhs, step, K) is None
+
+
+def test_path_without_chord_margins_is_the_same(cancer, monkeypatch):
+    """The path's chord steps with G from their solves land on the events of the path
+    with a pass for every G."""
+    from gaga._svm_path import _SVMSystem
+
+    X, y = cancer
+    path = age_path_svm(X, y, regularizer="mixture")
+    monkeypatch.setattr(_SVMSystem, "chord_margins", None)
+    ref = age_path_svm(X, y, regularizer="mixture")
+    assert [(e.kind, e.index) for e in path.events] == [
+        (e.kind, e.index) for e in ref.events
+    ]
+    ages = np.array([e.age for e in path.events])
+    np.testing.assert_allclose(ages, [e.age for e in ref.events], rtol=1e-9)
+    for age in np.geomspace(path.age_min, path.age_max, 7):
+        np.testing.assert_allclose(
+            path.decision_function(X, age),
+            ref.decision_function(X, age),
+            rtol=0,
+            atol=1e-9,
+        )
+
+
 @pytest.mark.parametrize("schur", [False, True])
 def test_reused_factor_equals_fresh(cancer, monkeypatch, schur):
     """The factor of the current partition's matrix (LDL^T, or the Cholesky factors of
