@@ -1148,12 +1148,14 @@ class _SVMSystem(_SystemBase):
         A[:nE, :nE] = QB[:nE, :nE]
         A[:nE, nE] = A[nE, :nE] = self.y[E]
         B = np.vstack([QB[:nE, nE:], self.y[M]])
-        try:
-            X = np.linalg.solve(A, B)
-        except np.linalg.LinAlgError:
-            return None
+        Sc = self._acs_schur(E, M)
+        if Sc is None:
+            try:
+                X = np.linalg.solve(A, B)
+            except np.linalg.LinAlgError:
+                return None
+            Sc = QB[nE:, nE:] - B.T @ X
         p = 1.0 / np.sqrt(-dM)
-        Sc = QB[nE:, nE:] - B.T @ X
         Cm = (p[:, None] * Sc) * p[None, :]
         Cm = 0.5 * (Cm + Cm.T)
         if not np.all(np.isfinite(Cm)):
@@ -1173,10 +1175,30 @@ class _SVMSystem(_SystemBase):
         if not rho > self.acs_mode_min:
             return None
         aM = self.Cs[M] * (p * z)
-        sol = -(X @ aM)
+        try:
+            sol = -np.linalg.solve(A, B @ aM)
+        except np.linalg.LinAlgError:
+            return None
         du = np.zeros(self.n + 1)
         du[E], du[M], du[self.n] = sol[:nE], aM, sol[nE]
         return du / np.linalg.norm(du)
+
+    def _acs_schur(self, E, M):
+        """``Q_MM - B^T A^{-1} B`` of :meth:`acs_mode` (M sorted) from the kept
+        :class:`_SchurState` of the partition: the Schur complement of the intercept
+        in its S_A (quotient property), O(|M|^2) instead of O(|E| |M|^2); None when
+        the state is not this partition's or S_A's intercept pivot vanishes."""
+        st = self._schur
+        if st is None or not st.matches(E, M):
+            return None
+        SA = st.SA
+        piv = float(SA[0, 0])  # -y_E^T Q_EE^{-1} y_E
+        if not piv < 0.0:
+            return None
+        order = np.argsort(st.m) + 1  # S_A's rows of M in the sorted order of M
+        S = SA[np.ix_(order, order)]
+        c = SA[order, 0]
+        return S - np.outer(c, c / piv)
 
     def fold_direction(self, K, max_iter=20, block=4):
         """Unit eigenvector of the symmetric K for its eigenvalue of smallest modulus

@@ -617,6 +617,55 @@ def test_acs_mode_is_the_unstable_mode_of_acs(cancer, monkeypatch):
         assert np.linalg.norm(step - (step @ du) * du) <= 1e-2 * rho * eps
 
 
+def test_acs_mode_from_the_kept_schur_state(cancer):
+    """The Schur complement of acs_mode read from the partition's kept Schur state
+    (its S_A, in the state's own order after updates) equals the one computed from
+    Q, and so does the mode."""
+    from gaga._follower import _Partition
+    from gaga._svm_path import INM, MARGIN, OUT, _SchurState, _SVMSystem
+    from gaga.problems import SVMProblem
+    from gaga.regularizers import get_regularizer
+
+    X, y = cancer
+    sys_ = _SVMSystem(SVMProblem(X, y, kernel="rbf"), get_regularizer("linear"))
+    rng = np.random.default_rng(3)
+    region = rng.choice([OUT, MARGIN, INM], size=len(y), p=[0.6, 0.1, 0.3])
+    sys_.set_partition(_Partition([], [], region.astype(np.int8)))
+    st = _SchurState.build(sys_.Q, sys_.y, sys_.E, sys_.M)
+    # a few single moves: the state's order of M is no longer the sorted one
+    for j in (sys_.M[0], sys_.M[5], sys_.E[2]):
+        region = sys_.part.region.copy()
+        region[j] = OUT if region[j] == INM else INM
+        sys_.set_partition(_Partition([], [], region))
+        assert st.update(sys_.E, sys_.M)
+    assert not np.array_equal(st.m, sys_.M)
+    E, M = sys_.E, sys_.M
+    nE = E.shape[0]
+    th = np.concatenate([E, M])
+    QB = sys_.Q[np.ix_(th, th)]
+    A = np.zeros((nE + 1, nE + 1))
+    A[:nE, :nE] = QB[:nE, :nE]
+    A[:nE, nE] = A[nE, :nE] = sys_.y[E]
+    B = np.vstack([QB[:nE, nE:], sys_.y[M]])
+    ref = QB[nE:, nE:] - B.T @ np.linalg.solve(A, B)
+    sys_._schur = None
+    assert sys_._acs_schur(E, M) is None
+    sys_._schur = st
+    got = sys_._acs_schur(E, M)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+    # the mode, near a fold of this partition: the age where rho = 1 (dM = -age/C)
+    theta = np.zeros(sys_.k())
+    modes = []
+    for state in (st, None):
+        sys_._schur = state
+        sys_.G(theta, 1.0)
+        w = np.linalg.eigvalsh(ref)
+        sys_.dM = np.full(M.shape[0], -w[-1] / 1.01)  # rho = 1.01
+        modes.append(sys_.acs_mode(None))
+    assert modes[0] is not None and modes[1] is not None
+    assert abs(abs(modes[0] @ modes[1]) - 1.0) <= 1e-9
+
+
 def test_land_only_once_acs_contracts(cancer, monkeypatch):
     """A jump's ACS tries to land only once a chunk changes v by no more than the one
     before (land_contracting): while ACS leaves the unstable end of the branch no
