@@ -930,13 +930,25 @@ class _Follower:
     def _mode_land(self, before, du, scale, age):
         """Warm-started ACS from a kick of 1e-2 ``scale`` along the full direction
         ``du`` (the unstable mode of ACS), on the side where the latent objective is
-        lower at 1e-4 ``scale`` (its slope); theta of the landing, or None when ACS does
-        not land within ``sys.acs_kick`` weighted solves."""
+        lower at 1e-4 ``scale`` (its slope), or at 1e-2 ``scale`` when the two values
+        at 1e-4 tie to 1e-12 relative (rounding: the objective is flat to the third
+        order along ``du``); theta of the landing, or None when ACS does not land
+        within ``sys.acs_kick`` weighted solves."""
         sys = self.sys
-        f = [
-            sys.latent(*sys.split_acs(before + (sg * 1e-4 * scale) * du), age)
-            for sg in (1.0, -1.0)
-        ]
+
+        def slopes(eps):
+            return [
+                sys.latent(*sys.split_acs(before + (sg * eps * scale) * du), age)
+                for sg in (1.0, -1.0)
+            ]
+
+        f = slopes(1e-4)
+        if abs(f[0] - f[1]) <= 1e-12 * max(1.0, abs(f[0])):
+            # a tie at the rounding of the objective: it is flat to the third order
+            # along du (a fold's cubic, ~1e-13 at 1e-4 against ~1e-7 at 1e-2), and
+            # the side is a coin flip; that of the kick's own size decides (on the
+            # other side ACS returns to the fold and creeps there)
+            f = slopes(1e-2)
         side = 1.0 if f[0] <= f[1] else -1.0
         x0 = before + (side * 1e-2 * scale) * du
         for theta, ok, _ in self._acs_chunks(*sys.split_acs(x0), age, sys.acs_kick):

@@ -666,6 +666,45 @@ def test_acs_mode_from_the_kept_schur_state(cancer):
     assert abs(abs(modes[0] @ modes[1]) - 1.0) <= 1e-9
 
 
+@pytest.mark.parametrize("cubic", [0.17, -0.17])
+def test_mode_kick_side_at_a_rounding_tie(monkeypatch, cubic):
+    """The side of a kick along ACS's unstable mode: where the latent objective is
+    lower at 1e-4; when the two values there tie to rounding (the objective is flat to
+    the third order along the mode, as at a fold) the values at the kick's size
+    decide, whatever the rounding noise at 1e-4."""
+    from gaga._follower import _Follower
+
+    class Sys:
+        acs_kick = 5
+
+        def split_acs(self, x):
+            return x[:-1], float(x[-1])
+
+        def latent(self, a, b, age):
+            t = float(a[0])  # the offset along du = e_0
+            noise = 2e-13 * ((-1) ** int(abs(t) * 1e8))  # rounding at f ~ 2e3
+            return 2158.4 + cubic * t**3 + (noise if abs(t) < 1e-3 else 0.0)
+
+    kicks = []
+
+    def chunks(self, theta0, b0, age, max_total, chunk=None, land_dv=None):
+        kicks.append(float(theta0[0]))
+        yield None, False, True
+
+    monkeypatch.setattr(_Follower, "_acs_chunks", chunks)
+    fol = _Follower.__new__(_Follower)
+    fol.sys = Sys()
+    before, du = np.zeros(4), np.eye(4)[0]
+    assert fol._mode_land(before, du, 1.0, 1.0) is None
+    assert kicks == [pytest.approx(-np.sign(cubic) * 1e-2)]
+    # a slope above the rounding decides at 1e-4, as before (the cubic would take the
+    # other side at 1e-2)
+    fol.sys.latent = lambda a, b, age: 2158.4 + 1e-4 * a[0] - 5.0 * a[0] ** 3
+    kicks.clear()
+    fol._mode_land(before, du, 1.0, 1.0)
+    assert kicks == [pytest.approx(-1e-2)]
+
+
 def test_land_only_once_acs_contracts(cancer, monkeypatch):
     """A jump's ACS tries to land only once a chunk changes v by no more than the one
     before (land_contracting): while ACS leaves the unstable end of the branch no
