@@ -1202,6 +1202,10 @@ class _SystemBase:
     def prec(self, g):
         return g
 
+    def release(self):
+        """Drop what only the following needs (caches of blocks and factors) once the
+        path is followed; the stored path and its queries do not depend on it."""
+
     def event_values_step(self, theta, r, age, base, k, etol):
         """``event_values(theta, r, age)`` at the end of a step from ``base = (theta0,
         dtheta0, age0)`` (the last point whose values were taken with a direction).
@@ -1402,6 +1406,9 @@ def follow_path(
             f"{sum(e.jump for e in fol.events)} jumps, {fol.n_steps} steps, "
             f"{fol.n_jac} Jacobians in {fol.elapsed:.3f} s"
         )
+    # the follower's working memory (caches of blocks and factors) is not part of the
+    # path: queries rebuild what they need
+    system.release()
     path = AgePath(
         system=system,
         problem=system.problem,

@@ -673,6 +673,17 @@ class _SVMSystem(_SystemBase):
                 np.flatnonzero(group == g) for g in np.unique(group[multi])
             ]
 
+    def release(self):
+        # the blocks of Q of the last partitions, the Schur state, the factors and
+        # their memos (at n = 2000: up to four k x k blocks and an |M|^2 buffer, 40 MB
+        # next to the 64 MB of K and Q); queries rebuild what they need
+        self._blk_cache, self._blk_last = {}, None
+        self._mfix_cache, self._refine_cache = {}, {}
+        self._schur = self._schur_memo = self._bf = None
+        self._K = self._K_of = self._fac_memo = self._ldl_memo = None
+        self._ev_base = None
+        self.problem._free_lu_last = None
+
     # -- partition and coordinates
     # ---------------------------------------------------------------------
     def _set_regions(self, part):

@@ -915,6 +915,30 @@ def test_chord_margins_equal_the_product(cancer):
     assert sys_.chord_margins(theta - step, r, rhs, step, K) is None
 
 
+def test_path_releases_the_followers_caches(cancer, monkeypatch):
+    """The returned path keeps K and Q, not the follower's blocks of Q, Schur state
+    and factors; its queries are those of a path that kept them."""
+    from gaga._svm_path import _SVMSystem
+
+    X, y = cancer
+    path = age_path_svm(X, y, regularizer="linear")
+    sys_ = path._system
+    assert sys_._blk_cache == {} and sys_._blk_last is None
+    assert sys_._schur is None and sys_._K is None and sys_._bf is None
+    assert getattr(path.problem, "_free_lu_last", None) is None
+    monkeypatch.setattr(_SVMSystem, "release", lambda self: None)
+    kept = age_path_svm(X, y, regularizer="linear")
+    assert kept._system._blk_cache
+    ages = np.geomspace(path.age_min, path.age_max, 9)
+    for age in ages:
+        np.testing.assert_allclose(
+            path.dual_coef(age), kept.dual_coef(age), rtol=0, atol=1e-10
+        )
+        assert abs(path.intercept(age) - kept.intercept(age)) <= 1e-10
+    # queries rebuild the caches as they need them, and give the same again
+    np.testing.assert_array_equal(path.dual_coef(ages[3]), path.dual_coef(ages[3]))
+
+
 def test_path_without_chord_margins_is_the_same(cancer, monkeypatch):
     """The path's chord steps with G from their solves land on the events of the path
     with a pass for every G."""
