@@ -72,9 +72,11 @@ def main(argv=None):
         return
     total, escape = t.sum(axis=0)
     med_total, med_escape = np.median(t, axis=0)
+    big = int(np.argmax(t[:, 0]))
     print(
-        f"{head}, {total} ACS solves (median {med_total:.0f} per jump), escape "
-        f"{escape} ({escape / total:.0%}; median {med_escape:.0f} per jump)"
+        f"{head}, {total} ACS solves (median {med_total:.0f} per jump, the largest "
+        f"{t[big, 0]} at jump {big}), escape {escape} ({escape / total:.0%}; median "
+        f"{med_escape:.0f} per jump)"
     )
 
 
