@@ -4,9 +4,10 @@ For each data set and regularizer (the benchmark's subsample, standardized), run
 ``gaga.age_path_svm`` under :mod:`tracemalloc` (numpy reports its buffers to it) and
 prints a table: the peak of traced memory during the call, what is still allocated
 once it returned (the path: K, Q, its knots), both in MB and in units of n^2 float64
-values, and the arrays of more than 1 MB that the returned path references (a walk
-over its attributes). One small path first loads the numba kernels, so the table
-holds no compilation.
+values, the peak of building the problem alone (``SVMProblem``: the kernel, K and Q;
+the path's defaults), and the arrays of more than 1 MB that the returned path
+references (a walk over its attributes). One small path first loads the numba
+kernels, so the table holds no compilation.
 
     python benchmarks/svm_memory.py [--data spam7 credit_data] [--n 2000]
         [--regularizer linear mixture]
@@ -27,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import REAL_BINARY, compile_svm_path, one_path_data  # noqa: E402
 
 import gaga  # noqa: E402
+from gaga.problems import SVMProblem  # noqa: E402
 
 
 def big_arrays(obj, min_bytes=1e6):
@@ -72,13 +74,19 @@ def main(argv=None):
     print(f"Command: `python benchmarks/svm_memory.py {' '.join(sys.argv[1:])}`\n")
     print(
         "| data | n | reg. | events | peak MB | peak / n^2 doubles | kept MB "
-        "| kept / n^2 doubles | arrays of the path >= 1 MB |"
+        "| kept / n^2 doubles | problem alone: peak / n^2 doubles "
+        "| arrays of the path >= 1 MB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for data in args.data:
         X, y = one_path_data(data, args.n)
         n = len(y)
         unit = 8.0 * n * n
+        tracemalloc.start()
+        problem = SVMProblem(X, y, kernel="rbf")
+        kernel_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        del problem
         for reg in args.regularizer:
             compile_svm_path(X, y, reg)
             tracemalloc.start()
@@ -94,7 +102,7 @@ def main(argv=None):
             print(
                 f"| {data} | {n} | {reg} | {len(path.events)} | {peak / 1e6:.0f} "
                 f"| {peak / unit:.2f} | {kept / 1e6:.0f} | {kept / unit:.2f} "
-                f"| {arrays} |"
+                f"| {kernel_peak / unit:.2f} | {arrays} |"
             )
             del path
 

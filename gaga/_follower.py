@@ -936,19 +936,19 @@ class _Follower:
         within ``sys.acs_kick`` weighted solves."""
         sys = self.sys
 
-        def slopes(eps):
+        def values(eps):
             return [
                 sys.latent(*sys.split_acs(before + (sg * eps * scale) * du), age)
                 for sg in (1.0, -1.0)
             ]
 
-        f = slopes(1e-4)
+        f = values(1e-4)
         if abs(f[0] - f[1]) <= 1e-12 * max(1.0, abs(f[0])):
             # a tie at the rounding of the objective: it is flat to the third order
-            # along du (a fold's cubic, ~1e-13 at 1e-4 against ~1e-7 at 1e-2), and
+            # along du (a fold's cubic, 10^6 times smaller at 1e-4 than at 1e-2), and
             # the side is a coin flip; that of the kick's own size decides (on the
             # other side ACS returns to the fold and creeps there)
-            f = slopes(1e-2)
+            f = values(1e-2)
         side = 1.0 if f[0] <= f[1] else -1.0
         x0 = before + (side * 1e-2 * scale) * du
         for theta, ok, _ in self._acs_chunks(*sys.split_acs(x0), age, sys.acs_kick):

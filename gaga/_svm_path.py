@@ -675,8 +675,9 @@ class _SVMSystem(_SystemBase):
 
     def release(self):
         # the blocks of Q of the last partitions, the Schur state, the factors and
-        # their memos (at n = 2000: up to four k x k blocks and an |M|^2 buffer, 40 MB
-        # next to the 64 MB of K and Q); queries rebuild what they need
+        # their memos (credit_data at n = 2000: four k x k blocks, the |M|^2 buffer and
+        # a factor, 45 MB next to the 64 MB of K and Q, benchmarks/svm_memory.py);
+        # queries rebuild what they need
         self._blk_cache, self._blk_last = {}, None
         self._mfix_cache, self._refine_cache = {}, {}
         self._schur = self._schur_memo = self._bf = None
@@ -878,7 +879,8 @@ class _SVMSystem(_SystemBase):
         if (
             not isinstance(m, _Margins)
             or m.th is not th
-            or getattr(K, "th", None) is not th
+            or not isinstance(K, _DualMatrix)
+            or K.th is not th
             or (self.nM and not np.all(K.dM > -_BIG / 10))
         ):
             return None
@@ -1854,6 +1856,7 @@ class _SVMPrimalSystem(_SVMSystem):
     bordered = False
     schur = False
     event_one = None  # margins from (w, b): the events are located by the secant
+    chord_margins = None  # its G is not the dual's: every G is a pass
 
     def __init__(self, problem, reg):
         super().__init__(problem, reg)
@@ -2092,7 +2095,8 @@ def age_path_svm(
     LDL^T), up to about ``6 k**2`` float64 values, and the Schur complement of the
     margin block with its factor, up to about ``2.6 (m + 1)**2`` with ``m`` the number
     of middle samples. The jumps' weighted solver keeps the LU factors of one free set
-    (at most 601**2 values).
+    (at most 601**2 values). These are dropped when the path is followed: the returned
+    path keeps K and Q (and its knots).
     Samples with v = 0 at an age are out of the training set at that age; the samples
     with v > 0 must contain both classes at ``age_min``.
     """
