@@ -671,9 +671,16 @@ class _Follower:
             if not self.static:
                 fold = self._turning_point(folds, seg, age, dtheta, step, hev)
             if fold is not None and fold[0] <= 2.0 * self.h_min:
-                # the branch ends here, to the age resolution
-                theta, age, seg = self.jump(theta, age, "fold (turning point)", seg)
-                continue
+                # the branch ends here, to the age resolution, unless it goes on
+                # past the estimate (then the estimate is off this segment)
+                past = min(age + 4.0 * max(fold[0], self.h_min), self.age_max)
+                pred = theta + (past - age) * dtheta
+                got = self.newton(pred, past, chord=True)
+                if not (got[2] and self._ratio(got[0], pred, theta) <= 0.5):
+                    theta, age, seg = self.jump(theta, age, "fold (turning point)", seg)
+                    continue
+                folds["off"] = seg
+                fold = None
             if fold is not None:
                 step, limited = fold[1], False
             new_age = min(age + step, self.age_max)
