@@ -175,6 +175,10 @@ class _StopPath(Exception):
 class _Follower:
     """Predictor-corrector path follower with event location and jumps."""
 
+    # smooth folds located by extrapolation (_turning_point); off: the step control
+    # alone approaches them (kept for tests that compare the two)
+    turning_points = True
+
     def __init__(self, system, age_min, age_max, *, max_events, verbose, acs_tol=1e-11):
         self.sys = system
         self.reg = system.reg
@@ -779,6 +783,8 @@ class _Follower:
         difference (at least a quarter of ``h_min``, at most a tenth of the gap), 16
         times more after each failed step. A gap of at most 2 ``h_min`` ends the
         branch (the caller jumps)."""
+        if not self.turning_points:
+            return None
         nrm2 = float(dtheta @ dtheta) if dtheta.shape[0] else 0.0
         if folds["seg"] != seg:
             folds["seg"], folds["knots"], folds["fails"] = seg, [], 0

@@ -1268,3 +1268,70 @@ def test_schur_verdicts_along_a_path_equal_the_ldl_of_k(flipped, monkeypatch, re
     path = age_path_svm(X, y, regularizer=reg, kernel="rbf")
     assert seen["schur"] >= len(path.events) > 0
     assert seen["unstable"] >= 1  # (jumps off non-smooth folds: 3 and 1)
+
+
+def test_turning_point_estimate_on_a_square_root_branch():
+    """On a branch theta = theta* + sqrt(fold - age) w, |theta'|^-2 = 4 (fold - age) /
+    |w|^2 is linear in the age: from the third knot on, the follower's estimate is
+    the fold age itself, and the step stops a quarter of h_min short of it."""
+    from gaga._follower import _Follower
+
+    fol = _Follower.__new__(_Follower)
+    fol.h_min, fol.age_max = 1e-13, 10.0
+    fold, w = 2.0, np.array([3.0, -1.0, 0.5])
+    folds = {"seg": None, "knots": [], "fails": 0, "off": None}
+
+    def tangent(age):
+        return -w / (2.0 * np.sqrt(fold - age))
+
+    got = [
+        fol._turning_point(folds, 0, a, tangent(a), 1.0, np.inf)
+        for a in (1.0, 1.5, 1.9)
+    ]
+    assert got[0] is None and got[1] is None  # one estimate: nothing to check it by
+    gap, step = got[2]
+    assert gap == pytest.approx(0.1, rel=1e-12)
+    assert gap - step == pytest.approx(0.25e-13, rel=1e-6)
+    # the same knot again after a failed step: 16 times the margin
+    folds["fails"] = 1
+    gap1, step1 = fol._turning_point(folds, 0, 1.9, tangent(1.9), 1.0, np.inf)
+    assert gap1 == gap and gap1 - step1 == pytest.approx(16 * (gap - step), rel=1e-6)
+    folds["fails"] = 0
+    # a planned step that stops before the fold, an event before it, or the end of
+    # the range before it: the step control goes on
+    assert fol._turning_point(folds, 0, 1.9, tangent(1.9), 0.05, np.inf) is None
+    assert fol._turning_point(folds, 0, 1.9, tangent(1.9), 1.0, 0.05) is None
+    fol.age_max = 2.0
+    assert fol._turning_point(folds, 0, 1.9, tangent(1.9), 1.0, np.inf) is None
+    fol.age_max = 10.0
+    # a new segment starts over; a tangent that shrinks is no fold
+    assert fol._turning_point(folds, 1, 1.95, tangent(1.95), 1.0, np.inf) is None
+    folds2 = {"seg": None, "knots": [], "fails": 0, "off": None}
+    for a in (1.0, 1.5, 1.9):
+        out = fol._turning_point(folds2, 0, a, 1.0 / tangent(a), 1.0, np.inf)
+    assert out is None
+    # estimates that disagree by more than half the gap: not used
+    folds3 = {"seg": None, "knots": [], "fails": 0, "off": None}
+    for a, t in ((1.0, tangent(1.0)), (1.5, 3.0 * tangent(1.5)), (1.9, tangent(1.9))):
+        out = fol._turning_point(folds3, 0, a, t, 1.0, np.inf)
+    assert out is None
+
+
+def test_turning_points_where_the_step_control_finds_them(cancer, monkeypatch):
+    """The smooth folds located by extrapolation are those the step control reaches
+    by trial steps (cut by 4 at each failure down to h_min): the same events, the
+    jumps' ages to 1e-9, the same path."""
+    from gaga._follower import _Follower
+
+    X, y = cancer
+    p1 = age_path_svm(X, y, regularizer="mixture")
+    monkeypatch.setattr(_Follower, "turning_points", False)
+    p0 = age_path_svm(X, y, regularizer="mixture")
+    turning = [j for j in p1.jumps if j.reason == "fold (turning point)"]
+    assert len(turning) >= 3
+    assert not any(j.reason == "fold (turning point)" for j in p0.jumps)
+    assert [j.reason for j in p0.jumps].count("fold (step collapse)") >= len(turning)
+    _assert_same_path(p0, p1)
+    np.testing.assert_allclose(
+        [j.age for j in p1.jumps], [j.age for j in p0.jumps], rtol=1e-9
+    )
