@@ -674,6 +674,9 @@ class _Follower:
             fold = None
             if not self.static:
                 fold = self._turning_point(folds, seg, age, dtheta, step, hev)
+            if fold is not None and not fold[2]:
+                # a fold estimated once only: a plain step to half-way
+                step, fold = fold[1], None
             if fold is not None and fold[0] <= 2.0 * self.h_min:
                 # the branch ends here, to the age resolution, unless it goes on
                 # past the estimate (then the estimate is off this segment)
@@ -770,19 +773,21 @@ class _Follower:
         return theta, age
 
     def _turning_point(self, folds, seg, age, dtheta, step, hev):
-        """(gap, step) when a smooth fold (turning point) of the branch comes within
-        the planned ``step``, before the next event (horizon ``hev``); else None.
+        """(gap, step, located) when a smooth fold (turning point) of the branch
+        seems to come within the planned ``step``, before the next event (horizon
+        ``hev``) and the end of the range; else None.
 
         At a turning point the branch's tangent grows like (fold age - age)^(-1/2),
         so q = |tangent|^-2 falls linearly to 0 at the fold: two knots of this
         segment extrapolate the fold age, at ``gap`` from ``age``. Without it the
-        step control approaches the fold by trial steps cut by 4 at each failure (25
-        to 60 knots on credit_data's and cells' mixture paths). The estimate is used
-        when the last two agree to half the gap (q falls and the asymptotics hold);
-        the step then stops short of the fold by a margin of 8 times their
+        step control approaches the fold by trial steps cut by 4 at each failure
+        (``benchmarks/svm_turning_points.py`` counts them). The fold is located
+        when the last two estimates agree to half the gap (q falls and the
+        asymptotics hold): the step then stops short of it by a margin of 8 times their
         difference (at least a quarter of ``h_min``, at most a tenth of the gap), 16
         times more after each failed step. A gap of at most 2 ``h_min`` ends the
-        branch (the caller jumps)."""
+        branch (the caller jumps). An estimate not checked by another one only
+        halves the step (``located`` False): a step past the fold would fail."""
         if not self.turning_points:
             return None
         nrm2 = float(dtheta @ dtheta) if dtheta.shape[0] else 0.0
@@ -803,17 +808,18 @@ class _Follower:
             if len(knots) > 3:
                 del knots[0]
             folds["fails"] = 0
-        if est is None or len(knots) < 2 or knots[-2][2] is None:
+        if est is None:
             return None
         gap = est - age
-        change = abs(est - knots[-2][2])
-        if not (0.0 < gap <= step and gap < hev and change <= 0.5 * gap):
+        if not (0.0 < gap <= step and gap < hev and est < self.age_max):
             return None
-        if est >= self.age_max:
-            return None
+        prev = knots[-2][2] if len(knots) >= 2 else None
+        change = abs(est - prev) if prev is not None else np.inf
+        if not change <= 0.5 * gap:
+            return gap, 0.5 * gap, False
         margin = min(max(8.0 * change, 0.25 * self.h_min), 0.1 * gap)
         margin = min(margin * 16.0 ** folds["fails"], 0.5 * gap)
-        return gap, gap - margin
+        return gap, gap - margin, True
 
     def on_event(self, ev):
         self.events.append(ev)

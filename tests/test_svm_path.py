@@ -1288,13 +1288,18 @@ def test_turning_point_estimate_on_a_square_root_branch():
         fol._turning_point(folds, 0, a, tangent(a), 1.0, np.inf)
         for a in (1.0, 1.5, 1.9)
     ]
-    assert got[0] is None and got[1] is None  # one estimate: nothing to check it by
-    gap, step = got[2]
+    # no estimate at the first knot; at the second one, nothing to check it by: the
+    # step is halved, the fold not located
+    assert got[0] is None
+    assert got[1][0] == pytest.approx(0.5, rel=1e-12)
+    assert got[1][1:] == (pytest.approx(0.25, rel=1e-12), False)
+    gap, step, located = got[2]
+    assert located
     assert gap == pytest.approx(0.1, rel=1e-12)
     assert gap - step == pytest.approx(0.25e-13, rel=1e-6)
     # the same knot again after a failed step: 16 times the margin
     folds["fails"] = 1
-    gap1, step1 = fol._turning_point(folds, 0, 1.9, tangent(1.9), 1.0, np.inf)
+    gap1, step1, _ = fol._turning_point(folds, 0, 1.9, tangent(1.9), 1.0, np.inf)
     assert gap1 == gap and gap1 - step1 == pytest.approx(16 * (gap - step), rel=1e-6)
     folds["fails"] = 0
     # a planned step that stops before the fold, an event before it, or the end of
@@ -1310,11 +1315,11 @@ def test_turning_point_estimate_on_a_square_root_branch():
     for a in (1.0, 1.5, 1.9):
         out = fol._turning_point(folds2, 0, a, 1.0 / tangent(a), 1.0, np.inf)
     assert out is None
-    # estimates that disagree by more than half the gap: not used
+    # estimates that disagree by more than half the gap: the step is only halved
     folds3 = {"seg": None, "knots": [], "fails": 0, "off": None}
-    for a, t in ((1.0, tangent(1.0)), (1.5, 3.0 * tangent(1.5)), (1.9, tangent(1.9))):
+    for a, t in ((1.0, tangent(1.0)), (1.5, 0.8 * tangent(1.5)), (1.9, tangent(1.9))):
         out = fol._turning_point(folds3, 0, a, t, 1.0, np.inf)
-    assert out is None
+    assert out is not None and not out[2] and out[1] == 0.5 * out[0]
 
 
 def test_turning_points_where_the_step_control_finds_them(cancer, monkeypatch):
