@@ -160,6 +160,18 @@ class _SegmentStore:
         return len(self._segs)
 
 
+class _FoldKnots:
+    """What :meth:`_Follower._turning_point` keeps along a segment: the segment
+    ``seg``, its last knots ``(age, |tangent|^-2, fold age estimated there)``, the
+    steps to the located fold that failed at the last knot, and ``off``, a segment
+    where the estimate was given up."""
+
+    __slots__ = ("seg", "knots", "fails", "off")
+
+    def __init__(self):
+        self.seg, self.knots, self.fails, self.off = None, [], 0, None
+
+
 class _StopPath(Exception):
     """A jump cannot land (e.g. the SVM's weighted samples lose a class): the path
     ends at the age of the jump."""
@@ -591,9 +603,7 @@ class _Follower:
         h_ctrl = 0.05 * span
         pending = None  # index just moved (for the consistency test)
         prev = None  # (segment, age, tangent) of the previous knot
-        # the last knots of the segment (age, |tangent|^-2, fold age estimated there)
-        # for _turning_point; "off": a segment where it gave up
-        folds = {"seg": None, "knots": [], "fails": 0, "off": None}
+        folds = _FoldKnots()  # for _turning_point
         ratio = 0.0
         fast = sys.fast_events
         try_fast = fast is not None
@@ -686,7 +696,7 @@ class _Follower:
                 if not (got[2] and self._ratio(got[0], pred, theta) <= 0.5):
                     theta, age, seg = self.jump(theta, age, "fold (turning point)", seg)
                     continue
-                folds["off"] = seg
+                folds.off = seg
                 fold = None
             if fold is not None:
                 step, limited = fold[1], False
@@ -694,14 +704,6 @@ class _Follower:
             if self.static:
                 # hard: the solution is constant between events
                 theta_new, r_new, ok, iters = theta, r, True, 0
-            elif fold is not None:
-                # theta - theta_fold ~ sqrt(fold age - age): the predictor follows the
-                # square root (the first-order one overshoots near the fold)
-                gap = fold[0]
-                pred = theta + (2.0 * gap * (1.0 - np.sqrt(1.0 - step / gap))) * dtheta
-                theta_new, r_new, ok, iters = self.newton(pred, new_age, chord=True)
-                ratio = self._ratio(theta_new, pred, theta)
-                ok = ok and ratio <= 0.5
             elif limited and kev >= 0:
                 got = self.step_to_event(kev, theta, age, dtheta, e[kev], step, de[kev])
                 ok = got is not None
@@ -709,10 +711,19 @@ class _Follower:
                     theta_new, r_new, new_age, iters = got
             else:
                 hh = new_age - age
-                pred = theta + hh * dtheta
-                if last is not None and last[0] == seg and last[1] < age:
-                    # second-order predictor from the previous tangent of this segment
-                    pred = pred + (0.5 * hh * hh / (age - last[1])) * (dtheta - last[2])
+                if fold is not None:
+                    # theta - theta_fold ~ sqrt(fold age - age): the predictor follows
+                    # the square root (the first-order one overshoots near the fold)
+                    gap = fold[0]
+                    move = 2.0 * gap * (1.0 - np.sqrt(1.0 - step / gap))
+                    pred = theta + move * dtheta
+                else:
+                    pred = theta + hh * dtheta
+                    if last is not None and last[0] == seg and last[1] < age:
+                        # second-order predictor from the segment's previous tangent
+                        pred = pred + (0.5 * hh * hh / (age - last[1])) * (
+                            dtheta - last[2]
+                        )
                 theta_new, r_new, ok, iters = self.newton(pred, new_age, chord=True)
                 ratio = self._ratio(theta_new, pred, theta)
                 ok = ok and ratio <= 0.5
@@ -720,9 +731,9 @@ class _Follower:
             if not ok and fold is not None:
                 # retried with a larger margin to the fold; after three failures
                 # the step control alone goes on along this segment
-                folds["fails"] += 1
-                if folds["fails"] >= 3:
-                    folds["off"] = seg
+                folds.fails += 1
+                if folds.fails >= 3:
+                    folds.off = seg
                 continue
             if not ok:
                 h_ctrl = step / 4.0
@@ -791,10 +802,10 @@ class _Follower:
         if not self.turning_points:
             return None
         nrm2 = float(dtheta @ dtheta) if dtheta.shape[0] else 0.0
-        if folds["seg"] != seg:
-            folds["seg"], folds["knots"], folds["fails"] = seg, [], 0
-        knots = folds["knots"]
-        if not (np.isfinite(nrm2) and nrm2 > 0.0) or folds["off"] == seg:
+        if folds.seg != seg:
+            folds.seg, folds.knots, folds.fails = seg, [], 0
+        knots = folds.knots
+        if not (np.isfinite(nrm2) and nrm2 > 0.0) or folds.off == seg:
             return None
         q = 1.0 / nrm2
         if knots and knots[-1][0] == age:
@@ -807,7 +818,7 @@ class _Follower:
             knots.append((age, q, est))
             if len(knots) > 3:
                 del knots[0]
-            folds["fails"] = 0
+            folds.fails = 0
         if est is None:
             return None
         gap = est - age
@@ -818,7 +829,7 @@ class _Follower:
         if not change <= 0.5 * gap:
             return gap, 0.5 * gap, False
         margin = min(max(8.0 * change, 0.25 * self.h_min), 0.1 * gap)
-        margin = min(margin * 16.0 ** folds["fails"], 0.5 * gap)
+        margin = min(margin * 16.0**folds.fails, 0.5 * gap)
         return gap, gap - margin, True
 
     def on_event(self, ev):

@@ -1274,12 +1274,12 @@ def test_turning_point_estimate_on_a_square_root_branch():
     """On a branch theta = theta* + sqrt(fold - age) w, |theta'|^-2 = 4 (fold - age) /
     |w|^2 is linear in the age: from the third knot on, the follower's estimate is
     the fold age itself, and the step stops a quarter of h_min short of it."""
-    from gaga._follower import _Follower
+    from gaga._follower import _FoldKnots, _Follower
 
     fol = _Follower.__new__(_Follower)
     fol.h_min, fol.age_max = 1e-13, 10.0
     fold, w = 2.0, np.array([3.0, -1.0, 0.5])
-    folds = {"seg": None, "knots": [], "fails": 0, "off": None}
+    folds = _FoldKnots()
 
     def tangent(age):
         return -w / (2.0 * np.sqrt(fold - age))
@@ -1298,10 +1298,10 @@ def test_turning_point_estimate_on_a_square_root_branch():
     assert gap == pytest.approx(0.1, rel=1e-12)
     assert gap - step == pytest.approx(0.25e-13, rel=1e-6)
     # the same knot again after a failed step: 16 times the margin
-    folds["fails"] = 1
+    folds.fails = 1
     gap1, step1, _ = fol._turning_point(folds, 0, 1.9, tangent(1.9), 1.0, np.inf)
     assert gap1 == gap and gap1 - step1 == pytest.approx(16 * (gap - step), rel=1e-6)
-    folds["fails"] = 0
+    folds.fails = 0
     # a planned step that stops before the fold, an event before it, or the end of
     # the range before it: the step control goes on
     assert fol._turning_point(folds, 0, 1.9, tangent(1.9), 0.05, np.inf) is None
@@ -1311,12 +1311,12 @@ def test_turning_point_estimate_on_a_square_root_branch():
     fol.age_max = 10.0
     # a new segment starts over; a tangent that shrinks is no fold
     assert fol._turning_point(folds, 1, 1.95, tangent(1.95), 1.0, np.inf) is None
-    folds2 = {"seg": None, "knots": [], "fails": 0, "off": None}
+    folds2 = _FoldKnots()
     for a in (1.0, 1.5, 1.9):
         out = fol._turning_point(folds2, 0, a, 1.0 / tangent(a), 1.0, np.inf)
     assert out is None
     # estimates that disagree by more than half the gap: the step is only halved
-    folds3 = {"seg": None, "knots": [], "fails": 0, "off": None}
+    folds3 = _FoldKnots()
     for a, t in ((1.0, tangent(1.0)), (1.5, 0.8 * tangent(1.5)), (1.9, tangent(1.9))):
         out = fol._turning_point(folds3, 0, a, t, 1.0, np.inf)
     assert out is not None and not out[2] and out[1] == 0.5 * out[0]
