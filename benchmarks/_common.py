@@ -497,6 +497,14 @@ def compile_svm_path(X, y, regularizer):
         gaga.age_path_svm(X[:200], y[:200], regularizer=regularizer)
 
 
+def path_events(path):
+    """The events of an SVM path as (age, kind, sample, from_set, to_set), plain
+    Python values (JSON-ready), for :func:`same_events`."""
+    return [
+        (float(e.age), e.kind, int(e.index), e.from_set, e.to_set) for e in path.events
+    ]
+
+
 def same_events(ev1, ev0):
     """Whether two SVM paths have the same events, each given as (age, kind, sample,
     from_set, to_set): "yes (ages to r)", r the largest relative difference of their

@@ -3,13 +3,16 @@
 This VM drifts by 10 to 20 % within half an hour, so two settings are compared within
 one process, alternating: for each pair the path is computed with the switch on, then
 off (after one small warm-up path for numba). The switches are class attributes of
-``gaga._svm_path._SVMSystem``:
+``gaga._svm_path._SVMSystem``, except ``turning_points``, of
+``gaga._follower._Follower``:
 
 * ``schur``: factorizations through the Schur complement of the margin block (kept
   per partition) instead of a Bunch-Kaufman LDL^T of the whole matrix;
 * ``screen_events``: the event values after a step without the pass over all
   samples (a bound on the margins off the unknowns);
 * ``bordered``, ``acs_extrapolate``, ``land_contracting``: see the class;
+* ``turning_points``: smooth folds located by extrapolation, against trial steps
+  (``benchmarks/svm_turning_points.py`` adds their knots and jumps);
 * ``one_blas_thread`` (not a class attribute): BLAS limited to one thread
   (threadpoolctl) against the default.
 
@@ -42,10 +45,12 @@ from _common import (  # noqa: E402
     machine_info,
     machine_line,
     one_path_data,
+    path_events,
     same_events,
 )
 
 import gaga  # noqa: E402
+from gaga._follower import _Follower  # noqa: E402
 from gaga._svm_path import _SVMSystem  # noqa: E402
 
 SWITCHES = (
@@ -54,21 +59,24 @@ SWITCHES = (
     "bordered",
     "acs_extrapolate",
     "land_contracting",
+    "turning_points",
     "one_blas_thread",
 )
 
 
 def timed_paths(X, y, regularizer, switch, pairs):
-    """Times (on, off) of ``pairs`` interleaved pairs and the two paths' events."""
+    """Times ``{True: [...], False: [...]}`` (switch on, off) of ``pairs``
+    interleaved pairs, and the last path of each setting."""
     blas = switch == "one_blas_thread"  # not an attribute: BLAS limited to 1 thread
-    default = None if blas else getattr(_SVMSystem, switch)
+    owner = _Follower if switch == "turning_points" else _SVMSystem
+    default = None if blas else getattr(owner, switch)
     times = {True: [], False: []}
-    events = {}
+    paths = {}
     try:
         for _ in range(pairs):
             for on in (True, False):
                 if not blas:
-                    setattr(_SVMSystem, switch, on)
+                    setattr(owner, switch, on)
                 t0 = time.perf_counter()
                 with (
                     warnings.catch_warnings(),
@@ -77,14 +85,11 @@ def timed_paths(X, y, regularizer, switch, pairs):
                     warnings.simplefilter("ignore")
                     path = gaga.age_path_svm(X, y, regularizer=regularizer)
                 times[on].append(time.perf_counter() - t0)
-                events[on] = [
-                    (e.age, e.kind, e.index, e.from_set, e.to_set) for e in path.events
-                ]
-                njumps = len(path.jumps)
+                paths[on] = path
     finally:
         if not blas:
-            setattr(_SVMSystem, switch, default)
-    return times, events, njumps
+            setattr(owner, switch, default)
+    return times, paths
 
 
 def main(argv=None):
@@ -104,7 +109,9 @@ def main(argv=None):
         for reg in args.regularizer:
             compile_svm_path(X, y, reg)
             log(f"[ab] {name} n={len(y)} {reg} {args.switch}")
-            times, events, njumps = timed_paths(X, y, reg, args.switch, args.pairs)
+            times, paths = timed_paths(X, y, reg, args.switch, args.pairs)
+            events = {on: path_events(paths[on]) for on in (True, False)}
+            njumps = len(paths[True].jumps)
             on, off = float(np.median(times[True])), float(np.median(times[False]))
             rows.append(
                 f"| {name} | {len(y)} | {reg} | {len(events[True])} | {njumps} | "

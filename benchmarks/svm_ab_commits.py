@@ -50,7 +50,7 @@ from _common import (  # noqa: E402
 
 def _child(args):
     """One timed path in this process; writes its record to ``args.out``."""
-    from _common import compile_svm_path, one_path_data
+    from _common import compile_svm_path, one_path_data, path_events
 
     import gaga
 
@@ -67,10 +67,7 @@ def _child(args):
     ages = np.geomspace(path.age_min, path.age_max, 9)[1:-1]
     record = {
         "seconds": seconds,
-        "events": [
-            (float(e.age), e.kind, int(e.index), e.from_set, e.to_set)
-            for e in path.events
-        ],
+        "events": path_events(path),
         "jumps": len(path.jumps),
         "n": int(y.shape[0]),
         "decision": [path.decision_function(X, a).tolist() for a in ages],

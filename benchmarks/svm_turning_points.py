@@ -4,11 +4,12 @@ Inside a partition the branch can turn back (a turning point). The follower
 extrapolates |tangent|^-2, which falls linearly to 0 at the fold age, and steps to
 just short of it (``_Follower._turning_point``); with ``turning_points`` off, the step
 control reaches the fold by trial steps cut by 4 at each failure, down to the age
-resolution. This script runs each path both ways in one process (alternating, after
-one small path compiles the numba kernels) and prints, per path: the time of each
-run, the knots (one per loop top of the follower), the jumps by reason, whether the
-events are the same (their ages' largest relative difference), the largest relative
-difference of the jumps' ages and of the dual coefficients at 9 ages.
+resolution. This script runs each path both ways in one process (``svm_ab.py``'s
+interleaved pairs, switch ``turning_points``: on, then off, after one small path
+compiles the numba kernels) and prints, per path: the time of each run, the knots
+(one per loop top of the follower), the jumps by reason, whether the events are the
+same (their ages' largest relative difference), the largest relative difference of
+the jumps' ages and of the dual coefficients at 9 ages.
 
     python benchmarks/svm_turning_points.py [--data credit_data cells spam7]
         [--n 2000] [--regularizer mixture] [--pairs 1]
@@ -20,8 +21,6 @@ import argparse
 import collections
 import os
 import sys
-import time
-import warnings
 
 import numpy as np
 
@@ -32,34 +31,15 @@ from _common import (  # noqa: E402
     compile_svm_path,
     markdown_table,
     one_path_data,
+    path_events,
     same_events,
 )
-
-import gaga  # noqa: E402
-from gaga import _follower  # noqa: E402
-
-
-def one_path(X, y, regularizer, turning_points):
-    """(seconds, path) of one path with the turning-point location on or off."""
-    saved = _follower._Follower.turning_points
-    _follower._Follower.turning_points = turning_points
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t0 = time.perf_counter()
-            path = gaga.age_path_svm(X, y, regularizer=regularizer)
-            return time.perf_counter() - t0, path
-    finally:
-        _follower._Follower.turning_points = saved
+from svm_ab import timed_paths  # noqa: E402
 
 
 def reasons(path):
     count = collections.Counter(j.reason for j in path.jumps)
     return ", ".join(f"{k.replace('fold ', '')} {v}" for k, v in sorted(count.items()))
-
-
-def events(path):
-    return [(e.age, e.kind, e.index, e.from_set, e.to_set) for e in path.events]
 
 
 def main(argv=None):
@@ -79,13 +59,10 @@ def main(argv=None):
         X, y = one_path_data(data, args.n)
         for reg in args.regularizer:
             compile_svm_path(X, y, reg)
-            t_on, t_off = [], []
-            for _ in range(args.pairs):
-                s, p_off = one_path(X, y, reg, False)
-                t_off.append(s)
-                s, p_on = one_path(X, y, reg, True)
-                t_on.append(s)
-            same = same_events(events(p_on), events(p_off))
+            times, paths = timed_paths(X, y, reg, "turning_points", args.pairs)
+            t_on, t_off = times[True], times[False]
+            p_on, p_off = paths[True], paths[False]
+            same = same_events(path_events(p_on), path_events(p_off))
             if len(p_on.jumps) == len(p_off.jumps):
                 a1 = np.array([j.age for j in p_on.jumps])
                 a0 = np.array([j.age for j in p_off.jumps])
