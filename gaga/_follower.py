@@ -685,8 +685,9 @@ class _Follower:
             if not self.static:
                 fold = self._turning_point(folds, seg, age, dtheta, step, hev)
             if fold is not None and not fold[2]:
-                # a fold estimated once only: a plain step to half-way
-                step, fold = fold[1], None
+                # a fold estimated once only: a plain step to half-way (before the
+                # next event: _turning_point returns only folds before it)
+                step, limited, fold = fold[1], False, None
             if fold is not None and fold[0] <= 2.0 * self.h_min:
                 # the branch ends here, to the age resolution, unless it goes on
                 # past the estimate (then the estimate is off this segment)
