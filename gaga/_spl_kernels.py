@@ -252,3 +252,26 @@ def phi_dage_vec(kind, p, loss, age):
     for i in range(loss.shape[0]):
         out[i] = phi_dage(kind, p, loss[i], age)
     return out
+
+
+@njit(cache=True, error_model="numpy")
+def middle_terms(kind, p, loss, age, cs, big, v, u, va, d):
+    """The middle branch, its two derivatives and ``d = 1 / (cs u)`` at each loss in
+    one pass (the SVM's dual system: ``v``, ``u = dv/dl``, ``va = dv/dage`` of its
+    middle samples and the entries of its symmetric matrix's middle diagonal, ``cs``
+    their ``C s_i``); ``d`` is ``-big`` where it is not finite and negative (a
+    vanishing slope decouples the row) and at least ``-big``. The values are those of
+    ``phi_vec``, ``phi_dloss_vec``, ``phi_dage_vec`` and that formula in numpy, bit for
+    bit."""
+    for i in range(loss.shape[0]):
+        li = loss[i]
+        v[i] = phi(kind, p, li, age)
+        ui = phi_dloss(kind, p, li, age)
+        u[i] = ui
+        va[i] = phi_dage(kind, p, li, age)
+        di = 1.0 / (cs[i] * ui)
+        if not (math.isfinite(di) and di < 0.0):
+            di = -big
+        elif di < -big:
+            di = -big
+        d[i] = di

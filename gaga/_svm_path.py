@@ -53,6 +53,7 @@ from gaga._follower import (
 )
 from gaga._lasso_path import _range_from_losses, _weighted_lower_median
 from gaga._path import PathEvent
+from gaga._spl_kernels import middle_terms
 from gaga._svm_dual import gather_block, rows_matvec
 from gaga._svm_kernels import (
     col_margin,
@@ -404,8 +405,9 @@ class _SchurState:
         idx = np.arange(1, nM + 1)
         S = -self.buf[: nM + 1, : nM + 1]
         S[idx, idx] -= dM[posM]
-        # (S is symmetric: its transpose is the Fortran-ordered array LAPACK takes)
-        LS, info = dpotrf(S.T, lower=1, clean=1, overwrite_a=1)
+        # (S is symmetric: its transpose is the Fortran-ordered array LAPACK takes;
+        # the strict upper triangle keeps S, no solve reads it)
+        LS, info = dpotrf(S.T, lower=1, clean=0, overwrite_a=1)
         ldl = None
         if info == 0:
             dS = np.diag(LS) ** 2
@@ -438,19 +440,20 @@ class _SchurFactor:
     x_bM = S^{-1} (r_bM - B^T Q_EE^{-1} r_E), x_E = Q_EE^{-1} (r_E - B x_bM).
     ``stable``: K has the inertia of a stable point (Haynsworth)."""
 
-    __slots__ = ("L", "LS", "ldl", "B", "posE", "posM", "nE", "stable")
+    __slots__ = ("L", "LS", "ldl", "B", "posE", "posM", "nE", "stable", "posbM")
 
     def __init__(self, L, LS, ldl, B, posE, posM, stable):
         self.L, self.LS, self.ldl, self.B = L, LS, ldl, B
         self.posE, self.posM = posE, posM
-        self.nE = posE.shape[0]
+        self.nE = nE = posE.shape[0]
         self.stable = stable
+        # the rows of K of S's unknowns: the intercept (K's last row), then M
+        self.posbM = np.concatenate([[nE + posM.shape[0]], nE + posM])
 
     def solve(self, rhs):
         r = np.asarray(rhs, dtype=np.float64)
-        nE = self.nE
         rE = r[self.posE]
-        rbM = np.concatenate([r[-1:], r[nE + self.posM]])
+        rbM = r[self.posbM]
         w = _cho_solve(self.L, rE)
         if self.LS is not None:
             xbM = -_cho_solve(self.LS, rbM - self.B.T @ w)
@@ -459,8 +462,7 @@ class _SchurFactor:
         xE = _cho_solve(self.L, rE - self.B @ xbM)
         out = np.empty_like(r)
         out[self.posE] = xE
-        out[nE + self.posM] = xbM[1:]
-        out[-1] = xbM[0]
+        out[self.posbM] = xbM
         return out
 
 
@@ -472,12 +474,20 @@ class _DualMatrix:
     LDL^T of K or an eigensolver) is built when asked (``np.asarray(K)``, indexing)
     and kept. Read-only."""
 
-    __slots__ = ("blk", "yth", "nE", "dM", "corner", "th", "_dense")
+    __slots__ = ("blk", "yth", "nE", "dM", "corner", "th", "_dense", "_coupled")
 
     def __init__(self, blk, yth, nE, dM, corner, th=None):
         self.blk, self.yth, self.nE, self.dM = blk, yth, nE, dM
         self.corner, self.th = corner, th
         self._dense = None
+        self._coupled = None
+
+    def coupled(self):
+        """Whether no middle row is decoupled (no -_BIG placeholder in dM)."""
+        c = self._coupled
+        if c is None:
+            c = self._coupled = bool(np.all(self.dM > -_BIG / 10))
+        return c
 
     @property
     def shape(self):
@@ -695,14 +705,21 @@ class _SVMSystem(_SystemBase):
         self.M = np.flatnonzero(g == INM)
         self.I1 = np.flatnonzero(g == IN1)
         self.nE, self.nM = self.E.shape[0], self.M.shape[0]
+        self.CsM = self.Cs[self.M]
 
     def set_partition(self, part):
         self._set_regions(part)
-        self.th = np.concatenate([self.E, self.M])
+        th = self.th = np.concatenate([self.E, self.M])
         # the samples with a_i != 0 (their rows of Q give the margins, rows_matvec)
-        self.sup = np.concatenate([self.th, self.I1])
+        self.sup = np.concatenate([th, self.I1])
         self.a_fixed = self.Cs[self.I1]
-        self._m_fixed = self._fixed_margins()
+        self._m_fixed = fixed = self._fixed_margins()
+        # per partition, for margins() and jacobian(): the rows of the block, the
+        # labels and the fixed samples' margins on th, the block's key
+        self._th_rows = np.arange(th.shape[0])
+        self._yth = self.y[th]
+        self._mfix_th = None if fixed is None else fixed[th]
+        self._th_key = th.tobytes()
         # no unknown multiplier: b is not determined by the equations (every support
         # vector at a bound); it is frozen at its value and moves only at events
         self.free_b = self.nE + self.nM == 0
@@ -789,7 +806,7 @@ class _SVMSystem(_SystemBase):
         (an event changes one sample: O(k^2) from a contiguous block instead of reading
         k rows of Q)."""
         th = self.th
-        key = th.tobytes()
+        key = self._th_key
         cache = self._blk_cache
         hit = cache.get(key)
         if hit is not None:
@@ -817,11 +834,11 @@ class _SVMSystem(_SystemBase):
         b = float(theta[-1])
         sub = np.empty(th.shape[0])
         # (the rows of the block in their order: the entries th of the full product)
-        rows_matvec(self._block(), np.arange(th.shape[0]), coef, sub)
+        rows_matvec(self._block(), self._th_rows, coef, sub)
         fixed = self._m_fixed
         if fixed is not None:
-            sub += fixed[th]
-        sub += self.y[th] * b
+            sub += self._mfix_th
+        sub += self._yth * b
         return _Margins(self.Q, self.y, th, coef, b, fixed, sub)
 
     def _margins_M(self, m):
@@ -833,14 +850,26 @@ class _SVMSystem(_SystemBase):
         return _full_margins(m)[self.M]
 
     def terms(self, m, age):
-        """v*, dv*/dl and dv*/dage on the middle set (fills self.vM, uM, vaM)."""
+        """v*, dv*/dl and dv*/dage on the middle set (fills self.vM, uM, vaM) and the
+        middle diagonal dM = 1 / (C s u) of the symmetric matrix (-_BIG where it is not
+        finite and negative)."""
         xi = 1.0 - self._margins_M(m)
         reg = self.reg
+        if self.kind >= 0:
+            # the built-ins: one compiled pass (the same values as below)
+            nM = xi.shape[0]
+            self.vM, self.uM = np.empty(nM), np.empty(nM)
+            self.vaM, self.dM = np.empty(nM), np.empty(nM)
+            middle_terms(
+                self.kind, reg.param, xi, float(age), self.CsM, _BIG,
+                self.vM, self.uM, self.vaM, self.dM,
+            )  # fmt: skip
+            return
         self.vM = np.asarray(reg.middle(xi, age), dtype=np.float64)
         self.uM = np.asarray(reg.middle_dloss(xi, age), dtype=np.float64)
         self.vaM = np.asarray(reg.middle_dage(xi, age), dtype=np.float64)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            dM = 1.0 / (self.Cs[self.M] * self.uM)
+            dM = 1.0 / (self.CsM * self.uM)
         dM = np.where(np.isfinite(dM) & (dM < 0.0), dM, -_BIG)
         self.dM = np.maximum(dM, -_BIG)
 
@@ -855,7 +884,7 @@ class _SVMSystem(_SystemBase):
         self.terms(m, age)
         g = np.empty(nE + nM + 1)
         g[:nE] = m.sub[:nE] - 1.0
-        g[nE : nE + nM] = theta[nE : nE + nM] - self.Cs[self.M] * self.vM
+        g[nE : nE + nM] = theta[nE : nE + nM] - self.CsM * self.vM
         if self.free_b:
             g[-1] = theta[-1] - self.b_ref
         else:
@@ -881,7 +910,7 @@ class _SVMSystem(_SystemBase):
             or m.th is not th
             or not isinstance(K, _DualMatrix)
             or K.th is not th
-            or (self.nM and not np.all(K.dM > -_BIG / 10))
+            or (self.nM and not K.coupled())
         ):
             return None
         nE, nM = self.nE, self.nM
@@ -904,7 +933,7 @@ class _SVMSystem(_SystemBase):
         # (terms() rebinds dM, never writes into it: K keeps the array of this G)
         K = _DualMatrix(
             self._block() if th.shape[0] else np.empty((0, 0)),
-            self.y[th],
+            self._yth,
             self.nE,
             self.dM if self.nM else np.empty(0),
             1.0 if self.free_b else 0.0,
