@@ -1013,7 +1013,8 @@ class _Follower:
             one_side = sys.kick_sign(sys.dir_full(u), event)
         if u is not None and one_side:
             x0 = before + sys.dir_full(one_side * 1e-2 * scale * u)
-            return self.acs_land(*sys.split_acs(x0), age_j)
+            a0, b0, v0 = self._acs_from(x0, age_j)
+            return self.acs_land(a0, b0, age_j, v_first=v0)
         if u is not None and sys.kick_both_sides:
             return self._kick_land(before, u, sigma, scale, age_j)
         if sys.descend is not None and sys.descend_first:
@@ -1027,7 +1028,8 @@ class _Follower:
                 if ok:
                     self._landed_stable = True
                     return theta_d
-        return self.acs_land(*sys.split_acs(x0), age_j)
+        a0, b0, v0 = self._acs_from(x0, age_j)
+        return self.acs_land(a0, b0, age_j, v_first=v0)
 
     def _mode_land(self, before, du, scale, age):
         """Warm-started ACS from a kick of 1e-2 ``scale`` along the full direction
@@ -1053,11 +1055,25 @@ class _Follower:
             f = values(1e-2)
         side = 1.0 if f[0] <= f[1] else -1.0
         x0 = before + (side * 1e-2 * scale) * du
-        for theta, ok, _ in self._acs_chunks(*sys.split_acs(x0), age, sys.acs_kick):
+        a0, b0, v0 = self._acs_from(x0, age)
+        for theta, ok, _ in self._acs_chunks(a0, b0, age, sys.acs_kick, v_first=v0):
             if ok:
                 self._landed_stable = True
                 return theta
         return None
+
+    def _acs_from(self, x0, age):
+        """(theta0, b0, v_first) of alternate convex search from the full point x0
+        (a kicked point): its first weighted solve at the weights of x0's losses,
+        started from the system's ``acs_start`` when it has one (a start shaped like
+        the current partition: the same solution in fewer solver steps than from x0,
+        where a kick moved every multiplier), else from x0."""
+        sys = self.sys
+        a0, b0 = sys.split_acs(x0)
+        if sys.acs_start is None:
+            return a0, b0, None
+        a0, v0 = sys.acs_start(a0, b0, age)
+        return a0, b0, v0
 
     def _kick_land(self, before, u, sigma, scale, age):
         """Kick off a fold to both sides at once (the symmetric matrix of the SVM is a
@@ -1067,12 +1083,10 @@ class _Follower:
         sys = self.sys
         du = sys.dir_full(scale * u)  # in the partition of the fold
         for mag in (1e-2, 1e-1):
-            runs = [
-                self._acs_chunks(
-                    *sys.split_acs(before + (sg * mag) * du), age, sys.acs_kick
-                )
-                for sg in (sigma, -sigma)
-            ]
+            runs = []
+            for sg in (sigma, -sigma):
+                a0, b0, v0 = self._acs_from(before + (sg * mag) * du, age)
+                runs.append(self._acs_chunks(a0, b0, age, sys.acs_kick, v_first=v0))
             while runs:
                 for run in list(runs):
                     theta, ok, done = next(run)
@@ -1081,14 +1095,18 @@ class _Follower:
                         return theta
                     if done:
                         runs.remove(run)
-        return self.acs_land(*sys.split_acs(before + (sigma * 1e-2) * du), age)
+        a0, b0, v0 = self._acs_from(before + (sigma * 1e-2) * du, age)
+        return self.acs_land(a0, b0, age, v_first=v0)
 
-    def _acs_chunks(self, theta0, b0, age, max_total, chunk=None, land_dv=None):
+    def _acs_chunks(
+        self, theta0, b0, age, max_total, chunk=None, land_dv=None, v_first=None
+    ):
         """ACS in chunks of ``chunk`` weighted solves (default ``sys.acs_chunk``);
         after each chunk yields (theta, landed, done) where a landing was tried once
         the weights settled, ACS moving v by at most ``land_dv`` (default
         ``sys.land_dv``; a partition that failed to land is not tried again until ACS
-        converges)."""
+        converges). ``v_first``: the weights of the first weighted solve (default:
+        those of (theta0, b0)'s losses), which starts from theta0."""
         from gaga.baselines import _acs, _Solver
 
         sys = self.sys
@@ -1104,7 +1122,7 @@ class _Follower:
         dv_prev = np.inf if not sys.land_contracting else None
         hist = []  # the last chunks, for _acs_extrapolate
         skip = [8]  # chunks skipped at a constant speed (doubles at each use)
-        v_next = None  # weights of the next chunk's first solve (an extrapolation)
+        v_next = v_first  # weights of the next chunk's first solve (an extrapolation)
 
         def tol_fn(solver, delta_v):
             sys.acs_inner_tol(solver, min(delta_v, dv))
@@ -1215,10 +1233,10 @@ class _Follower:
         hist[-1] = hist[-1][:6] + (True,)
         return np.clip(v + step * D2, 0.0, 1.0), None
 
-    def acs_land(self, theta0, b0, age, chunk=None, land_dv=None):
+    def acs_land(self, theta0, b0, age, chunk=None, land_dv=None, v_first=None):
         """ACS in chunks of ``chunk`` weighted solves (default ``sys.acs_chunk``),
         trying to land after each chunk once it moves v by at most ``land_dv``
-        (default ``sys.land_dv``).
+        (default ``sys.land_dv``); ``v_first``: see :meth:`_acs_chunks`.
 
         Landing: identify the partition of the ACS point, Newton-polish it, accept when
         the system is solved, every event function is >= -etol and the Jacobian has the
@@ -1226,7 +1244,7 @@ class _Follower:
         system).
         """
         for theta, ok, done in self._acs_chunks(
-            theta0, b0, age, self.sys.acs_max, chunk, land_dv
+            theta0, b0, age, self.sys.acs_max, chunk, land_dv, v_first
         ):
             if ok:
                 self._landed_stable = True
@@ -1295,6 +1313,9 @@ class _SystemBase:
     land_contracting = False
     acs_extrapolate = False  # skip ACS chunks along a steady mode (_acs_extrapolate)
     descend = None  # optional local descent from an ACS point before landing (Lasso)
+    # acs_start(theta0, b0, age) -> (start, v): the weights v of the losses of an ACS
+    # point and a start for its first weighted solve at them (the SVM's), or None
+    acs_start = None
     descend_first = False  # a jump tries descend from the kicked point before ACS
     # chord_margins(theta, r, rhs, step, K, dl=0.0, dtheta=None): the state r of G at
     # theta = theta_prev - step + dl * dtheta from r at theta_prev and the solve of

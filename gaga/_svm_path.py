@@ -1161,6 +1161,26 @@ class _SVMSystem(_SystemBase):
         F = np.asarray(self.reg.latent(hinge, age), dtype=np.float64)
         return float(0.5 * (a @ q) + self.C * (self.s @ F))
 
+    def acs_start(self, a, b, age):
+        """(start, v) for alternate convex search from the dual point (a, b) near a
+        point of the current partition (a fold's kick): v = v*(losses of (a, b)),
+        and a start with the current partition's shape at the box C s v: the samples
+        inside the margin (v = 1 and middle) at their bound, the margin samples at
+        their a_i (clipped to the box) and the others at 0. The weighted solver's
+        first Newton step on its free set (the margin samples) then solves the
+        weighted problem when the partition's bounds still hold, where a start at
+        (a, b) itself (every multiplier moved by the kick) costs hundreds of pair
+        updates."""
+        v = np.asarray(
+            self.reg.v_star(self.problem.losses(a, b), age), dtype=np.float64
+        )
+        cb = self.Cs * v
+        start = np.zeros(self.n)
+        inside = np.concatenate([self.M, self.I1])
+        start[inside] = cb[inside]
+        start[self.E] = np.clip(a[self.E], 0.0, cb[self.E])
+        return start, v
+
     def acs_mode(self, K):
         """Full direction (a, b) of the slowest (or unstable) mode of ACS linearized
         at the point of the last G, or None (no margin or middle sample, or its rho

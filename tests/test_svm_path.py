@@ -676,6 +676,7 @@ def test_mode_kick_side_at_a_rounding_tie(monkeypatch, cubic):
 
     class Sys:
         acs_kick = 5
+        acs_start = None
 
         def split_acs(self, x):
             return x[:-1], float(x[-1])
@@ -687,7 +688,9 @@ def test_mode_kick_side_at_a_rounding_tie(monkeypatch, cubic):
 
     kicks = []
 
-    def chunks(self, theta0, b0, age, max_total, chunk=None, land_dv=None):
+    def chunks(
+        self, theta0, b0, age, max_total, chunk=None, land_dv=None, v_first=None
+    ):
         kicks.append(float(theta0[0]))
         yield None, False, True
 
@@ -703,6 +706,40 @@ def test_mode_kick_side_at_a_rounding_tie(monkeypatch, cubic):
     kicks.clear()
     fol._mode_land(before, du, 1.0, 1.0)
     assert kicks == [pytest.approx(-1e-2)]
+
+
+def test_acs_start_solves_the_kicked_weights_in_fewer_steps(cancer, monkeypatch):
+    """A kick's first weighted solve starts from the fold's partition at the kicked
+    point's weights (``_SVMSystem.acs_start``): the same weighted solution as the
+    solve from the kicked point itself, in fewer SMO pair updates."""
+    from gaga._svm_path import _SVMSystem
+
+    X, y = cancer
+    seen = []
+    start = _SVMSystem.acs_start
+
+    def recorded(self, a, b, age):
+        out = start(self, a, b, age)
+        seen.append((self.problem, a.copy(), out[0].copy(), out[1].copy()))
+        return out
+
+    monkeypatch.setattr(_SVMSystem, "acs_start", recorded)
+    path = age_path_svm(X, y, regularizer="linear", kernel="rbf")
+    assert path.jumps and seen
+    iters = {"kicked": 0, "shaped": 0}
+    for problem, a, shaped, v in seen:
+        cb = problem.box(v)
+        # the start has the partition's shape inside the box
+        assert np.all((shaped >= 0.0) & (shaped <= cb))
+        sol = {}
+        for name, a0 in (("kicked", a), ("shaped", shaped)):
+            problem._last_solves = []  # no warm-start history: only a0 counts
+            sol[name], b, info = problem.solve_weighted(v, a_init=a0, tol=1e-12)
+            assert info["converged"]
+            iters[name] += info["n_iter"]
+            sol[name] = problem.decision_function_train(sol[name], b)
+        np.testing.assert_allclose(sol["shaped"], sol["kicked"], rtol=0, atol=1e-8)
+    assert iters["shaped"] < iters["kicked"]
 
 
 def test_land_only_once_acs_contracts(cancer, monkeypatch):
