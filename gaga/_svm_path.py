@@ -394,11 +394,12 @@ class _SchurState:
         """:class:`_SchurFactor` of the partition's matrix with the middle diagonal
         ``dM`` (in the order of the sorted M): from the Cholesky factor of -S, or,
         when -S is not numerically positive definite (K is not stable), from the
-        Bunch-Kaufman LDL^T of S (order |M| + 1 instead of k); None when S is exactly
-        singular. ``QB``: the partition's block ``Q[th][:, th]`` (th = E, then M),
-        where B is read (a gather from it takes a third of the time of one from Q).
-        Its ``stable``: the inertia (|E|+, |M|+1-) with no D value below 1e-13 of the
-        largest (the test of the LDL^T of K)."""
+        Bunch-Kaufman LDL^T of S (order |M| + 1 instead of k; computed at the first
+        solve, :attr:`_SchurFactor.ldl`); None when a value is not finite. ``QB``:
+        the partition's block ``Q[th][:, th]`` (th = E, then M), where B is read (a
+        gather from it takes a third of the time of one from Q). Its ``stable``: the
+        inertia (|E|+, |M|+1-) with no D value below 1e-13 of the largest (the test of
+        the LDL^T of K)."""
         posE = np.searchsorted(E, self.e)
         posM = np.searchsorted(M, self.m)
         nM = self.m.shape[0]
@@ -408,29 +409,29 @@ class _SchurState:
         # (S is symmetric: its transpose is the Fortran-ordered array LAPACK takes;
         # the strict upper triangle keeps S, no solve reads it)
         LS, info = dpotrf(S.T, lower=1, clean=0, overwrite_a=1)
-        ldl = None
         if info == 0:
-            dS = np.diag(LS) ** 2
-            stable = True
-        else:
-            LS = None
-            S = self.buf[: nM + 1, : nM + 1].copy()
-            S[idx, idx] += dM[posM]
-            got = _ldl_info(S)
-            if got is None or got[3] != 0:
+            aev = np.concatenate([np.diag(self.L) ** 2, np.diag(LS) ** 2])
+            if not np.all(np.isfinite(aev)):
                 return None
-            ldl = (got[0], got[1])
-            dS = np.abs(got[2])
-            stable = bool(np.all(got[2] < 0.0))
-        aev = np.concatenate([np.diag(self.L) ** 2, dS])
-        if not np.all(np.isfinite(aev)):
-            return None
-        if _nearly_singular(aev):
+            stable = not _nearly_singular(aev)
+            lazy = None
+        else:
+            # -S is not numerically positive definite: K is not stable (where -S is
+            # positive definite but Cholesky fails, its smallest eigenvalue is at
+            # the rounding, which the LDL^T's D values show: nearly singular). The
+            # Bunch-Kaufman LDL^T of S is computed only when a solve asks for it (a
+            # landing's Newton, a bordered base); at a fold the verdict is all the
+            # follower needs
+            LS = None
+            lazy = self.buf[: nM + 1, : nM + 1].copy()
+            lazy[idx, idx] += dM[posM]
+            if not (np.all(np.isfinite(np.diag(self.L))) and np.all(np.isfinite(lazy))):
+                return None
             stable = False
         if self._B is None:
             Qem = QB.take(posE, axis=0).take(posE.shape[0] + posM, axis=1)
             self._B = _border(self.y[self.e], Qem)
-        return _SchurFactor(self.L, LS, ldl, self._B, posE, posM, stable)
+        return _SchurFactor(self.L, LS, lazy, self._B, posE, posM, stable)
 
 
 class _SchurFactor:
@@ -440,15 +441,28 @@ class _SchurFactor:
     x_bM = S^{-1} (r_bM - B^T Q_EE^{-1} r_E), x_E = Q_EE^{-1} (r_E - B x_bM).
     ``stable``: K has the inertia of a stable point (Haynsworth)."""
 
-    __slots__ = ("L", "LS", "ldl", "B", "posE", "posM", "nE", "stable", "posbM")
+    __slots__ = ("L", "LS", "_S", "_ldl", "B", "posE", "posM", "nE", "stable", "posbM")
 
-    def __init__(self, L, LS, ldl, B, posE, posM, stable):
-        self.L, self.LS, self.ldl, self.B = L, LS, ldl, B
+    def __init__(self, L, LS, S, B, posE, posM, stable):
+        self.L, self.LS, self.B = L, LS, B
+        # S when -S has no Cholesky factor: its LDL^T is computed at the first solve
+        self._S, self._ldl = S, None
         self.posE, self.posM = posE, posM
         self.nE = nE = posE.shape[0]
         self.stable = stable
         # the rows of K of S's unknowns: the intercept (K's last row), then M
         self.posbM = np.concatenate([[nE + posM.shape[0]], nE + posM])
+
+    @property
+    def ldl(self):
+        """The Bunch-Kaufman factor (ldu, ipiv) of S when -S has no Cholesky
+        factor, else None; LinAlgError when S is singular."""
+        if self._ldl is None and self._S is not None:
+            got = _ldl_info(self._S)
+            if got is None or got[3] != 0:
+                raise np.linalg.LinAlgError("singular Schur complement")
+            self._ldl, self._S = (got[0], got[1]), None
+        return self._ldl
 
     def solve(self, rhs):
         r = np.asarray(rhs, dtype=np.float64)
@@ -458,7 +472,8 @@ class _SchurFactor:
         if self.LS is not None:
             xbM = -_cho_solve(self.LS, rbM - self.B.T @ w)
         else:
-            xbM = dsytrs(self.ldl[0], self.ldl[1], rbM - self.B.T @ w, lower=1)[0]
+            ldu, ipiv = self.ldl
+            xbM = dsytrs(ldu, ipiv, rbM - self.B.T @ w, lower=1)[0]
         xE = _cho_solve(self.L, rE - self.B @ xbM)
         out = np.empty_like(r)
         out[self.posE] = xE
@@ -1027,8 +1042,13 @@ class _SVMSystem(_SystemBase):
     def _solve_direct(self, K, rhs):
         sf = self._schur_of(K)
         if sf is not None:
-            self._base_from(sf, sf.solve)
-            return sf.solve(rhs)
+            try:
+                x = sf.solve(rhs)
+            except np.linalg.LinAlgError:
+                pass  # S is singular (its LDL^T, computed now): the LDL^T of K
+            else:
+                self._base_from(sf, sf.solve)
+                return x
         got = self._ldl_of(K)
         if got is None or got[3] != 0:
             raise np.linalg.LinAlgError("singular system")
@@ -1099,7 +1119,10 @@ class _SVMSystem(_SystemBase):
             kB = bf.kB
             pmax = min(self.bordered_max, max(4, kB // 4))
             diag = self._diag()
-            x = bf.solve(self.th, diag, rhs, pmax)
+            try:
+                x = bf.solve(self.th, diag, rhs, pmax)
+            except np.linalg.LinAlgError:
+                x = None  # the base's S is singular (its LDL^T, computed now)
             if x is not None:
                 if K is None:
                     return x
