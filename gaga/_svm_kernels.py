@@ -12,7 +12,12 @@ product. Only plain arrays and scalars enter the
 compiled signatures (``style.md`` section 6.2).
 """
 
+import numpy as np
 from numba import njit
+
+# the regions of a sample (its code in a partition; the dual system's module imports
+# them from here)
+OUT, MARGIN, IN1, INM, IN0, NULL = 0, 1, 2, 3, 4, 5
 
 
 @njit(cache=True)
@@ -117,3 +122,59 @@ def sym_append(A, n, c, d):
         A[n, j] = c[j]
         A[j, n] = c[j]
     A[n, n] = d
+
+
+@njit(cache=True)
+def event_values_off_margin(
+    region, m, dm, lo, hi, dlo, dhi, has_one, jump_target, e, de, target
+):
+    """Event values ``e`` (>= 0 while the partition holds), their age derivatives
+    ``de`` along the margins' derivative ``dm`` and the region each sample moves to
+    (``target``), for every sample not on the margin, from its margin ``m`` and the
+    loss thresholds ``lo`` = loss_one, ``hi`` = loss_zero (and their age derivatives
+    ``dlo``, ``dhi``): outside, the margin minus 1 (-> margin); inside with v = 1, the
+    hinge xi = 1 - m against 0 (-> margin) or ``lo``; middle, xi against ``lo`` (or 0
+    when ``lo`` is 0: -> margin) or ``hi`` (-> v = 0); v = 0, xi against ``hi``. A
+    margin sample gets inf, 0 and its region (the caller fills them from the
+    multipliers), and so does a sample of zero weight. The same operations as the
+    vectorized formulas of ``_SVMSystem.event_values``, element by element."""
+    for i in range(region.shape[0]):
+        g = region[i]
+        mi = m[i]
+        if g == OUT:
+            e[i] = mi - 1.0
+            de[i] = dm[i]
+            target[i] = MARGIN
+        elif g == IN1:
+            xi = 1.0 - mi
+            e_m = xi
+            e_l = lo - xi
+            if e_m <= e_l:
+                e[i] = e_m
+                de[i] = -dm[i]
+                target[i] = MARGIN
+            else:
+                e[i] = e_l
+                de[i] = dlo + dm[i]
+                target[i] = IN0 if jump_target else INM
+        elif g == INM:
+            xi = 1.0 - mi
+            e_up = hi - xi
+            e_lo = xi - lo if has_one else xi
+            if e_lo < e_up:
+                e[i] = e_lo
+                de[i] = -dm[i] - (dlo if has_one else 0.0)
+                target[i] = IN1 if has_one else MARGIN
+            else:
+                e[i] = e_up
+                de[i] = dhi + dm[i]
+                target[i] = IN0
+        elif g == IN0:
+            xi = 1.0 - mi
+            e[i] = xi - hi
+            de[i] = -dm[i] - dhi
+            target[i] = IN1 if jump_target else INM
+        else:
+            e[i] = np.inf
+            de[i] = 0.0
+            target[i] = g

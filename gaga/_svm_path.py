@@ -56,7 +56,14 @@ from gaga._path import PathEvent
 from gaga._spl_kernels import middle_terms
 from gaga._svm_dual import gather_block, rows_matvec
 from gaga._svm_kernels import (
+    IN0,
+    IN1,
+    INM,
+    MARGIN,
+    NULL,
+    OUT,
     col_margin,
+    event_values_off_margin,
     remap_block,
     row_absmax,
     rows_matvec2,
@@ -66,8 +73,6 @@ from gaga._svm_kernels import (
 )
 from gaga.problems import OneClassError, SVMProblem, ZeroWeightsError
 from gaga.regularizers import get_regularizer
-
-OUT, MARGIN, IN1, INM, IN0, NULL = 0, 1, 2, 3, 4, 5
 
 
 def _ldl(K):
@@ -1356,15 +1361,16 @@ class _SVMSystem(_SystemBase):
         has_one = lo > 0.0
         jump_target = self.discontinuous or not (hi > lo)
         g = self.part.region
-        xi = 1.0 - m
-        e = np.full(n, np.inf)
-        de = np.zeros(n)
-        target = g.copy()
-        # outside: margin m - 1 reaches 0 -> margin
-        sel = g == OUT
-        e[sel] = m[sel] - 1.0
-        de[sel] = dm[sel]
-        target[sel] = MARGIN
+        e = np.empty(n)
+        de = np.empty(n)
+        target = np.empty(n, dtype=g.dtype)
+        # the samples off the margin in one compiled pass (the kernel's docstring
+        # gives each region's values)
+        event_values_off_margin(
+            g, np.ascontiguousarray(m, dtype=np.float64),
+            np.ascontiguousarray(dm, dtype=np.float64), float(lo), float(hi),
+            float(dlo), float(dhi), bool(has_one), bool(jump_target), e, de, target,
+        )  # fmt: skip
         # margin: a_i / (C s_i) reaches 0 (-> outside) or 1 (-> v=1 / middle)
         nE = self.nE
         if nE:
@@ -1376,30 +1382,6 @@ class _SVMSystem(_SystemBase):
             e[E] = np.where(upper, 1.0 - frac, frac)
             de[E] = np.where(upper, -dfrac, dfrac)
             target[E] = np.where(upper, IN1 if has_one else INM, OUT)
-        # inside, v = 1 (only when loss_one > 0): xi reaches 0 (-> margin) or loss_one
-        sel = np.flatnonzero(g == IN1)
-        if sel.size:
-            e_m = xi[sel]
-            e_l = lo - xi[sel]
-            low = e_m <= e_l
-            e[sel] = np.where(low, e_m, e_l)
-            de[sel] = np.where(low, -dm[sel], dlo + dm[sel])
-            target[sel] = np.where(low, MARGIN, IN0 if jump_target else INM)
-        # middle: xi reaches loss_zero (-> v=0) or loss_one (-> v=1, or the margin when
-        # loss_one = 0)
-        sel = np.flatnonzero(g == INM)
-        if sel.size:
-            e_up = hi - xi[sel]
-            e_lo = xi[sel] - lo if has_one else xi[sel]
-            low = e_lo < e_up
-            e[sel] = np.where(low, e_lo, e_up)
-            de[sel] = np.where(low, -dm[sel] - (dlo if has_one else 0.0), dhi + dm[sel])
-            target[sel] = np.where(low, IN1 if has_one else MARGIN, IN0)
-        # v = 0: xi falls to loss_zero -> middle (v = 1 for a discontinuous v*)
-        sel = g == IN0
-        e[sel] = xi[sel] - hi
-        de[sel] = -dm[sel] - dhi
-        target[sel] = IN1 if jump_target else INM
         if self.has_twins and nE:
             # a twin of a margin sample stays at its bound: its margin equals its
             # twin's, so its event towards the margin is identically zero

@@ -742,6 +742,60 @@ def test_acs_start_solves_the_kicked_weights_in_fewer_steps(cancer, monkeypatch)
     assert iters["shaped"] < iters["kicked"]
 
 
+@pytest.mark.parametrize("has_one", [False, True])
+@pytest.mark.parametrize("jump_target", [False, True])
+def test_event_values_kernel_equals_the_formulas(has_one, jump_target):
+    """The compiled event values of the samples off the margin are those of the
+    region-by-region formulas (numpy, here), bit for bit, with and without a
+    direction, for both kinds of thresholds (loss_one 0 or not) and of targets."""
+    from gaga._svm_kernels import (
+        IN0,
+        IN1,
+        INM,
+        MARGIN,
+        NULL,
+        OUT,
+        event_values_off_margin,
+    )
+
+    rng = np.random.default_rng(3)
+    n = 400
+    g = rng.choice([OUT, MARGIN, IN1, INM, IN0, NULL], size=n).astype(np.int8)
+    m = rng.uniform(-2.0, 3.0, n)
+    m[::7] = 1.0  # ties at the thresholds
+    lo = 0.3 if has_one else 0.0
+    hi, dlo, dhi = 1.7, 0.2 if has_one else 0.0, 0.9
+    for dm in (np.zeros(n), rng.standard_normal(n)):
+        e, de = np.full(n, -7.0), np.full(n, -7.0)
+        target = np.full(n, -1, dtype=np.int8)
+        event_values_off_margin(
+            g, m, dm, lo, hi, dlo, dhi, has_one, jump_target, e, de, target
+        )
+        xi = 1.0 - m
+        ref_e, ref_de, ref_t = np.full(n, np.inf), np.zeros(n), g.copy()
+        sel = g == OUT
+        ref_e[sel], ref_de[sel], ref_t[sel] = m[sel] - 1.0, dm[sel], MARGIN
+        sel = g == IN1
+        low = xi[sel] <= lo - xi[sel]
+        ref_e[sel] = np.where(low, xi[sel], lo - xi[sel])
+        ref_de[sel] = np.where(low, -dm[sel], dlo + dm[sel])
+        ref_t[sel] = np.where(low, MARGIN, IN0 if jump_target else INM)
+        sel = g == INM
+        e_up = hi - xi[sel]
+        e_lo = xi[sel] - lo if has_one else xi[sel]
+        low = e_lo < e_up
+        ref_e[sel] = np.where(low, e_lo, e_up)
+        ref_de[sel] = np.where(low, -dm[sel] - (dlo if has_one else 0.0), dhi + dm[sel])
+        ref_t[sel] = np.where(low, IN1 if has_one else MARGIN, IN0)
+        sel = g == IN0
+        ref_e[sel], ref_de[sel] = xi[sel] - hi, -dm[sel] - dhi
+        ref_t[sel] = IN1 if jump_target else INM
+        # bit for bit, signed zeros included
+        assert e.tobytes() == ref_e.tobytes()
+        assert de.tobytes() == ref_de.tobytes()
+        np.testing.assert_array_equal(target, ref_t)
+
+
 def test_land_only_once_acs_contracts(cancer, monkeypatch):
     """A jump's ACS tries to land only once a chunk changes v by no more than the one
     before (land_contracting): while ACS leaves the unstable end of the branch no
