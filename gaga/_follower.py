@@ -1269,6 +1269,11 @@ class _Follower:
             if key in skip:
                 return theta, False
             skip.add(key)
+        r = sys.identified_state(theta) if stable else None
+        if r is not None:
+            # the system's identify solved its partition at theta with no violated
+            # event and a stable inertia: the checks below, already passed
+            return theta, self.factor(r, age)
         seen = set()
         for _ in range(repairs + 1):
             before = theta
@@ -1316,6 +1321,13 @@ class _SystemBase:
     # acs_start(theta0, b0, age) -> (start, v): the weights v of the losses of an ACS
     # point and a start for its first weighted solve at them (the SVM's), or None
     acs_start = None
+
+    def identified_state(self, theta):
+        """The state r of G at ``theta`` when the last ``identify`` returned it and
+        already checked it as a landing (solved, no violated event, stable), else
+        None (the follower's landing checks it)."""
+        return None
+
     descend_first = False  # a jump tries descend from the kicked point before ACS
     # chord_margins(theta, r, rhs, step, K, dl=0.0, dtheta=None): the state r of G at
     # theta = theta_prev - step + dl * dtheta from r at theta_prev and the solve of

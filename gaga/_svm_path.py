@@ -1609,10 +1609,20 @@ class _SVMSystem(_SystemBase):
         :meth:`_refine`. Whatever is returned is checked by the follower's landing
         (Newton, events, inertia)."""
         a = np.asarray(a, dtype=np.float64)
+        self._identified = None
         theta = self._identify_raw(a, b, age, mtol)
         if self.refine_repairs <= 0:
             return theta
         return self._refine(theta, age)
+
+    _identified = None  # (theta, margins) of the last identify that checked its point
+
+    def identified_state(self, theta):
+        """The margins of ``theta`` when it is the point the last :meth:`identify`
+        returned and checked (solved, no violated event, stable inertia: the
+        follower's landing tests, passed), else None."""
+        got = self._identified
+        return got[1] if got is not None and got[0] is theta else None
 
     def _identify_raw(self, a, b, age, mtol=1e-8):
         """Partition of a dual point (a, b): margins within ``mtol`` of 1 are on the
@@ -1773,11 +1783,11 @@ class _SVMSystem(_SystemBase):
         visited = {key0}
         budget = [self.refine_repairs]
         theta1, m1, ok = self.newton_exact(theta0, age)
-        found = None
+        found = found_m = None
         if ok:
-            th, status, _, _ = self._greedy(theta1, age, visited, budget)
+            th, status, _, m_ = self._greedy(theta1, age, visited, budget)
             if status == "ok":
-                found = th
+                found, found_m = th, m_
         elif not (
             np.all(np.isfinite(theta1)) and np.all(np.isfinite(_full_margins(m1)))
         ):
@@ -1809,13 +1819,15 @@ class _SVMSystem(_SystemBase):
                 # a branch gets at most refine_depth Newton solves
                 sub = [min(budget[0], self.refine_depth)]
                 spent = sub[0]
-                th, status, _, _ = self._greedy(th, age, visited, sub)
+                th, status, _, m_ = self._greedy(th, age, visited, sub)
                 budget[0] -= spent - sub[0]
                 if status == "ok":
-                    found = th
+                    found, found_m = th, m_
                     break
         if found is not None:
             cache[key0] = (self.part.region.copy(), found.copy(), self.b_ref)
+            if found_m is not None:
+                self._identified = (found, found_m)
             return found
         cache[key0] = None
         self.b_ref = bref0

@@ -796,6 +796,48 @@ def test_event_values_kernel_equals_the_formulas(has_one, jump_target):
         np.testing.assert_array_equal(target, ref_t)
 
 
+@pytest.mark.parametrize("reg, seed", [("linear", 4), ("mixture", 1)])
+def test_landing_skips_the_checks_identify_passed(monkeypatch, reg, seed):
+    """A landing whose point the system's identify already solved and checked is
+    accepted without the follower's Newton and event pass again. What identify
+    vouches for (``identified_state``) passes those checks: the system solved to
+    gtol, no violated event, stable inertia; and the path is the same, bit for bit,
+    as with the checks redone (data with tied rows and flipped labels, whose
+    landings need repairs)."""
+    from gaga._follower import ETOL
+    from gaga._svm_path import _SVMSystem
+
+    X, y = make_classification(
+        n_samples=120, n_features=4, n_informative=3, n_redundant=0, random_state=seed
+    )
+    X = np.round(StandardScaler().fit_transform(X), 1)
+    y, _ = flip_labels(X, y, 0.2, random_state=0)
+    vouched = [0]
+    identify = _SVMSystem.identify
+
+    def checked(self, a, b, age, mtol=1e-8):
+        theta = identify(self, a, b, age, mtol)
+        r = self.identified_state(theta)
+        if r is not None:
+            vouched[0] += 1
+            g, m = self.G(theta, age)
+            assert np.max(np.abs(g)) <= self.gtol
+            assert np.min(self.event_values(theta, m, age)[0]) >= -ETOL
+            assert self.factorize(self.jacobian())[1]
+        return theta
+
+    monkeypatch.setattr(_SVMSystem, "identify", checked)
+    fast = age_path_svm(X, y, regularizer=reg, kernel="rbf")
+    assert vouched[0] > 0 and fast.jumps
+    monkeypatch.setattr(_SVMSystem, "identified_state", lambda self, theta: None)
+    slow = age_path_svm(X, y, regularizer=reg, kernel="rbf")
+    assert [(e.age, e.kind, e.index, e.from_set, e.to_set) for e in fast.events] == [
+        (e.age, e.kind, e.index, e.from_set, e.to_set) for e in slow.events
+    ]
+    for age in np.geomspace(fast.age_min, fast.age_max, 7):
+        np.testing.assert_array_equal(fast.dual_coef(age), slow.dual_coef(age))
+
+
 def test_land_only_once_acs_contracts(cancer, monkeypatch):
     """A jump's ACS tries to land only once a chunk changes v by no more than the one
     before (land_contracting): while ACS leaves the unstable end of the branch no
