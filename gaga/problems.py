@@ -497,6 +497,72 @@ def _free_saddle(Q, y, F):
     return A
 
 
+def _lu_nonsingular(A, overwrite=False):
+    """LAPACK's LU factors (lu, piv) of a square A, or None when it is numerically
+    singular (a pivot below 1e-13 of the largest, or an exact zero)."""
+    lu, piv, info = dgetrf(A, overwrite_a=overwrite)
+    d = np.abs(np.diag(lu))
+    if info != 0 or not d.min() > 1e-13 * max(1.0, d.max()):
+        return None
+    return lu, piv
+
+
+# free sets up to this size get a null step when their saddle matrix is singular (an
+# SVD, O(f^3)); at most _NULL_STEPS of them per call
+_NULL_FREE_MAX = 200
+_NULL_STEPS = 8
+_NULL_DIM_MAX = 8  # null steps only on a free set at most this far above the rank
+
+
+def _null_step(Q, y, Cb, a, G, F, A):
+    """Move the free multipliers along a null direction of the singular saddle matrix
+    ``A`` of the free set F to the first bound it reaches (in place; ``G`` updated):
+    along (d_F, d_b) with Q_FF d_F + y_F d_b = 0 and y_F^T d_F = 0, the dual
+    objective changes linearly, by t G_F^T d_F (d_F^T Q_FF d_F = -d_b y_F^T d_F =
+    0), so the side where it does not rise is taken; the free set loses a sample and
+    the problem's optimal face is not left when the point is on it. A low-rank kernel
+    (linear, on more than d + 1 free samples) or twin samples make A singular; the
+    Newton step on the free set is then undefined and SMO alone creeps (hundreds of
+    thousands of pair updates on credit_data, linear kernel). False when no null
+    direction is found."""
+    k = F.shape[0]
+    if k > _NULL_FREE_MAX:
+        return False
+    try:
+        _, s, Vt = np.linalg.svd(A)
+    except np.linalg.LinAlgError:
+        return False
+    if not np.all(np.isfinite(s)):
+        return False
+    nullity = int(np.sum(s <= 1e-12 * max(1.0, s[0])))
+    if not 1 <= nullity <= _NULL_DIM_MAX:
+        # nonsingular after all, or a free set far larger than the kernel's rank (a
+        # warm start): SMO shrinks it first, far cheaper than one step per sample
+        return False
+    d = Vt[-1, :k]
+    scale = float(np.max(np.abs(d)))
+    if not scale > 0.0:
+        return False
+    d = d / scale
+    if float(G[F] @ d) > 0.0:
+        d = -d
+    aF, cF = a[F], Cb[F]
+    with np.errstate(divide="ignore"):
+        room = np.where(d < 0.0, aF / -d, np.where(d > 0.0, (cF - aF) / d, np.inf))
+    j = int(np.argmin(room))
+    t = float(room[j])
+    if not np.isfinite(t):
+        return False
+    new = np.clip(aF + t * d, 0.0, cF)
+    new[j] = 0.0 if d[j] < 0.0 else cF[j]
+    delta = new - aF
+    a[F] = new
+    dG = np.empty(a.shape[0])
+    rows_matvec(Q, F, np.ascontiguousarray(delta), dG)
+    G += dG
+    return True
+
+
 def _free_set_polish(Q, y, Cb, a, G, max_free=_FREE_STEP_MAX):
     """One Newton step of the SVM dual on the free set of a feasible ``a`` (in place).
 
@@ -504,24 +570,32 @@ def _free_set_polish(Q, y, Cb, a, G, max_free=_FREE_STEP_MAX):
     free set F (0 < a_i < Cb_i) is solved exactly: [[Q_FF, y_F], [y_F^T, 0]] (d_F, b) =
     (-G_F, 0) with the gradient ``G = Q a - 1`` gives the step d_F. The step towards
     it is cut at the box (ratio test), so the result is feasible (and solves the dual
-    when the bounds were right); ``G`` is updated by the moved rows of Q. Nothing
-    moves when the system is singular or the step does not lower the dual objective
-    (False) or the free set is empty or larger than ``max_free`` (None, nothing
-    tried). Returns True when ``a`` moved.
+    when the bounds were right); ``G`` is updated by the moved rows of Q. Where that
+    matrix is singular, null steps (:func:`_null_step`) first shrink the free set
+    until it is not. Nothing moves when the system stays singular or the step does not
+    lower the dual objective (False) or the free set is empty or larger than
+    ``max_free`` (None, nothing tried). Returns True when ``a`` moved.
     """
-    F = np.flatnonzero((a > 0.0) & (a < Cb))
-    k = F.shape[0]
-    if k == 0 or k > max_free:
-        return None
-    A = _free_saddle(Q, y, F)
+    moved = False
+    for _ in range(_NULL_STEPS + 1):
+        F = np.flatnonzero((a > 0.0) & (a < Cb))
+        k = F.shape[0]
+        if k == 0 or k > max_free:
+            return True if moved else None
+        A = _free_saddle(Q, y, F)
+        lu = _lu_nonsingular(A)
+        if lu is not None:
+            break
+        if not _null_step(Q, y, Cb, a, G, F, A):
+            return moved
+        moved = True
+    else:
+        return moved
     rhs = np.zeros(k + 1)
     rhs[:k] = -G[F]
-    try:
-        sol = np.linalg.solve(A, rhs)
-    except np.linalg.LinAlgError:
-        return False
+    sol, _ = dgetrs(lu[0], lu[1], rhs)
     if not np.all(np.isfinite(sol)):
-        return False
+        return moved
     d = sol[:k]
     aF, cF = a[F], Cb[F]
     t = 1.0
@@ -531,13 +605,13 @@ def _free_set_polish(Q, y, Cb, a, G, max_free=_FREE_STEP_MAX):
     if np.any(pos):
         t = min(t, float(np.min((cF[pos] - aF[pos]) / d[pos])))
     if not t > 0.0:
-        return False
+        return moved
     new = np.clip(aF + t * d, 0.0, cF)
     delta = new - aF
     # the change of the dual objective 0.5 a^T Q a - sum a along the step
     change = float(G[F] @ delta + 0.5 * delta @ (A[:k, :k] @ delta))
     if not change < 0.0:
-        return False
+        return moved
     a[F] = new
     dG = np.empty(a.shape[0])
     rows_matvec(Q, F, np.ascontiguousarray(delta), dG)
@@ -971,10 +1045,7 @@ class SVMProblem:
         A = _free_saddle(self.Q, self.y_pm, F)
         # (LAPACK directly: scipy's lu_factor warns on an exactly singular matrix,
         # which twin samples give)
-        lu, piv, info = dgetrf(A, overwrite_a=1)
-        d = np.abs(np.diag(lu))
-        ok = info == 0 and d.min() > 1e-13 * max(1.0, d.max())
-        lu = (lu, piv) if ok else None
+        lu = _lu_nonsingular(A, overwrite=True)
         self._free_lu_last = (key, lu)
         return lu
 
