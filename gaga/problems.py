@@ -507,24 +507,35 @@ def _lu_nonsingular(A, overwrite=False):
     return lu, piv
 
 
-# free sets up to this size get a null step when their saddle matrix is singular (an
-# SVD, O(f^3)); at most _NULL_STEPS of them per call
+# null steps on a singular free set take an SVD of its saddle matrix (about ten times
+# an LU of its order), for free sets up to _NULL_FREE_MAX samples whose saddle matrix
+# has a null space of at most _NULL_DIM_MAX dimensions: free sets a little above the
+# kernel's rank (credit_data, linear kernel: 23 samples at rank 22; cells: rank 57).
+# SMO's iterates on a degenerate optimal face can have far more (100 to 180 free
+# samples at rank 20 on mlc_churn, linear kernel): null steps there cycled near the
+# optimum (benchmarks/README, session 14), SMO alone shrinks such sets. At most
+# _NULL_ROUNDS SVDs per call
 _NULL_FREE_MAX = 200
-_NULL_STEPS = 8
-_NULL_DIM_MAX = 8  # null steps only on a free set at most this far above the rank
+_NULL_DIM_MAX = 8
+_NULL_ROUNDS = 3
 
 
-def _null_step(Q, y, Cb, a, G, F, A):
-    """Move the free multipliers along a null direction of the singular saddle matrix
-    ``A`` of the free set F to the first bound it reaches (in place; ``G`` updated):
-    along (d_F, d_b) with Q_FF d_F + y_F d_b = 0 and y_F^T d_F = 0, the dual
-    objective changes linearly, by t G_F^T d_F (d_F^T Q_FF d_F = -d_b y_F^T d_F =
-    0), so the side where it does not rise is taken; the free set loses a sample and
-    the problem's optimal face is not left when the point is on it. A low-rank kernel
-    (linear, on more than d + 1 free samples) or twin samples make A singular; the
-    Newton step on the free set is then undefined and SMO alone creeps (hundreds of
-    thousands of pair updates on credit_data, linear kernel). False when no null
-    direction is found."""
+def _null_steps(Q, y, Cb, a, G, F, A):
+    """Shrink the free set F of a feasible ``a`` along the null space of its singular
+    saddle matrix ``A`` = [[Q_FF, y_F], [y_F^T, 0]] (in place; ``G`` updated).
+
+    Along a null direction (d_F, d_b) of A (Q_FF d_F + y_F d_b = 0, y_F^T d_F = 0)
+    the dual objective changes linearly, by t G_F^T d_F (d_F^T Q_FF d_F = -d_b y_F^T
+    d_F = 0), so the point moves the way it does not rise, to the first bound: the
+    sample that reaches it leaves F, and the null vectors with a zero there span the
+    null space that remains (Gaussian elimination of its row, pivoted). The slopes
+    of the other directions do not change along the way (G_F moves by -t d_b y_F,
+    orthogonal to them). A low-rank kernel (linear: many more free samples than d +
+    1 on a degenerate optimal face) or twin samples make A singular; the Newton step
+    on the free set is then undefined and SMO alone creeps (millions of pair updates
+    on mlc_churn and credit_data with the linear kernel). Returns True when ``a``
+    moved (False also for a free set above ``_NULL_FREE_MAX`` samples or a null
+    space above ``_NULL_DIM_MAX`` dimensions)."""
     k = F.shape[0]
     if k > _NULL_FREE_MAX:
         return False
@@ -534,33 +545,47 @@ def _null_step(Q, y, Cb, a, G, F, A):
         return False
     if not np.all(np.isfinite(s)):
         return False
-    nullity = int(np.sum(s <= 1e-12 * max(1.0, s[0])))
-    if not 1 <= nullity <= _NULL_DIM_MAX:
-        # nonsingular after all, or a free set far larger than the kernel's rank (a
-        # warm start): SMO shrinks it first, far cheaper than one step per sample
+    null = s <= 1e-12 * max(1.0, s[0])
+    if int(null.sum()) > _NULL_DIM_MAX:
         return False
-    d = Vt[-1, :k]
-    scale = float(np.max(np.abs(d)))
-    if not scale > 0.0:
-        return False
-    d = d / scale
-    if float(G[F] @ d) > 0.0:
-        d = -d
-    aF, cF = a[F], Cb[F]
-    with np.errstate(divide="ignore"):
-        room = np.where(d < 0.0, aF / -d, np.where(d > 0.0, (cF - aF) / d, np.inf))
-    j = int(np.argmin(room))
-    t = float(room[j])
-    if not np.isfinite(t):
-        return False
-    new = np.clip(aF + t * d, 0.0, cF)
-    new[j] = 0.0 if d[j] < 0.0 else cF[j]
-    delta = new - aF
-    a[F] = new
-    dG = np.empty(a.shape[0])
-    rows_matvec(Q, F, np.ascontiguousarray(delta), dG)
-    G += dG
-    return True
+    N = Vt[null].T[:k].copy()  # null directions on a_F
+    aF, cF = a[F].copy(), Cb[F]
+    g = G[F]
+    alive = np.ones(k, dtype=bool)
+    moved = False
+    while N.shape[1]:
+        d = N[:, 0].copy()
+        d[~alive] = 0.0
+        scale = float(np.max(np.abs(d)))
+        if not scale > 1e-12 * max(1.0, float(np.max(np.abs(N)))):
+            N = N[:, 1:]
+            continue
+        d /= scale
+        if float(g @ d) > 0.0:
+            d = -d
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = np.where(d < 0.0, aF / -d, np.where(d > 0.0, (cF - aF) / d, np.inf))
+        room[~alive] = np.inf
+        j = int(np.argmin(room))
+        t = float(room[j])
+        if not np.isfinite(t):
+            return moved  # unbounded both ways: cannot happen in a box
+        aF = np.clip(aF + t * d, 0.0, cF)
+        aF[j] = 0.0 if d[j] < 0.0 else cF[j]
+        alive[j] = False
+        moved = True
+        # the null directions that remain: those with no component at j
+        p = int(np.argmax(np.abs(N[j])))
+        if N[j, p] != 0.0:
+            N = N - np.outer(N[:, p], N[j] / N[j, p])
+        N = np.delete(N, p, axis=1)
+    if moved:
+        delta = aF - a[F]
+        a[F] = aF
+        dG = np.empty(a.shape[0])
+        rows_matvec(Q, F, np.ascontiguousarray(delta), dG)
+        G += dG
+    return moved
 
 
 def _free_set_polish(Q, y, Cb, a, G, max_free=_FREE_STEP_MAX):
@@ -571,13 +596,13 @@ def _free_set_polish(Q, y, Cb, a, G, max_free=_FREE_STEP_MAX):
     (-G_F, 0) with the gradient ``G = Q a - 1`` gives the step d_F. The step towards
     it is cut at the box (ratio test), so the result is feasible (and solves the dual
     when the bounds were right); ``G`` is updated by the moved rows of Q. Where that
-    matrix is singular, null steps (:func:`_null_step`) first shrink the free set
+    matrix is singular, null steps (:func:`_null_steps`) first shrink the free set
     until it is not. Nothing moves when the system stays singular or the step does not
     lower the dual objective (False) or the free set is empty or larger than
     ``max_free`` (None, nothing tried). Returns True when ``a`` moved.
     """
     moved = False
-    for _ in range(_NULL_STEPS + 1):
+    for _ in range(_NULL_ROUNDS + 1):
         F = np.flatnonzero((a > 0.0) & (a < Cb))
         k = F.shape[0]
         if k == 0 or k > max_free:
@@ -586,7 +611,7 @@ def _free_set_polish(Q, y, Cb, a, G, max_free=_FREE_STEP_MAX):
         lu = _lu_nonsingular(A)
         if lu is not None:
             break
-        if not _null_step(Q, y, Cb, a, G, F, A):
+        if not _null_steps(Q, y, Cb, a, G, F, A):
             return moved
         moved = True
     else:

@@ -301,7 +301,7 @@ def test_svm_null_step_keeps_the_dual_feasible_and_shrinks_the_free_set():
     free multipliers along its null direction to a bound: the point stays feasible
     (box, y^T a), the dual objective does not rise, the free set loses a sample and
     the gradient stays Q a - 1."""
-    from gaga.problems import _free_saddle, _lu_nonsingular, _null_step
+    from gaga.problems import _free_saddle, _lu_nonsingular, _null_steps
 
     for seed in range(6):
         p, X, y, v = _low_rank_problem(seed)
@@ -319,7 +319,7 @@ def test_svm_null_step_keeps_the_dual_feasible_and_shrinks_the_free_set():
         assert _lu_nonsingular(A) is None
         G = p.Q @ a - 1.0
         before = p.dual_objective(a)
-        assert _null_step(p.Q, p.y_pm, cb, a, G, F, A)
+        assert _null_steps(p.Q, p.y_pm, cb, a, G, F, A)
         assert np.all((a >= 0) & (a <= cb))
         assert abs(p.y_pm @ a) <= 1e-12 * max(1.0, a.sum())
         assert p.dual_objective(a) >= before - 1e-12 * max(1.0, abs(before))
@@ -342,7 +342,7 @@ def test_svm_low_rank_kernel_solves_with_null_steps(monkeypatch):
         a0, _, _ = p.solve_weighted(np.ones(len(y)))
         f = {}
         for on in (True, False):
-            monkeypatch.setattr(gp, "_NULL_STEPS", 8 if on else 0)
+            monkeypatch.setattr(gp, "_NULL_FREE_MAX", 200 if on else 0)
             p._last_solves = []
             a, b, info = p.solve_weighted(v, a_init=a0)
             assert info["converged"]
