@@ -649,11 +649,16 @@ class _Follower:
             # in a deterministic order (samples by index, then features by index)
             # (events within etol but not yet at ftol are left to the precise event
             # step unless their horizon is below the resolvable age step: a loss error
-            # delta becomes a v error of sqrt(delta) where v* has an infinite slope)
+            # delta becomes a v error of sqrt(delta) where v* has an infinite slope);
+            # an event already violated beyond etol fires whatever its slope (the
+            # point is not one of this partition: a sample that just entered the
+            # margin with a multiplier of -5e-8 and a zero derivative, on spam7 with
+            # the linear kernel, was otherwise kept and the path went on from it)
             with np.errstate(divide="ignore", invalid="ignore"):
                 tiny = np.maximum(e, 0.0) / -de <= self.h_min
             near = np.flatnonzero(
-                (e <= self.etol) & (de < 0) & ((e <= self.ftol) | tiny)
+                (e < -self.etol)
+                | ((e <= self.etol) & (de < 0) & ((e <= self.ftol) | tiny))
             )
             if near.size:
                 if pending is not None and pending in near:

@@ -1,6 +1,8 @@
 """The exact self-paced SVM age path (issue 4): certificates, agreement with ACS, ties,
 separable data, bad input."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer, make_blobs, make_classification
@@ -836,6 +838,39 @@ def test_landing_skips_the_checks_identify_passed(monkeypatch, reg, seed):
     ]
     for age in np.geomspace(fast.age_min, fast.age_max, 7):
         np.testing.assert_array_equal(fast.dual_coef(age), slow.dual_coef(age))
+
+
+def test_no_knot_of_a_linear_kernel_path_violates_an_event(monkeypatch):
+    """Every point the follower records at the top of its loop is one of its
+    partition: no event function below -etol. Tied rows and a linear kernel gave a
+    point whose violated event had a zero derivative (a margin multiplier of -3e-10
+    at age 132), which the consistency test, made for decreasing events, let
+    through; a violated event now fires whatever its slope."""
+    import inspect
+
+    from gaga._follower import ETOL, _Follower
+
+    X, y = make_classification(
+        n_samples=120, n_features=4, n_informative=3, n_redundant=0, random_state=2
+    )
+    X = np.round(StandardScaler().fit_transform(X), 2)
+    y, _ = flip_labels(X, y, 0.2, random_state=0)
+    worst = [np.inf]
+    record = _Follower.record_knot
+
+    def checked(self, theta, dtheta, age, seg):
+        if inspect.stack()[1].function == "_run":
+            _, m = self.sys.G(theta, age)
+            worst[0] = min(
+                worst[0], float(np.min(self.sys.event_values(theta, m, age)[0]))
+            )
+        return record(self, theta, dtheta, age, seg)
+
+    monkeypatch.setattr(_Follower, "record_knot", checked)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        age_path_svm(X, y, regularizer="linear", kernel="linear")
+    assert np.isfinite(worst[0]) and worst[0] >= -ETOL
 
 
 def test_land_only_once_acs_contracts(cancer, monkeypatch):
