@@ -217,6 +217,10 @@ class _Follower:
         self._landed_stable = True
         self._state = None  # (theta, age, partition, r) of the last G evaluation
         self._last_jump_age = None  # age where the last jump landed
+        # the last landing (age, stored theta, stored zero tangent, segment): a jump
+        # before any knot at or after its age records it first
+        self._unrecorded = None
+        self._check_start = False  # run(): the start point is checked as a knot
         self._jump_repeat = 0  # jumps in a row, each where the previous one landed
         # hard regularizer: G does not depend on the age between events
         self.static = system.static
@@ -490,6 +494,18 @@ class _Follower:
     # -- main loop
     # -------------------------------------------------------------------------
     def record_knot(self, theta, dtheta, age, seg):
+        if self._check_start:
+            self._check_start = False
+            bad = self._uncertified(theta, age, events=False)
+            if bad:
+                warnings.warn(
+                    "The age path starts from a point that no landing certified."
+                    f"{bad} The path from it may not consist of partial optima "
+                    "either; check it with AgePath.certify, or choose another "
+                    "age_min.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
         self.knots.append((age, self.sys.store(theta), self.sys.store_dir(dtheta)))
         self.seg_of_knot.append(seg)
 
@@ -560,24 +576,45 @@ class _Follower:
         self.age_max = age
 
     def _inexact(self, stop):
-        """What the stop warning adds when the branch's last point does not solve
-        the optimality system of its partition (the last iterate of alternate convex
-        search that no landing polished, e.g. at a start from which the branch ends
-        at once): '' when it does."""
-        g, _ = self.sys.G(stop.theta, stop.age)
+        """What the stop warning adds when the branch's last point is not a point of
+        its partition: it does not solve the partition's optimality system (the last
+        iterate of alternate convex search that no landing polished, e.g. at a start
+        from which the branch ends at once), or it violates one of the partition's
+        events beyond etol; '' when it is one."""
+        return self._uncertified(stop.theta, stop.age)
+
+    def _uncertified(self, theta, age, events=True):
+        """'' when theta (in the system's current partition) solves the partition's
+        optimality system and (``events``) violates none of its events beyond etol,
+        else a sentence that says which and by how much."""
+        sys = self.sys
+        g, r = sys.G(theta, age)
         gn = float(np.max(np.abs(g), initial=0.0))
-        if gn <= 1e2 * self.sys.gtol:
+        if gn > 1e2 * sys.gtol:
+            what = f"the residual of its optimality system is {gn:.1e}"
+        elif not events:
             return ""
+        else:
+            e = sys.event_values(theta, r, age)[0]
+            worst = float(np.min(e, initial=np.inf))
+            if not worst < -self.etol:
+                return ""
+            what = (
+                f"it violates an event of its partition by {-worst:.1e} (event "
+                f"functions below -{self.etol:.0e})"
+            )
         return (
-            f" The point recorded at age={stop.age:.6e} is not a certified partial "
-            f"optimum: the residual of its optimality system is {gn:.1e} (an "
-            "approximate point of alternate convex search; AgePath.certify reports "
-            "its KKT residual)."
+            f" The point recorded at age={age:.6e} is not a certified partial "
+            f"optimum: {what} (AgePath.certify reports its KKT residual)."
         )
 
     def run(self, theta, age):
         t0 = time.perf_counter()
         seg = self.start_segment(range(self.sys.n))
+        # the start's alternate convex search found no stable point to land on: the
+        # point is checked if it becomes a knot (a violated event fires at the first
+        # loop top, an unstable one jumps away)
+        self._check_start = not self._landed_stable
         try:
             theta, age = self._run(theta, age, seg)
         except _StopPath as stop:
@@ -929,6 +966,15 @@ class _Follower:
         found (default: the point the jump leaves, in the current partition).
         """
         sys = self.sys
+        if self._unrecorded is not None:
+            # the last jump's landing, when it jumps again at once (no knot since, by
+            # the follower or a system's compiled loop): its own knot, so that the
+            # path returns it at its age, not the point before it polished there
+            age_l, x_l, dx_l, seg_l = self._unrecorded
+            self._unrecorded = None
+            if not self.knots or self.knots[-1][0] < age_l:
+                self.knots.append((age_l, x_l, dx_l))
+                self.seg_of_knot.append(seg_l)
         before = sys.to_full(theta, age=age)
         theta_before, part_before = theta, sys.part.copy()
         end_theta, end_part = (theta_before, part_before) if end is None else end
@@ -982,6 +1028,12 @@ class _Follower:
         seg = self.start_segment(range(sys.n))
         self.cho_stale = True
         self._last_jump_age = age_j
+        self._unrecorded = (
+            age_j,
+            sys.store(theta),
+            sys.store_dir(np.zeros_like(theta)),
+            seg,
+        )
         return theta, age_j, seg
 
     def _jump_land(self, theta, before, age_j, reason, event):

@@ -873,6 +873,30 @@ def test_no_knot_of_a_linear_kernel_path_violates_an_event(monkeypatch):
     assert np.isfinite(worst[0]) and worst[0] >= -ETOL
 
 
+def test_tied_rows_linear_kernel_points_are_certified_or_flagged():
+    """Integer-valued features (many tied and conflicting rows) with the linear
+    kernel: jumps land on points that jump again at once. Each landing is a knot of
+    the path, so the path returns it at its age (not the point before it, polished
+    there): every breakpoint is certified but the last point of a branch that stops,
+    and the stop warning says that point is not a certified partial optimum."""
+    X, y = make_classification(
+        n_samples=150, n_features=5, n_informative=3, n_redundant=1, random_state=1
+    )
+    X = np.round(StandardScaler().fit_transform(X), 0)
+    y, _ = flip_labels(X, y, 0.2, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = age_path_svm(X, y, regularizer="linear", kernel="linear")
+    stops = [w for w in caught if "Age path stopped" in str(w.message)]
+    assert len(path.jumps) > 100 and len(stops) == 1
+    certs = path.certify(use_cvxpy=False)
+    bad = [c for c in certs if not (c.kkt_residual <= 1e-7 and c.v_residual <= 1e-7)]
+    assert len(certs) > 200
+    assert all(c.age == path.age_max for c in bad)
+    if bad:
+        assert "is not a certified partial optimum" in str(stops[0].message)
+
+
 def test_land_only_once_acs_contracts(cancer, monkeypatch):
     """A jump's ACS tries to land only once a chunk changes v by no more than the one
     before (land_contracting): while ACS leaves the unstable end of the branch no
