@@ -1581,13 +1581,28 @@ def follow_path(
                 ) from None
             if attempt == _START_TRIES - 1:
                 # (the default range: the user chose no age, so say what was tried)
+                reg = system.reg
+                hi = reg.age_bounds[1]
+                if np.isfinite(hi):
+                    # e.g. the logarithmic regularizer: no age gives a loss at or
+                    # above its loss_zero(hi) a positive weight
+                    advice = (
+                        f"the {reg.name} regularizer's ages lie below {hi!r}, where "
+                        "losses from "
+                        f"{float(reg.loss_zero(np.nextafter(hi, 0.0))):.6g} on "
+                        "never get a positive weight: another regularizer may fit "
+                        "these losses"
+                    )
+                else:
+                    advice = (
+                        "pass age_min and age_max (for example an age_max above "
+                        "the largest loss, where every weight is 1)"
+                    )
                 raise ValueError(
                     f"{excluded_message(age_min)} No start age in the default age "
                     f"range [{first_min!r}, {age_max!r}] works: {_START_TRIES} start "
                     f"ages from {first_min!r} up to {age_min!r} all collapsed. The "
-                    "default range comes from the losses of the v = 1 fit; pass "
-                    "age_min and age_max (for example an age_max above the largest "
-                    "loss, where every weight is 1)."
+                    f"default range comes from the losses of the v = 1 fit; {advice}."
                 ) from None
             # the default start collapsed: move it towards age_max
             age_min = age_min + 0.25 * (age_max - age_min)

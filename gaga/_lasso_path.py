@@ -966,7 +966,7 @@ def default_age_range(problem, reg, level=0.99, fit=None):
     return _range_from_losses(l, s, reg, level)
 
 
-def _range_from_losses(l, s, reg, level=0.99):
+def _range_from_losses(l, s, reg, level=0.99, rescale="rescale y"):
     """:func:`default_age_range` from the losses ``l`` (weights ``s``) of a v = 1
     fit."""
     lmax = float(np.max(l))
@@ -996,7 +996,7 @@ def _range_from_losses(l, s, reg, level=0.99):
             raise ValueError(
                 f"The median loss of the v = 1 fit ({lmed:.6g}) never gets a positive "
                 f"weight under the {reg.name} regularizer within its age range "
-                f"{reg.age_bounds}; rescale y or pass age_min and age_max."
+                f"{reg.age_bounds}; {rescale} or pass age_min and age_max."
             )
         return _age_min_for(reg, lmed, start, big), big
     if not reg.continuous:

@@ -35,11 +35,14 @@ of its D blocks' eigenvalues are the inertia). The kernel matrix is computed onc
 (``SVMProblem.K`` and ``Q``: 2 n^2 float64 values).
 """
 
+import warnings
+
 import numpy as np
 from scipy.linalg import eigh
 from scipy.linalg.blas import dtrsv
 from scipy.linalg.lapack import dpotrf, dpotrs, dsytrf, dsytrs, dtrtrs
 from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
+from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from gaga._follower import (
@@ -2047,7 +2050,7 @@ class _SVMPrimalSystem(_SVMSystem):
         }
 
 
-def _default_range(problem, reg):
+def _default_range(problem, reg, fit=None):
     """Default age range of the SVM path from the hinge losses of the v = 1 fit.
 
     Samples on the right side of the margin have loss 0 and weight 1 at every age, so
@@ -2058,8 +2061,9 @@ def _default_range(problem, reg):
     weight (``loss_zero(age_min)`` slightly above it): about half of the violators are
     in at the start. A separable problem
     (no violator) gets the range [1e-3, 1] of ages (no sample event can occur).
+    ``fit``: the v = 1 fit (a, b) when already computed.
     """
-    a, b, _ = problem.solve_weighted(np.ones(problem.n_samples))
+    a, b = _v1_fit(problem) if fit is None else fit
     keep = problem.sample_weight > 0
     l = problem.losses(a, b)[keep]
     s = problem.sample_weight[keep]
@@ -2068,12 +2072,14 @@ def _default_range(problem, reg):
         lo, hi = reg.age_bounds
         top = min(1.0, 0.5 * (max(lo, 0.0) + hi)) if np.isfinite(hi) else 1.0
         return 1e-3 * top, top
-    _, age_max = _range_from_losses(l[pos], s[pos], reg)
+    # (the hinge losses are in margin units, whatever the scale of X or C)
+    hint = "choose a regularizer whose ages reach the hinge losses"
+    _, age_max = _range_from_losses(l[pos], s[pos], reg, rescale=hint)
     lmed = _weighted_lower_median(l[pos], s[pos])
     low = max(reg.age_bounds[0], 0.0)
     a, b = low, age_max
     if not reg.loss_zero(b) > lmed:
-        return _range_from_losses(l[pos], s[pos], reg)
+        return _range_from_losses(l[pos], s[pos], reg, rescale=hint)
     for _ in range(200):
         mid = 0.5 * (a + b)
         if reg.loss_zero(mid) > lmed:
@@ -2083,6 +2089,23 @@ def _default_range(problem, reg):
         if b - a <= 1e-12 * b:
             break
     return min(b * (1 + 1e-6), 0.5 * (b + age_max)), age_max
+
+
+def _v1_fit(problem):
+    """The plain SVC of the problem (every v_i = 1), solved by the SMO solver: (a, b).
+    Warns (ConvergenceWarning) when the solver stops at its iteration limit."""
+    a, b, info = problem.solve_weighted(np.ones(problem.n_samples))
+    if not info["converged"]:
+        warnings.warn(
+            f"The SVM solver stopped at {info['n_iter']} pair updates with a maximal "
+            f"violation of {info['violation']:.1e} (tolerance 1e-10) on the plain "
+            "SVC (every v = 1) that starts the age path; the path starts from that "
+            "point and its landings polish it. A degenerate problem (for example the "
+            "linear kernel on many tied or collinear rows) converges slowly.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return a, b
 
 
 # small dense systems and matrix-vector products: BLAS threads only add overhead (and
@@ -2178,8 +2201,15 @@ def age_path_svm(
         sample_weight=sample_weight,
     )
     max_events = check_path_args(max_events, tol, 50 * problem.n_samples)
+    fit = []  # the v = 1 fit, solved once (the default range and the start read it)
+
+    def v1_fit():
+        if not fit:
+            fit.append(_v1_fit(problem))
+        return fit[0]
+
     age_min, age_max, user_min = resolve_age_range(
-        reg, age_min, age_max, lambda: _default_range(problem, reg)
+        reg, age_min, age_max, lambda: _default_range(problem, reg, v1_fit())
     )
     # the linear kernel follows the smaller primal-reduced system (d + 1 + |E| unknowns
     # instead of |E| + |M| + 1) unless there are more features than samples
@@ -2187,7 +2217,7 @@ def age_path_svm(
         system = _SVMPrimalSystem(problem, reg)
     else:
         system = _SVMSystem(problem, reg)
-    a0, b0, _ = problem.solve_weighted(np.ones(problem.n_samples))
+    a0, b0 = v1_fit()
     return follow_path(
         system,
         age_min=age_min,

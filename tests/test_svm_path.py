@@ -351,6 +351,49 @@ def test_default_range_that_never_starts_says_so():
     assert np.all(path.weights(2.0)[sw > 0] == 1.0)
 
 
+def test_log_regularizer_on_large_hinge_losses_says_what_to_do():
+    """Labels that are noise give most violators a hinge loss of 1 or more, which the
+    logarithmic regularizer (ages below 1) never weights: the SVM's error names the
+    regularizer's limit, not a rescaling of y (the Lasso's advice)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 2))
+    y = (rng.random(60) < 0.5).astype(int)
+    y[:8] = 1 - (X[:8, 0] > 0)
+    with pytest.raises(ValueError, match="log regularizer") as info:
+        age_path_svm(X, y, regularizer="log", kernel="linear")
+    assert "rescale y" not in str(info.value)
+    assert "choose a regularizer whose ages reach the hinge losses" in str(info.value)
+
+
+def test_v1_fit_solved_once_and_its_stop_warns(cancer, monkeypatch):
+    """The plain SVC that gives the default range and the start is solved once; when
+    its solver stops at the iteration limit the path says so (ConvergenceWarning)."""
+    from gaga.problems import SVMProblem
+
+    X, y = cancer
+    calls = []
+    solve = SVMProblem.solve_weighted
+
+    def counted(self, v, a_init=None, tol=1e-10, max_iter=None):
+        out = solve(self, v, a_init, tol, max_iter)
+        if a_init is None and np.all(np.asarray(v) == 1.0):
+            calls.append(out[2])
+            if len(calls) == 1 and stop[0]:
+                out = (out[0], out[1], {**out[2], "converged": False})
+        return out
+
+    monkeypatch.setattr(SVMProblem, "solve_weighted", counted)
+    stop = [False]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        age_path_svm(X, y, regularizer="linear")
+    assert len(calls) == 1
+    stop[0] = True
+    calls.clear()
+    with pytest.warns(ConvergenceWarning, match="plain SVC"):
+        age_path_svm(X, y, regularizer="linear")
+
+
 def test_degenerate_fold_does_not_loop():
     """A margin sample leaves at a_i = 0 into an unstable partition and ACS returns to
     (nearly) the same point just past the fold: the jump goes further past it instead
