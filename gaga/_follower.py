@@ -612,8 +612,8 @@ class _Follower:
         t0 = time.perf_counter()
         seg = self.start_segment(range(self.sys.n))
         # the start's alternate convex search found no stable point to land on: the
-        # point is checked if it becomes a knot (a violated event fires at the first
-        # loop top, an unstable one jumps away)
+        # point is checked if it becomes the first knot (a violated event fires at
+        # the first loop top, an unstable point jumps away)
         self._check_start = not self._landed_stable
         try:
             theta, age = self._run(theta, age, seg)
@@ -966,6 +966,8 @@ class _Follower:
         found (default: the point the jump leaves, in the current partition).
         """
         sys = self.sys
+        # (a start that jumps away is not a knot: nothing of it to check)
+        self._check_start = False
         if self._unrecorded is not None:
             # the last jump's landing, when it jumps again at once (no knot since, by
             # the follower or a system's compiled loop): its own knot, so that the
@@ -1375,17 +1377,10 @@ class _SystemBase:
     land_contracting = False
     acs_extrapolate = False  # skip ACS chunks along a steady mode (_acs_extrapolate)
     descend = None  # optional local descent from an ACS point before landing (Lasso)
+    descend_first = False  # a jump tries descend from the kicked point before ACS
     # acs_start(theta0, b0, age) -> (start, v): the weights v of the losses of an ACS
     # point and a start for its first weighted solve at them (the SVM's), or None
     acs_start = None
-
-    def identified_state(self, theta):
-        """The state r of G at ``theta`` when the last ``identify`` returned it and
-        already checked it as a landing (solved, no violated event, stable), else
-        None (the follower's landing checks it)."""
-        return None
-
-    descend_first = False  # a jump tries descend from the kicked point before ACS
     # chord_margins(theta, r, rhs, step, K, dl=0.0, dtheta=None): the state r of G at
     # theta = theta_prev - step + dl * dtheta from r at theta_prev and the solve of
     # K step = rhs, without G's pass (for G_of(theta, age, r)), or None; the SVM's
@@ -1393,6 +1388,12 @@ class _SystemBase:
 
     def prec(self, g):
         return g
+
+    def identified_state(self, theta):
+        """The state r of G at ``theta`` when the last ``identify`` returned it and
+        already checked it as a landing (solved, no violated event, stable), else
+        None (the follower's landing checks it)."""
+        return None
 
     def release(self):
         """Drop what only the following needs (caches of blocks and factors) once the
