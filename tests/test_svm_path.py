@@ -269,6 +269,32 @@ def test_precomputed_kernel_equals_linear(flipped, reg):
     )
 
 
+def test_linear_kernel_points_hold_their_dual_margins():
+    """The primal-reduced system's Newton stops at ||G|| <= gtol, which bounds the
+    dual margins of its point only to ||x_i||_1 gtol (1.7e-10 here). The points the
+    path returns are refined: a margin sample's y f(x) is 1 to rounding, and with the
+    log regularizer at its default age_max (v* has a slope of -7e4 at loss 0) every
+    point's v is v* of its losses (it was 4.9e-7 away at age_max)."""
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    path = age_path_svm(X, y, regularizer="log", kernel="linear")
+    assert path.age_max == pytest.approx(1 - 1e-6)
+    ypm = np.where(y == path.problem.classes_[1], 1.0, -1.0)
+    rng = np.random.default_rng(0)
+    ages = [path.age_min, *path.breakpoints, path.age_max]
+    ages += list(rng.uniform(path.age_min, path.age_max, 10))
+    for age in ages:
+        a = ypm * path.dual_coef(age)
+        box = path.weights(age)  # C = 1, unit sample weights
+        on = (a > 1e-9) & (a < box - 1e-9)
+        assert on.any()
+        m = ypm * path.decision_function(X, age)
+        assert np.max(np.abs(m[on] - 1.0)) <= 1e-12, age
+    certs = path.certify(ages=ages, use_cvxpy=False)
+    assert max(c.v_residual for c in certs) <= 1e-9
+    assert max(c.kkt_residual for c in certs) <= 1e-10
+
+
 def test_reproducible(flipped):
     X, y = flipped
     p1 = age_path_svm(X, y, regularizer="mixture")
