@@ -31,7 +31,9 @@ primal value (Lasso: ``(1/S) sum s_i v_i l_i + alpha ||w||_1``; SVM: ``0.5 a^T Q
 sum s_i v_i hinge_i``) and ``P*`` the cvxpy optimum (for nonlinear kernels the optimum
 of the dual QP with ``cp.psd_wrap(Q)``, equal to the primal optimum by strong duality).
 The gap is signed: a small negative value means the candidate is slightly better than
-cvxpy's answer.
+cvxpy's answer. With one class (or none) among the SVM's weighted samples, ``P* = 0``
+exactly (``y^T a = 0`` forces ``a = 0`` and ``b`` at that class's label zeroes every
+hinge): no solve is run and the status is ``optimal``.
 """
 
 import warnings
@@ -297,7 +299,10 @@ def _cvxpy_optimum(problem, kind, v, cvxpy_options):
     C = problem.C
     y = problem.y_pm[mask]
     if not (np.any(y > 0) and np.any(y < 0)):
-        return np.nan, "one class among samples with v > 0"
+        # one class (or none) among the weighted samples: y^T a = 0 with a >= 0 forces
+        # a = 0, and b = that class's label puts every hinge at 0, so the optimum is 0
+        # exactly; there is nothing for a solver to find
+        return 0.0, "optimal"
     box = C * u[mask]
     if problem.kernel_name == "linear":
         X = problem.X[mask]

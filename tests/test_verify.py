@@ -123,6 +123,21 @@ def test_svm_linear_kernel_uses_primal():
     assert not bad.certified and "gap" in bad.failed
 
 
+@pytest.mark.parametrize("kernel", ["rbf", "linear"])
+def test_svm_one_weighted_class_has_optimum_zero(kernel):
+    """With one class among the weighted samples the optimum is 0 exactly (a = 0, b at
+    that class's label): its gap is 0 without a solve; a b that leaves hinge loss has
+    a positive gap."""
+    p = cancer_problem(C=1.0, kernel=kernel, n_samples=60)
+    v = (p.y_pm < 0).astype(float)
+    a = np.zeros(p.n_samples)
+    cert = certify(p, "linear", 10.0, dual_coef=a, intercept=-1.0, v=v)
+    assert cert.cvxpy_gap == 0.0 and cert.cvxpy_status == "optimal"
+    assert cert.kkt_residual == 0.0
+    bad = certify(p, "linear", 10.0, dual_coef=a, intercept=-0.5, v=v)
+    assert not bad.certified and bad.cvxpy_gap > 1e-3, bad.summary()
+
+
 @pytest.mark.cvxpy
 def test_cvxpy_failure_is_not_certified(lasso_case):
     p, reg, age, res = lasso_case
