@@ -575,18 +575,12 @@ class _Follower:
         )
         self.age_max = age
 
-    def _inexact(self, stop):
-        """What the stop warning adds when the branch's last point is not a point of
-        its partition: it does not solve the partition's optimality system (the last
-        iterate of alternate convex search that no landing polished, e.g. at a start
-        from which the branch ends at once), or it violates one of the partition's
-        events beyond etol; '' when it is one."""
-        return self._uncertified(stop.theta, stop.age)
-
     def _uncertified(self, theta, age, events=True):
         """'' when theta (in the system's current partition) solves the partition's
         optimality system and (``events``) violates none of its events beyond etol,
-        else a sentence that says which and by how much."""
+        else a sentence that says which and by how much (the stop warning's addition
+        for a branch's last point: e.g. the last iterate of alternate convex search
+        that no landing polished, at a start from which the branch ends at once)."""
         sys = self.sys
         g, r = sys.G(theta, age)
         gn = float(np.max(np.abs(g), initial=0.0))
@@ -621,11 +615,13 @@ class _Follower:
             # the last point of the branch, in its own segment
             self.sys.set_partition(stop.part)
             seg = self.start_segment(range(self.sys.n))
+            self._check_start = False  # the stop warning checks this point
             self.record_knot(stop.theta, np.zeros_like(stop.theta), stop.age, seg)
             warnings.warn(
                 f"Age path stopped at age={stop.age:.6e}: {stop.reason} "
                 f"(the path covers [{self.age_min:.6e}, {stop.age:.6e}] of "
-                f"[{self.age_min:.6e}, {self.age_max:.6e}]).{self._inexact(stop)}",
+                f"[{self.age_min:.6e}, {self.age_max:.6e}])."
+                f"{self._uncertified(stop.theta, stop.age)}",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -1486,13 +1482,20 @@ class _SystemBase:
         """Step of :meth:`newton_exact` at residual ``g`` (the exact Jacobian here)."""
         return self.solve_exact(self.jacobian(), self.prec(g))
 
+    def refine_stored(self, theta, age):
+        """A point of the current partition at ``age``, as :meth:`polish_stored`
+        returns it to the user, before it is mapped to full coordinates (default:
+        unchanged; the SVM's primal-reduced system refines its dual margins)."""
+        return theta
+
     def polish_stored(self, x, age, part, max_iter=8):
         """Newton on G at ``age`` with partition ``part`` from a stored knot value
-        (or an interpolant of two); returns the point in full coordinates."""
+        (or an interpolant of two; ``max_iter=0``: the stored value itself), then
+        :meth:`refine_stored`; returns the point in full coordinates."""
         saved = getattr(self, "part", None)
         self.set_partition(part)
         theta = self.newton_exact(self.from_stored(x), age, max_iter)[0]
-        out = self.to_full(theta, age=age)
+        out = self.to_full(self.refine_stored(theta, age), age=age)
         if saved is not None:
             self.set_partition(saved)
         return out

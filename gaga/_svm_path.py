@@ -2037,7 +2037,7 @@ class _SVMPrimalSystem(_SVMSystem):
     # therefore refined past gtol, while Newton contracts with steps at the rounding
     # level, before it is mapped to (a, b); a point that did not converge (the end of
     # a stopped branch) or a nearly singular system's large step is left as it is.
-    def _refined(self, theta, age, max_iter=3):
+    def refine_stored(self, theta, age, max_iter=3):
         g, _ = self.G(theta, age)
         gn = np.max(np.abs(g), initial=0.0)
         if not gn <= self.gtol:
@@ -2060,23 +2060,7 @@ class _SVMPrimalSystem(_SVMSystem):
         return theta
 
     def stored_full(self, x, part, age=None):
-        saved = getattr(self, "part", None)
-        self.set_partition(part)
-        try:
-            return self.to_full(self._refined(self.from_stored(x), age), age=age)
-        finally:
-            if saved is not None:
-                self.set_partition(saved)
-
-    def polish_stored(self, x, age, part, max_iter=8):
-        saved = getattr(self, "part", None)
-        self.set_partition(part)
-        try:
-            theta = self.newton_exact(self.from_stored(x), age, max_iter)[0]
-            return self.to_full(self._refined(theta, age), age=age)
-        finally:
-            if saved is not None:
-                self.set_partition(saved)
+        return self.polish_stored(x, age, part, max_iter=0)
 
     def dir_full(self, dtheta):
         """A direction of the unknowns in full coordinates (a, b), to first order at

@@ -269,10 +269,17 @@ def _solve(prob, cp, opts):
 
 def _cvxpy_optimum(problem, kind, v, cvxpy_options):
     """Independent solve of the weighted subproblem; returns (optimum, status)."""
-    import cvxpy as cp
-
     u = problem.sample_weight * v
     mask = u > 0
+    if kind != "lasso":
+        y = problem.y_pm[mask]
+        if not (np.any(y > 0) and np.any(y < 0)):
+            # one class (or none) among the weighted samples: y^T a = 0 with a >= 0
+            # forces a = 0, and b = that class's label puts every hinge at 0, so the
+            # optimum is 0 exactly; there is nothing for a solver to find
+            return 0.0, "optimal"
+    import cvxpy as cp
+
     opts = dict(
         tol_gap_abs=1e-10,
         tol_gap_rel=1e-10,
@@ -297,12 +304,6 @@ def _cvxpy_optimum(problem, kind, v, cvxpy_options):
         _solve(prob, cp, opts)
         return float(prob.value) if prob.value is not None else np.nan, prob.status
     C = problem.C
-    y = problem.y_pm[mask]
-    if not (np.any(y > 0) and np.any(y < 0)):
-        # one class (or none) among the weighted samples: y^T a = 0 with a >= 0 forces
-        # a = 0, and b = that class's label puts every hinge at 0, so the optimum is 0
-        # exactly; there is nothing for a solver to find
-        return 0.0, "optimal"
     box = C * u[mask]
     if problem.kernel_name == "linear":
         X = problem.X[mask]
