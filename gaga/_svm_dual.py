@@ -236,17 +236,45 @@ def smo_core(Q, y, Cb, a, G, tol, max_iter):
 
 
 @njit(cache=True)
+def _acc_rows(Q, rr, cc, nz, out):
+    """``out += sum_t cc[t] Q[rr[t], :]`` over the first ``nz`` entries, four rows per
+    pass over ``out``: each ``out[s]`` takes the products in the order of ``t``, one
+    rounding per addition, the same bits as one row per pass (a quarter of the
+    loads and stores of ``out``)."""
+    n = Q.shape[1]
+    t = 0
+    while t + 4 <= nz:
+        r0, r1, r2, r3 = rr[t], rr[t + 1], rr[t + 2], rr[t + 3]
+        c0, c1, c2, c3 = cc[t], cc[t + 1], cc[t + 2], cc[t + 3]
+        for s in range(n):
+            acc = out[s] + Q[r0, s] * c0
+            acc = acc + Q[r1, s] * c1
+            acc = acc + Q[r2, s] * c2
+            out[s] = acc + Q[r3, s] * c3
+        t += 4
+    while t < nz:
+        r0, c0 = rr[t], cc[t]
+        for s in range(n):
+            out[s] += Q[r0, s] * c0
+        t += 1
+
+
+@njit(cache=True)
 def sym_matvec(Q, a, out):
     """``out = Q a`` for a symmetric ``Q`` from the rows where ``a`` is nonzero
     (O(nnz(a) n) instead of O(n^2): a dual point is sparse)."""
     n = Q.shape[0]
     for s in range(n):
         out[s] = 0.0
+    rr = np.empty(n, dtype=np.int64)
+    cc = np.empty(n)
+    nz = 0
     for t in range(n):
-        at = a[t]
-        if at != 0.0:
-            for s in range(n):
-                out[s] += Q[t, s] * at
+        if a[t] != 0.0:
+            rr[nz] = t
+            cc[nz] = a[t]
+            nz += 1
+    _acc_rows(Q, rr, cc, nz, out)
 
 
 @njit(cache=True)
@@ -262,13 +290,18 @@ def gather_block(Q, idx, out):
 @njit(cache=True)
 def rows_matvec(Q, rows, coef, out):
     """``out = sum_t coef[t] Q[rows[t], :]`` (the margins of a dual point from the rows
-    of its support, without copying the rows); zero coefficients are skipped."""
+    of its support, without copying the rows); zero coefficients are skipped, the
+    others added in the order of ``rows`` (:func:`_acc_rows`)."""
     n = Q.shape[1]
     for s in range(n):
         out[s] = 0.0
-    for t in range(rows.shape[0]):
-        c = coef[t]
-        if c != 0.0:
-            r = rows[t]
-            for s in range(n):
-                out[s] += Q[r, s] * c
+    m = rows.shape[0]
+    rr = np.empty(m, dtype=np.int64)
+    cc = np.empty(m)
+    nz = 0
+    for t in range(m):
+        if coef[t] != 0.0:
+            rr[nz] = rows[t]
+            cc[nz] = coef[t]
+            nz += 1
+    _acc_rows(Q, rr, cc, nz, out)

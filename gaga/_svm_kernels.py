@@ -56,12 +56,42 @@ def col_margin(Q, rows, coef, j):
 @njit(cache=True)
 def rows_matvec2(Q, rows, coef1, coef2, out1, out2):
     """``rows_matvec`` of two coefficient vectors over the same rows in one pass over
-    them (each output the same bits as its own ``rows_matvec``)."""
+    them (each output the same bits as its own ``rows_matvec``): runs of rows where
+    both coefficients are nonzero go four rows per pass over the outputs, each output
+    still taking its products in the order of ``rows``."""
     n = Q.shape[1]
     for s in range(n):
         out1[s] = 0.0
         out2[s] = 0.0
-    for t in range(rows.shape[0]):
+    m = rows.shape[0]
+    t = 0
+    while t < m:
+        if (
+            t + 4 <= m
+            and coef1[t] != 0.0
+            and coef2[t] != 0.0
+            and coef1[t + 1] != 0.0
+            and coef2[t + 1] != 0.0
+            and coef1[t + 2] != 0.0
+            and coef2[t + 2] != 0.0
+            and coef1[t + 3] != 0.0
+            and coef2[t + 3] != 0.0
+        ):
+            r0, r1, r2, r3 = rows[t], rows[t + 1], rows[t + 2], rows[t + 3]
+            a0, a1, a2, a3 = coef1[t], coef1[t + 1], coef1[t + 2], coef1[t + 3]
+            b0, b1, b2, b3 = coef2[t], coef2[t + 1], coef2[t + 2], coef2[t + 3]
+            for s in range(n):
+                q0, q1, q2, q3 = Q[r0, s], Q[r1, s], Q[r2, s], Q[r3, s]
+                acc = out1[s] + q0 * a0
+                acc = acc + q1 * a1
+                acc = acc + q2 * a2
+                out1[s] = acc + q3 * a3
+                acc = out2[s] + q0 * b0
+                acc = acc + q1 * b1
+                acc = acc + q2 * b2
+                out2[s] = acc + q3 * b3
+            t += 4
+            continue
         c1 = coef1[t]
         c2 = coef2[t]
         r = rows[t]
@@ -76,6 +106,7 @@ def rows_matvec2(Q, rows, coef1, coef2, out1, out2):
         elif c2 != 0.0:
             for s in range(n):
                 out2[s] += Q[r, s] * c2
+        t += 1
 
 
 @njit(cache=True)
