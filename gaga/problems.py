@@ -644,6 +644,53 @@ def _free_set_polish(Q, y, Cb, a, G, max_free=_FREE_STEP_MAX):
     return True
 
 
+# pair updates of one weighted solve after which a linear kernel's solve checks once
+# whether the constant classifier (w = 0) is its optimum (:func:`_constant_optimum`),
+# in units of n: SMO creeps towards w = 0 there (mlc_churn)
+_CONSTANT_CHECK_PAIRS = 20
+
+
+def _constant_optimum(X, y, Cb):
+    """Dual point (a, b) of the weighted linear SVM (boxes ``Cb``, labels ``y`` in
+    {-1, +1}) when its optimum is the constant classifier w = 0, else None.
+
+    With w = 0 and b = the label of the class with the larger total weight (strictly
+    larger), the other class has margin -1 (hinge loss 2, a_i = Cb_i) and the larger
+    class margin 1 (on the margin, 0 <= a_i <= Cb_i). That point is optimal iff some
+    such a has ``y^T a = 0`` and ``sum a_i y_i x_i = 0`` (then the dual value
+    ``sum a - 0`` equals the primal value ``2 sum_other Cb``): a feasibility linear
+    program with d + 1 equations, whose vertex (HiGHS dual simplex) has at most d + 1
+    multipliers strictly inside their box, so that the weighted solver's Newton step on
+    its free set finishes it. On imbalanced data the linear SVM can be this classifier
+    for every C (the condition scales with C): its multipliers then form a polytope of
+    high dimension with every sample of the larger class on the margin, where SMO (ours
+    and libsvm's) creeps towards w = 0 for minutes."""
+    from scipy.optimize import linprog
+
+    tot_p = float(Cb[y > 0].sum())
+    tot_n = float(Cb[y < 0].sum())
+    if tot_p == tot_n:
+        return None  # b is not unique there; SMO decides
+    big = 1.0 if tot_p > tot_n else -1.0
+    on = np.flatnonzero((y == big) & (Cb > 0.0))
+    other = np.flatnonzero((y != big) & (Cb > 0.0))
+    A_eq = np.vstack([X[on].T, np.ones(on.shape[0])])
+    b_eq = np.append(Cb[other] @ X[other], Cb[other].sum())
+    res = linprog(
+        np.zeros(on.shape[0]),
+        A_eq=A_eq,
+        b_eq=b_eq,
+        bounds=np.column_stack([np.zeros(on.shape[0]), Cb[on]]),
+        method="highs-ds",
+    )
+    if res.status != 0:
+        return None
+    a = np.zeros(y.shape[0])
+    a[other] = Cb[other]
+    a[on] = np.clip(res.x, 0.0, Cb[on])
+    return a, big
+
+
 class SVMProblem:
     r"""Self-paced binary SVM problem (hinge loss, intercept, any SVC kernel).
 
@@ -1143,6 +1190,11 @@ class SVMProblem:
         # creeps, hundreds of pair updates after a kick or a change of the bounds)
         n_iter = 0
         chunk = _POLISH_EVERY
+        check_at = (
+            _CONSTANT_CHECK_PAIRS * self.n_samples
+            if self.kernel_name == "linear"
+            else max_iter
+        )
         while True:
             b, it, violation, converged = smo_core(
                 Q, y, Cb, a, G, float(tol), int(min(chunk, max_iter - n_iter))
@@ -1150,6 +1202,15 @@ class SVMProblem:
             n_iter += it
             if converged or n_iter >= max_iter:
                 break
+            if n_iter >= check_at:
+                check_at = max_iter
+                got = _constant_optimum(self.X, y, Cb)
+                if got is not None:
+                    # SMO goes on from that vertex (it checks the KKT conditions)
+                    a[:] = got[0]
+                    G, chain = smo_gradient(Q, a), 0
+                    _free_set_polish(Q, y, Cb, a, G)
+                    continue
             # a large free set (the start after a kick) is first shrunk by SMO
             limit = _polish_limit(n_iter, self.n_samples)
             if _free_set_polish(Q, y, Cb, a, G, limit) is False:

@@ -356,6 +356,83 @@ def test_svm_low_rank_kernel_solves_with_null_steps(monkeypatch):
     assert iters[True] < iters[False]
 
 
+def _constant_optimum_data(n=200, d=3, seed=0):
+    """Imbalanced data whose linear SVM is the constant classifier w = 0, b = -1: the
+    few positives lie near the center of the many negatives."""
+    rng = np.random.default_rng(seed)
+    npos = n // 7
+    X = np.vstack(
+        [rng.standard_normal((n - npos, d)), 0.3 * rng.standard_normal((npos, d))]
+    )
+    y = np.r_[np.zeros(n - npos), np.ones(npos)]
+    return X, y
+
+
+@pytest.mark.parametrize("C", [0.1, 1.0, 10.0])
+def test_svm_constant_optimum_is_a_certified_vertex(C):
+    """The constant classifier's dual point (a feasibility LP) is optimal: y^T a = 0,
+    sum a_i y_i x_i = 0, in the box, dual value = primal value 2 C n_pos at (w, b) =
+    (0, -1), every negative on the margin, at most d + 1 multipliers inside their box
+    (a vertex); for every C (the condition scales with C). None where the constant
+    classifier is not optimal (separated classes) or the class totals tie."""
+    from gaga.problems import _constant_optimum
+
+    X, y = _constant_optimum_data()
+    p = SVMProblem(X, y, C=C, kernel="linear")
+    cb = p.C * p.sample_weight
+    a, b = _constant_optimum(p.X, p.y_pm, cb)
+    assert b == -1.0
+    assert np.all(a >= 0.0) and np.all(a <= cb)
+    assert abs(p.y_pm @ a) <= 1e-9 * C * len(y)
+    assert np.max(np.abs((a * p.y_pm) @ X)) <= 1e-9 * C * len(y)
+    npos = int(np.sum(y == 1))
+    np.testing.assert_array_equal(a[y == 1], cb[y == 1])
+    assert p.dual_objective(a) == pytest.approx(2.0 * C * npos, rel=1e-9)
+    inside = np.sum((a > 1e-12 * C) & (a < cb - 1e-12 * C))
+    assert inside <= X.shape[1] + 1
+    # a plain solve reaches the same optimum value
+    a2, b2, info = p.solve_weighted(np.ones(len(y)))
+    assert info["converged"]
+    assert p.dual_objective(a2) == pytest.approx(2.0 * C * npos, rel=1e-9)
+    assert b2 == pytest.approx(-1.0, abs=1e-9)
+    # separated classes: the constant classifier is not optimal
+    Xs = X + 3.0 * (y[:, None] - 0.5)
+    ps = SVMProblem(Xs, y, C=C, kernel="linear")
+    assert _constant_optimum(ps.X, ps.y_pm, ps.C * ps.sample_weight) is None
+    # equal class totals: b is not unique there, no answer
+    w = np.where(y == 1, (len(y) - npos) / npos, 1.0)
+    assert _constant_optimum(p.X, p.y_pm, C * w) is None
+
+
+def test_svm_linear_solve_finishes_from_the_constant_optimum(monkeypatch):
+    """The weighted solve of a linear kernel checks the constant classifier once its
+    SMO has run _CONSTANT_CHECK_PAIRS * n pair updates (mlc_churn: 10^7 updates
+    without reaching it); forced at once, the solve goes on from the LP's vertex and
+    returns the same optimum as SMO alone, converged, with fewer pair updates."""
+    import gaga.problems as gp
+
+    X, y = _constant_optimum_data(n=400, d=5, seed=1)
+    v = np.ones(len(y))
+    v[y == 1] = np.linspace(0.3, 1.0, int(np.sum(y == 1)))
+    got = {}
+    for pairs in (0, 10**9):
+        monkeypatch.setattr(gp, "_CONSTANT_CHECK_PAIRS", pairs)
+        p = SVMProblem(X, y, kernel="linear")
+        calls = []
+        real = gp._constant_optimum
+        monkeypatch.setattr(
+            gp, "_constant_optimum", lambda *a: calls.append(1) or real(*a)
+        )
+        a, b, info = p.solve_weighted(v)
+        assert info["converged"]
+        got[pairs] = (p.dual_objective(a), b, info["n_iter"], len(calls))
+    (f0, b0, it0, c0), (f1, b1, it1, c1) = got[0], got[10**9]
+    assert (c0, c1) == (1, 0)
+    assert f0 == pytest.approx(f1, rel=1e-12)
+    assert b0 == pytest.approx(-1.0, abs=1e-10) and b1 == pytest.approx(-1.0, abs=1e-9)
+    assert it0 < it1
+
+
 def test_svm_margins_losses_objective(cancer):
     X, y = cancer
     p = SVMProblem(X, y, C=1.0)
