@@ -176,12 +176,13 @@ class _StopPath(Exception):
     """A jump cannot land (e.g. the SVM's weighted samples lose a class): the path
     ends at the age of the jump."""
 
-    def __init__(self, theta, part, age, reason):
+    def __init__(self, theta, part, age, reason, recorded=False):
         super().__init__(reason)
         self.theta = theta
         self.part = part
         self.age = age
         self.reason = reason
+        self.recorded = recorded  # the point is the last knot already
 
 
 class _Follower:
@@ -614,9 +615,10 @@ class _Follower:
         except _StopPath as stop:
             # the last point of the branch, in its own segment
             self.sys.set_partition(stop.part)
-            seg = self.start_segment(range(self.sys.n))
             self._check_start = False  # the stop warning checks this point
-            self.record_knot(stop.theta, np.zeros_like(stop.theta), stop.age, seg)
+            if not stop.recorded:
+                seg = self.start_segment(range(self.sys.n))
+                self.record_knot(stop.theta, np.zeros_like(stop.theta), stop.age, seg)
             warnings.warn(
                 f"Age path stopped at age={stop.age:.6e}: {stop.reason} "
                 f"(the path covers [{self.age_min:.6e}, {stop.age:.6e}] of "
@@ -973,7 +975,26 @@ class _Follower:
             if not self.knots or self.knots[-1][0] < age_l:
                 self.knots.append((age_l, x_l, dx_l))
                 self.seg_of_knot.append(seg_l)
+        if age >= self.age_max and (
+            self._last_jump_age is not None and self._last_jump_age >= self.age_max
+        ):
+            # a jump at age_max landed on a point that jumps again: no age is left
+            # to jump past it (tied losses of a constant classifier, hard
+            # regularizer: it repeated until max_events)
+            raise _StopPath(
+                theta,
+                sys.part.copy(),
+                age,
+                "no stable point was found at age_max (a jump there lands on a "
+                "point that jumps again)",
+            )
         before = sys.to_full(theta, age=age)
+        if not np.all(np.isfinite(before)):
+            raise self._stop_at_last_knot(
+                "the point to jump from has no finite multipliers (a degenerate "
+                "partition: more samples on the margin than the kernel's rank, whose "
+                "losses tie)"
+            )
         theta_before, part_before = theta, sys.part.copy()
         end_theta, end_part = (theta_before, part_before) if end is None else end
         # ACS may come back to (nearly) the same unstable point just past a degenerate
@@ -1033,6 +1054,20 @@ class _Follower:
             seg,
         )
         return theta, age_j, seg
+
+    def _stop_at_last_knot(self, reason):
+        """:class:`_StopPath` at the last knot (the path ends there, the events past
+        it dropped), for a point past it that has no finite full coordinates;
+        RuntimeError before any knot."""
+        if not self.knots:
+            raise RuntimeError(
+                f"The age path cannot start at age={self.age_min!r}: {reason}."
+            )
+        age_k, x_k, _ = self.knots[-1]
+        part = self.segments[self.seg_of_knot[-1]]
+        # the events past the knot (the one that led to this point) are not the path's
+        self.events[:] = [e for e in self.events if e.age <= age_k]
+        return _StopPath(self.sys.from_stored(x_k), part, age_k, reason, True)
 
     def _jump_land(self, theta, before, age_j, reason, event):
         """Kick (folds) and warm-started ACS at ``age_j``; sets ``_landed_stable``."""

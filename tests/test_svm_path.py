@@ -1601,3 +1601,89 @@ def test_turning_points_where_the_step_control_finds_them(cancer, monkeypatch):
     np.testing.assert_allclose(
         [j.age for j in p1.jumps], [j.age for j in p0.jumps], rtol=1e-9
     )
+
+
+def test_jump_from_a_point_without_finite_multipliers_ends_at_the_last_knot(
+    cancer, monkeypatch
+):
+    """A jump from a point whose full coordinates are not finite (a degenerate
+    partition: mlc_churn's linear kernel, whose SVM is the constant classifier) ends
+    the path at its last knot with a ConvergenceWarning, not with an error from a
+    weighted solve at v = nan; what the path returns is finite and the events before
+    are those of the whole path. Fault injection: the full point at the second jump
+    is made nan."""
+    from gaga import _follower
+    from gaga._svm_path import _SVMSystem
+
+    X, y = cancer
+    pre = []
+    jump = _follower._Follower.jump
+
+    def recorded(self, theta, age, *args, **kwargs):
+        pre.append(age)
+        return jump(self, theta, age, *args, **kwargs)
+
+    monkeypatch.setattr(_follower._Follower, "jump", recorded)
+    full = age_path_svm(X, y, regularizer="linear", kernel="rbf")
+    assert len(pre) >= 2
+    target = pre[1]
+    inside = [False]
+
+    def flagged(self, theta, age, *args, **kwargs):
+        inside[0] = True
+        try:
+            return jump(self, theta, age, *args, **kwargs)
+        finally:
+            inside[0] = False
+
+    to_full = _SVMSystem.to_full
+
+    def broken(self, theta, part=None, age=None):
+        x = to_full(self, theta, part, age)
+        if inside[0] and age == target:
+            x = np.full_like(x, np.nan)
+        return x
+
+    monkeypatch.setattr(_follower._Follower, "jump", flagged)
+    monkeypatch.setattr(_SVMSystem, "to_full", broken)
+    with pytest.warns(ConvergenceWarning, match="no finite multipliers"):
+        path = age_path_svm(X, y, regularizer="linear", kernel="rbf")
+    assert pre[0] < path.age_max <= target
+    assert path.age_max == path.breakpoints[-1] or path.age_max in path.breakpoints
+    n = len(path.events)
+    assert [(e.kind, e.index, e.to_set) for e in path.events] == [
+        (e.kind, e.index, e.to_set) for e in full.events[:n]
+    ]
+    for age in (path.age_min, 0.5 * (path.age_min + path.age_max), path.age_max):
+        assert np.all(np.isfinite(path.dual_coef(age)))
+        assert np.isfinite(path.intercept(age))
+        np.testing.assert_allclose(
+            path.decision_function(X, age), full.decision_function(X, age), atol=1e-9
+        )
+
+
+def test_constant_classifier_hard_path_ends_at_age_max_without_repeating():
+    """Imbalanced data whose linear SVM is the constant classifier (every positive at
+    hinge loss 2 exactly, tied): the hard regularizer's default range collapses to
+    ages just above 2, and a jump at age_max landed on a point that jumped again,
+    until max_events (20000 here: minutes). Now the second jump at age_max ends
+    the path there with a warning, which flags the point when its certificate fails
+    (it does on these data: the margin set is far larger than the kernel's rank)."""
+    rng = np.random.default_rng(0)
+    n, d = 400, 5
+    npos = n // 7
+    X = np.vstack(
+        [rng.standard_normal((n - npos, d)), 0.3 * rng.standard_normal((npos, d))]
+    )
+    y = np.r_[np.zeros(n - npos), np.ones(npos)]
+    with pytest.warns(ConvergenceWarning) as rec:
+        path = age_path_svm(X, y, kernel="linear", regularizer="hard")
+    msgs = [str(w.message) for w in rec]
+    stop = [m for m in msgs if "no stable point was found at age_max" in m]
+    assert len(stop) == 1
+    assert len(path.events) <= 3
+    (last,) = path.certify(
+        ages=[path.age_max], include_breakpoints=False, use_cvxpy=False
+    )
+    certified = last.kkt_residual <= 1e-7 and last.v_residual <= 1e-7
+    assert certified != ("not a certified partial optimum" in stop[0])
