@@ -1204,7 +1204,14 @@ class SVMProblem:
                 break
             if n_iter >= check_at:
                 check_at = max_iter
-                got = _constant_optimum(self.X, y, Cb)
+                got = None
+                # the iterate's primal value below the constant classifier's (2 C s v
+                # summed over the lighter class) rules that classifier out: no LP
+                qa = G + 1.0
+                hinge = np.maximum(0.0, 1.0 - qa - y * b)
+                light = min(float(Cb[y > 0].sum()), float(Cb[y < 0].sum()))
+                if 0.5 * float(a @ qa) + float(Cb @ hinge) >= 2.0 * light:
+                    got = _constant_optimum(self.X, y, Cb)
                 if got is not None:
                     # SMO goes on from that vertex (it checks the KKT conditions)
                     a[:] = got[0]

@@ -415,11 +415,11 @@ def test_svm_linear_solve_finishes_from_the_constant_optimum(monkeypatch):
     v = np.ones(len(y))
     v[y == 1] = np.linspace(0.3, 1.0, int(np.sum(y == 1)))
     got = {}
+    real = gp._constant_optimum
     for pairs in (0, 10**9):
         monkeypatch.setattr(gp, "_CONSTANT_CHECK_PAIRS", pairs)
         p = SVMProblem(X, y, kernel="linear")
         calls = []
-        real = gp._constant_optimum
         monkeypatch.setattr(
             gp, "_constant_optimum", lambda *a: calls.append(1) or real(*a)
         )
@@ -428,6 +428,16 @@ def test_svm_linear_solve_finishes_from_the_constant_optimum(monkeypatch):
         got[pairs] = (p.dual_objective(a), b, info["n_iter"], len(calls))
     (f0, b0, it0, c0), (f1, b1, it1, c1) = got[0], got[10**9]
     assert (c0, c1) == (1, 0)
+    # shifted classes: the constant classifier is not optimal, and the iterate's
+    # primal value is below its value when the forced check comes (after the first
+    # SMO chunk, _POLISH_EVERY pair updates), so no LP runs
+    monkeypatch.setattr(gp, "_CONSTANT_CHECK_PAIRS", 0)
+    calls.clear()
+    ps = SVMProblem(X + 1.0 * (y[:, None] - 0.5), y, kernel="linear")
+    assert real(ps.X, ps.y_pm, ps.box(v)) is None
+    info = ps.solve_weighted(v)[2]
+    assert info["converged"] and info["n_iter"] > gp._POLISH_EVERY
+    assert calls == []
     assert f0 == pytest.approx(f1, rel=1e-12)
     assert b0 == pytest.approx(-1.0, abs=1e-10) and b1 == pytest.approx(-1.0, abs=1e-9)
     assert it0 < it1
