@@ -7,8 +7,9 @@ order:
    data-driven default age range ``[age_min, age_max]``; with ``--path-repeats R`` it
    is timed R times, once before the grids and once after each grid (the rest after
    the last), and the median is reported (with the range): on a VM whose speed drifts
-   by a third within minutes, one path run against grids that last minutes gives a
-   ratio off by as much;
+   (the same grids a third slower in the afternoon than at noon, three timings of one
+   path a fifth apart), one path run against grids that last minutes gives a ratio
+   off by as much;
 2. **loose grid**: ACS on 100 ages ``np.geomspace(path.age_min, path.age_max, 100)``
    (the path's own range), inner solver scikit-learn ``SVC(C, kernel="rbf",
    gamma=<the path's numeric gamma>, tol=1e-3)`` fitted with ``sample_weight = v`` on

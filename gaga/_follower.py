@@ -966,6 +966,20 @@ class _Follower:
         sys = self.sys
         # (a start that jumps away is not a knot: nothing of it to check)
         self._check_start = False
+        if age >= self.age_max and (
+            self._last_jump_age is not None and self._last_jump_age >= self.age_max
+        ):
+            # a jump at age_max landed on a point that jumps again: no age is left
+            # to jump past it (tied losses of a constant classifier, hard
+            # regularizer: it repeated until max_events); that landing is the last knot,
+            # recorded by the stop
+            raise _StopPath(
+                theta,
+                sys.part.copy(),
+                age,
+                "no stable point was found at age_max (a jump there lands on a "
+                "point that jumps again)",
+            )
         if self._unrecorded is not None:
             # the last jump's landing, when it jumps again at once (no knot since, by
             # the follower or a system's compiled loop): its own knot, so that the
@@ -975,22 +989,9 @@ class _Follower:
             if not self.knots or self.knots[-1][0] < age_l:
                 self.knots.append((age_l, x_l, dx_l))
                 self.seg_of_knot.append(seg_l)
-        if age >= self.age_max and (
-            self._last_jump_age is not None and self._last_jump_age >= self.age_max
-        ):
-            # a jump at age_max landed on a point that jumps again: no age is left
-            # to jump past it (tied losses of a constant classifier, hard
-            # regularizer: it repeated until max_events)
-            raise _StopPath(
-                theta,
-                sys.part.copy(),
-                age,
-                "no stable point was found at age_max (a jump there lands on a "
-                "point that jumps again)",
-            )
         before = sys.to_full(theta, age=age)
         if not np.all(np.isfinite(before)):
-            raise self._stop_at_last_knot(
+            self._stop_at_last_knot(
                 "the point to jump from has no finite multipliers (a degenerate "
                 "partition: more samples on the margin than the kernel's rank, whose "
                 "losses tie)"
@@ -1056,8 +1057,8 @@ class _Follower:
         return theta, age_j, seg
 
     def _stop_at_last_knot(self, reason):
-        """:class:`_StopPath` at the last knot (the path ends there, the events past
-        it dropped), for a point past it that has no finite full coordinates;
+        """Raise :class:`_StopPath` at the last knot (the path ends there, the events
+        past it dropped), for a point past it that has no finite full coordinates;
         RuntimeError before any knot."""
         if not self.knots:
             raise RuntimeError(
@@ -1067,7 +1068,7 @@ class _Follower:
         part = self.segments[self.seg_of_knot[-1]]
         # the events past the knot (the one that led to this point) are not the path's
         self.events[:] = [e for e in self.events if e.age <= age_k]
-        return _StopPath(self.sys.from_stored(x_k), part, age_k, reason, True)
+        raise _StopPath(self.sys.from_stored(x_k), part, age_k, reason, True)
 
     def _jump_land(self, theta, before, age_j, reason, event):
         """Kick (folds) and warm-started ACS at ``age_j``; sets ``_landed_stable``."""

@@ -262,19 +262,9 @@ def _acc_rows(Q, rr, cc, nz, out):
 @njit(cache=True)
 def sym_matvec(Q, a, out):
     """``out = Q a`` for a symmetric ``Q`` from the rows where ``a`` is nonzero
-    (O(nnz(a) n) instead of O(n^2): a dual point is sparse)."""
-    n = Q.shape[0]
-    for s in range(n):
-        out[s] = 0.0
-    rr = np.empty(n, dtype=np.int64)
-    cc = np.empty(n)
-    nz = 0
-    for t in range(n):
-        if a[t] != 0.0:
-            rr[nz] = t
-            cc[nz] = a[t]
-            nz += 1
-    _acc_rows(Q, rr, cc, nz, out)
+    (O(nnz(a) n) instead of O(n^2): a dual point is sparse): :func:`rows_matvec` over
+    all rows."""
+    rows_matvec(Q, np.arange(Q.shape[0]), a, out)
 
 
 @njit(cache=True)
