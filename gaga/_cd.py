@@ -66,9 +66,11 @@ def _residual(X, rows, xbar, y, ybar, coef, r):
 
 
 @njit(cache=True)
-def sparse_residuals(XF, y, coef, nz, b):
-    """``y - X w - b`` from the columns ``nz`` where w is nonzero (``XF``: X with
-    contiguous columns), in O(n len(nz))."""
+def sparse_residuals(XT, y, coef, nz, b):
+    """``y - X w - b`` from the columns ``nz`` where w is nonzero (``XT``: the
+    transpose of X with contiguous columns, C-ordered, see :func:`weighted_lasso_cd`),
+    in O(n len(nz))."""
+    XF = XT.T
     n = y.shape[0]
     r = np.empty(n)
     for i in range(n):
@@ -130,15 +132,19 @@ def weighted_means(X, rows, y, wt):
 
 @njit(cache=True)
 def weighted_lasso_cd(
-    X, rows, xbar, y, ybar, wt, alpha, coef, tol, tol_kkt, max_iter, check_every
+    XT, rows, xbar, y, ybar, wt, alpha, coef, tol, tol_kkt, max_iter, check_every
 ):
     """Cyclic coordinate descent for the weighted Lasso on the rows ``rows`` of
     ``(X, y)``, centered on the fly (no copy of the data).
 
     Parameters
     ----------
-    X : ndarray of shape (n, d)
-        The whole design; Fortran order is best (contiguous columns).
+    XT : ndarray of shape (d, n), C-ordered
+        The transpose of the whole design X (contiguous columns of X). The kernels
+        that read X by columns take it transposed: numba types an array of shape (n,
+        1), or (1, n), as C-ordered whatever its order, so an X with one column passed
+        in Fortran order would compile every kernel a second time (a minute for the
+        path's loop); its C-ordered transpose has one type for every d.
     rows : ndarray of int64, shape (m,)
         The rows with positive weight, increasing.
     xbar : ndarray of shape (d,)
@@ -177,6 +183,7 @@ def weighted_lasso_cd(
         Last largest KKT violation (absolute, units of alpha).
     converged : bool
     """
+    X = XT.T
     m = rows.shape[0]
     d = X.shape[1]
     norms = np.zeros(d)

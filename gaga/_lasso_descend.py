@@ -85,12 +85,13 @@ def _jacobian(XA, fit_intercept, h, region, k):
 
 @njit(cache=True)
 def descend_run(
-    XF, y, s, fit_intercept, kind, p, S, alpha, coef, b, signs, age, max_iter, gscale
+    XT, y, s, fit_intercept, kind, p, S, alpha, coef, b, signs, age, max_iter, gscale
 ):
     """The descent from (coef, b) at ``age`` (``coef``: all features, updated in
     place; its nonzero entries are the active set, with ``signs`` (length d) their
     signs). Returns (outcome, b, latent objective, iterations used, active features,
     their signs, J (scaled) of a saddle, else empty)."""
+    XF = XT.T  # X with contiguous columns (XT: C-ordered, see _cd.weighted_lasso_cd)
     n, d = XF.shape
     act = np.empty(d, dtype=np.intp)
     sg = np.empty(d)
@@ -111,7 +112,7 @@ def descend_run(
     cn = np.empty(d)
     lo = loss_one(kind, p, age)
     hi = loss_zero(kind, p, age)
-    r = sparse_residuals(XF, y, coef, act[:nA], b)
+    r = sparse_residuals(XF.T, y, coef, act[:nA], b)
     L = _latent_value(kind, p, s, S, alpha, r, coef, age)
     J_saddle = np.empty((0, 0))
     it = 0
@@ -225,7 +226,7 @@ def descend_run(
             if t == t_max and leave >= 0:
                 cn[act[leave]] = 0.0
             bn = b + t * step[nA] if fit_intercept else 0.0
-            rn = sparse_residuals(XF, y, cn, act[:nA], bn)
+            rn = sparse_residuals(XF.T, y, cn, act[:nA], bn)
             Ln = _latent_value(kind, p, s, S, alpha, rn, cn, age)
             if Ln <= L + 1e-4 * t * slope or (newton and t == 1.0):
                 accepted = True

@@ -294,9 +294,11 @@ def sample_state(
 
 
 @njit(cache=True)
-def correlations_subset(XF, idx, u, q, has_q, c, dc):
+def correlations_subset(XT, idx, u, q, has_q, c, dc):
     """``c[j] = X[:, j] . u`` (and ``dc[j] = X[:, j] . q`` with ``has_q``) for the
-    columns ``idx`` of the Fortran-ordered ``XF`` (contiguous columns)."""
+    columns ``idx`` of X, from its C-ordered transpose ``XT`` (contiguous columns of
+    X; see :func:`gaga._cd.weighted_lasso_cd`)."""
+    XF = XT.T
     n = XF.shape[0]
     m = n - n % 4
     for t in range(idx.shape[0]):

@@ -770,7 +770,7 @@ def _features(
                 idx[m] = inactive[t]
                 m += 1
         dc = np.zeros(cexact.shape[0])
-        correlations_subset(XF, idx, u, q, has_d, cexact, dc)
+        correlations_subset(XF.T, idx, u, q, has_d, cexact, dc)
         for t in range(m):
             j = idx[t]
             sg = 1.0 if cexact[j] >= 0 else -1.0
@@ -1321,7 +1321,7 @@ def _event_k(
         rr,
     )
     c = np.zeros(XF.shape[1])
-    correlations_subset(XF, np.full(1, j, dtype=np.intp), u, u, False, c, c)
+    correlations_subset(XF.T, np.full(1, j, dtype=np.intp), u, u, False, c, c)
     return 1.0 - abs(c[j]) / alpha
 
 
@@ -1720,7 +1720,7 @@ def _point_events(
 @njit(cache=True)
 def run_events(
     XA,
-    XF,
+    XT,
     y,
     s,
     fit_intercept,
@@ -1773,6 +1773,7 @@ def run_events(
     13 Newton after a move failed; 14 features evaluated exactly, 15 feature
     references; 16 crossings located here.
     """
+    XF = XT.T  # X with contiguous columns (XT: C-ordered, see _cd.weighted_lasso_cd)
     n, nA = XA.shape
     d = XF.shape[1]
     kk = theta_in.shape[0]

@@ -82,7 +82,9 @@ class _LassoSystem(_SystemBase):
         yscale = float(np.max(np.abs(self.y - np.average(self.y, weights=self.s))))
         self.loss_scale = max(1.0, 0.5 * yscale**2)
         self.colnorm = np.linalg.norm(self.X, axis=0)
-        self.XF = problem._fortran_X()  # contiguous columns (inactive features)
+        # X^T, C-ordered (contiguous columns of X, for the inactive features; the
+        # kernels take X transposed, see gaga._cd.weighted_lasso_cd)
+        self.XT = problem._fortran_X().T
         self._c_ref = None  # (active set, u, c) of the last exact correlations
         self._J1 = None  # [active set, J1, c1, samples in v = 1, rank-one terms]
         self._stepped = None  # (age, theta, r, |G|) of the last compiled event step
@@ -379,9 +381,9 @@ class _LassoSystem(_SystemBase):
             unsure = np.flatnonzero(bound >= 0.999 * self.alpha)
             if 2 * unsure.size <= ina.size:
                 c[ina] = bound
-                _lk.correlations_subset(self.XF, ina[unsure], u, qs, has_q, c, dc)
+                _lk.correlations_subset(self.XT, ina[unsure], u, qs, has_q, c, dc)
                 return c, dc
-        _lk.correlations_subset(self.XF, ina, u, qs, has_q, c, dc)
+        _lk.correlations_subset(self.XT, ina, u, qs, has_q, c, dc)
         self._c_ref = (self._active_key, u, c[ina].copy())
         return c, dc
 
@@ -668,7 +670,7 @@ class _LassoSystem(_SystemBase):
         region = part.region.copy()
         st, th, age_n, h_ctrl, pend, n_ev, n_kn = _ll.run_events(
             self.XA,
-            self.XF,
+            self.XT,
             self.y,
             self.s,
             self.fit_intercept,
@@ -901,7 +903,7 @@ class _LassoSystem(_SystemBase):
         while True:
             # the loop compiled (gaga._lasso_descend); Python only leaves saddles
             out, b, L, used, active, sg, J = _ld.descend_run(
-                self.XF,
+                self.XT,
                 self.y,
                 self.s,
                 self.fit_intercept,

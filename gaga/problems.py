@@ -88,6 +88,13 @@ def effective_weights(sample_weight, v):
     return u, mask
 
 
+def _writable(a):
+    """``a`` C-contiguous and writable: a read-only array (a read-only memmap, a
+    broadcast view) is copied. numba types a read-only array apart from a writable
+    one and would compile every kernel that sees it a second time."""
+    return np.require(a, requirements=["C", "W"])
+
+
 def _check_X(X, name="X"):
     if sp.issparse(X):
         raise TypeError(
@@ -109,7 +116,7 @@ def _check_X(X, name="X"):
         raise ValueError(
             f"{name} contains {bad} NaN or infinite value(s); {name} must be finite."
         )
-    return np.ascontiguousarray(X)
+    return _writable(X)
 
 
 def _check_sample_weight(sample_weight, n):
@@ -135,7 +142,7 @@ def _check_sample_weight(sample_weight, n):
         raise ValueError(
             "sample_weight is all zero; at least one weight must be positive."
         )
-    return np.ascontiguousarray(s)
+    return _writable(s)
 
 
 def _check_positive(value, name):
@@ -161,7 +168,7 @@ def _check_v(v, n, name="v"):
         raise ValueError(
             f"{name} must lie in [0, 1]; got min={v.min()!r}, max={v.max()!r}."
         )
-    return np.ascontiguousarray(v)
+    return _writable(v)
 
 
 def _check_lengths(X, y):
@@ -233,7 +240,7 @@ class LassoProblem:
         if not np.all(np.isfinite(y)):
             raise ValueError("y contains NaN or infinite values; y must be finite.")
         self.X = X
-        self.y = np.ascontiguousarray(y)
+        self.y = _writable(y)
         self.n_samples, self.n_features = X.shape
         self.alpha = _check_positive(alpha, "alpha")
         self.fit_intercept = bool(fit_intercept)
@@ -280,7 +287,7 @@ class LassoProblem:
         if 2 * nz.shape[0] < coef.shape[0]:
             # (sparse w, as along a path: only its columns)
             return sparse_residuals(
-                self._fortran_X(), self.y, coef, nz, float(intercept)
+                self._fortran_X().T, self.y, coef, nz, float(intercept)
             )
         return self.y - self.X @ coef - float(intercept)
 
@@ -406,7 +413,7 @@ class LassoProblem:
         # tall, CD on the Gram matrix (O(d^2) per epoch instead of O(m d))
         gram = m >= 4 * d and d <= _GRAM_MAX_D and max_iter > _GRAM_AFTER
         n_iter, gap, scale, kkt, converged = weighted_lasso_cd(
-            XF,
+            XF.T,
             rows,
             xbar,
             self.y,

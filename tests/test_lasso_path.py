@@ -1138,3 +1138,48 @@ def test_certify_checks_the_ends_of_a_path_without_events():
     ages = [r.age for r in reps]
     assert ages[0] == full.age_min and ages[-1] == full.age_max
     assert len(ages) == len(set(ages))
+
+
+def test_one_feature_and_read_only_inputs_reuse_the_compiled_kernels(diabetes):
+    """numba types an array of shape (n, 1) as C-ordered whatever its order, and a
+    read-only array apart from a writable one: an X with one column in Fortran order,
+    or read-only X and y (a read-only memmap), compiled the path's kernels a second
+    time (scikit-learn's check_fit2d_1feature and readonly_memmap checks took 55 and
+    108 s of a cold test run). The kernels take X transposed (C-ordered for every d)
+    and the problem copies read-only arrays: after paths on all three inputs, each
+    kernel has one compiled signature."""
+    from numba.core.types import unliteral
+
+    from gaga import _cd, _lasso_descend, _lasso_kernels, _lasso_loop
+    from gaga.problems import LassoProblem
+
+    X, y = diabetes
+    X = X[:120]
+    y = y[:120]
+    kw = dict(alpha=0.05, regularizer="linear")
+    age_path_lasso(X, y, **kw)
+    age_path_lasso(X[:, 2:3], y, **kw)
+    Xr, yr = X.copy(), y.copy()
+    Xr.flags.writeable = False
+    yr.flags.writeable = False
+    age_path_lasso(Xr, yr, **kw)
+    LassoProblem(Xr[:, 2:3], yr).solve_weighted(np.ones(len(yr)))
+    kernels = {
+        "run_events": _lasso_loop.run_events,
+        "weighted_lasso_cd": _cd.weighted_lasso_cd,
+        "weighted_means": _cd.weighted_means,
+        "correlations_subset": _lasso_kernels.correlations_subset,
+        "lasso_G": _lasso_kernels.lasso_G,
+    }
+
+    def types(f):
+        # (the literal-valued versions numba compiles for calls from other kernels
+        # with a constant argument are one type here)
+        return {tuple(map(unliteral, sig)) for sig in f.signatures}
+
+    counts = {name: len(types(f)) for name, f in kernels.items()}
+    assert counts == dict.fromkeys(kernels, 1), {
+        name: types(f) for name, f in kernels.items() if len(types(f)) > 1
+    }
+    for f in (_cd.sparse_residuals, _lasso_descend.descend_run):
+        assert len(types(f)) <= 1
