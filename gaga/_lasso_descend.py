@@ -79,7 +79,7 @@ def _jacobian(XA, fit_intercept, h, region, k):
     """Unscaled J = sum_i h_i z_i z_i^T (:func:`lasso_J`); second value: all entries
     finite."""
     J = np.empty((k, k))
-    lasso_J(XA, fit_intercept, h, region, False, J)
+    lasso_J(XA, fit_intercept, h, region, bool(False), J)
     return J, np.all(np.isfinite(J))
 
 
@@ -95,7 +95,7 @@ def descend_run(
     n, d = XF.shape
     act = np.empty(d, dtype=np.intp)
     sg = np.empty(d)
-    nA = 0
+    nA = int(0)
     for j in range(d):
         if coef[j] != 0.0:
             act[nA] = j

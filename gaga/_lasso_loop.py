@@ -14,6 +14,12 @@ step or Newton, a crossing it cannot locate, the end of the range, the event bud
 returns control to Python at the last point where its loop would start an iteration,
 and Python's loop takes that iteration.
 
+Compilation: a constant argument of a call from one kernel to another is written
+``bool(False)``, a variable that starts at a constant ``int(-1)``. numba compiles a
+callee once for every literal argument value it sees (and once more for the plain type
+once the variable is unified), so ``_move`` was compiled four times; the casts leave
+one version of each (the first compilation of :func:`run_events` 117 -> 94 s).
+
 Screening (what makes an event cost far less than a pass over all samples): at a
 *reference* point ``theta_ref`` at age ``a0`` the residuals of all samples are computed.
 The thresholds of a built-in regularizer are nondecreasing in the age, so over ``[a0,
@@ -353,7 +359,7 @@ def _factor(
         for b in range(a + 1):
             L[a, b] = J1[a, b]
     if poly:
-        _mid_J(Mt, theta - theta_ref, age, L, L[0], False, kind, p)
+        _mid_J(Mt, theta - theta_ref, age, L, L[0], bool(False), kind, p)
         return _cholesky(L, S)
     for t in range(ex.shape[0]):
         i = ex[t]
@@ -431,7 +437,7 @@ def _top(
         for b in range(a + 1):
             L[a, b] = J1[a, b]
     if poly:
-        _mid_J(Mt, theta - theta_ref, age, L, rhs, True, kind, p)
+        _mid_J(Mt, theta - theta_ref, age, L, rhs, bool(True), kind, p)
     b0 = theta[nA] if fit_intercept else 0.0
     for t in range(ex.shape[0]):
         i = ex[t]
@@ -467,6 +473,50 @@ def _norm_diff(a, b):
         d = a[j] - b[j]
         acc += d * d
     return math.sqrt(acc)
+
+
+@njit(cache=True)
+def _kth_smallest(a, k):
+    """``np.partition(a, k)[k]`` (NaN sorts last) for a 1-d float array: Wirth's
+    selection on a copy, median-of-three pivots, expected O(len(a)). (numba's
+    np.partition took 20 s of the first compilation of this module.)"""
+    n = a.shape[0]
+    b = np.empty(n)
+    c = 0
+    for i in range(n):
+        x = a[i]
+        if x == x:
+            b[c] = x
+            c += 1
+    if k >= c:
+        return np.nan
+    lo = 0
+    hi = c - 1
+    while lo < hi:
+        x0 = b[lo]
+        x1 = b[(lo + hi) // 2]
+        x2 = b[hi]
+        # the median of the three (an entry of b[lo:hi + 1]: the scans below stop)
+        piv = max(min(x0, x1), min(max(x0, x1), x2))
+        i = lo
+        j = hi
+        while i <= j:
+            while b[i] < piv:
+                i += 1
+            while piv < b[j]:
+                j -= 1
+            if i <= j:
+                t = b[i]
+                b[i] = b[j]
+                b[j] = t
+                i += 1
+                j -= 1
+        # b[lo:j + 1] <= piv <= b[i:hi + 1], and entries strictly between equal piv
+        if j < k:
+            lo = i
+        if k < i:
+            hi = j
+    return b[k]
 
 
 @njit(cache=True)
@@ -567,7 +617,7 @@ def _refresh(
             m += 1
     a1 = age_max
     if m > n_cand:
-        a1 = min(age_max, max(age, np.partition(a_hit[:m], n_cand - 1)[n_cand - 1]))
+        a1 = min(age_max, max(age, _kth_smallest(a_hit[:m], n_cand - 1)))
     lo1 = math.sqrt(2.0 * loss_one(kind, p, a1))
     hi1 = math.sqrt(2.0 * loss_zero(kind, p, a1))
     for i in range(n):
@@ -576,7 +626,7 @@ def _refresh(
                 _band_dist(abs(r_ref[i]), lo0, lo1, hi0, hi1, lo1 > 0.0) / znorm[i]
             )
     pos = slack[slack > 0.0]
-    D = np.partition(pos, n_cand - 1)[n_cand - 1] if pos.shape[0] > n_cand else np.inf
+    D = _kth_smallest(pos, n_cand - 1) if pos.shape[0] > n_cand else np.inf
     cnt = 0
     for i in range(n):
         if slack[i] <= D:
@@ -819,7 +869,7 @@ def _feature_ref(
         s,
         theta,
         theta,
-        False,
+        bool(False),
         fit_intercept,
         kind,
         p,
@@ -989,7 +1039,7 @@ def _newton(
         poly,
         Mt,
         theta_ref,
-        False,
+        bool(False),
     )
     exact = not chord
     ok = False
@@ -1046,7 +1096,7 @@ def _newton(
             poly,
             Mt,
             theta_ref,
-            False,
+            bool(False),
         )
         if not np.isfinite(gn_new):
             its = it + 1
@@ -1147,7 +1197,7 @@ def _bordered(
             poly,
             Mt,
             theta_ref,
-            False,
+            bool(False),
         )
         th_e = th
         lam_e = lam
@@ -1244,7 +1294,7 @@ def _one_sums(XA, y, s, fit_intercept, region, J1, c1):
     for i in range(n):
         if region[i] == R1:
             w[i] = s[i]
-    lasso_J(XA, fit_intercept, w, region, False, J1)
+    lasso_J(XA, fit_intercept, w, region, bool(False), J1)
     for a in range(c1.shape[0]):
         c1[a] = 0.0
     for i in range(n):
@@ -1286,7 +1336,7 @@ def _event_k(
     its exact correlation (one pass over the samples)."""
     n, nA = XA.shape
     if k < n:
-        return _sample_event_value(kind, p, region[k], r[k], age, False, scale)
+        return _sample_event_value(kind, p, region[k], r[k], age, bool(False), scale)
     j = k - n
     wscale = 1.0
     pos = -1
@@ -1304,7 +1354,7 @@ def _event_k(
         s,
         theta,
         theta,
-        False,
+        bool(False),
         fit_intercept,
         kind,
         p,
@@ -1321,7 +1371,7 @@ def _event_k(
         rr,
     )
     c = np.zeros(XF.shape[1])
-    correlations_subset(XF.T, np.full(1, j, dtype=np.intp), u, u, False, c, c)
+    correlations_subset(XF.T, np.full(1, j, dtype=np.intp), u, u, bool(False), c, c)
     return 1.0 - abs(c[j]) / alpha
 
 
@@ -1389,7 +1439,7 @@ def _move(
         signs,
         L,
         L2,
-        True,
+        bool(True),
         gtol,
         r,
         v,
@@ -1827,8 +1877,8 @@ def run_events(
     _one_sums(XA, y, s, fit_intercept, region, J1, c1)
     n_cand = max(_CAND_MIN, int(cand_mult * math.sqrt(n)))
     max_kn = kn_age.shape[0]
-    n_ev = 0
-    n_kn = 0
+    n_ev = int(0)
+    n_kn = int(0)
     status = BAIL
     need_ref = True
     fresh = False
@@ -1931,7 +1981,7 @@ def run_events(
             s,
             theta,
             dth,
-            True,
+            bool(True),
             fit_intercept,
             kind,
             p,
@@ -1967,9 +2017,9 @@ def run_events(
         # consistency: event functions at zero that decrease fire now, in cascade, the
         # lowest index first (as Python's loop); the sample just moved among them is a
         # fold, and a feature among them is left to Python
-        near = -1
+        near = int(-1)
         hev = np.inf
-        kev = -1
+        kev = int(-1)
         for t in range(ex.shape[0] + d):
             kx = ex[t] if t < ex.shape[0] else n + (t - ex.shape[0])
             if de[kx] < 0.0:
@@ -2000,7 +2050,7 @@ def run_events(
                 tgt,
                 theta,
                 age,
-                False,
+                bool(False),
                 ex,
                 region,
                 XA,
@@ -2101,7 +2151,7 @@ def run_events(
                     gtol,
                     ftol,
                     scale,
-                    False,
+                    bool(False),
                     r,
                     v,
                     g,
@@ -2137,7 +2187,7 @@ def run_events(
                     signs,
                     L,
                     L2,
-                    True,
+                    bool(True),
                     gtol,
                     r,
                     v,
@@ -2207,7 +2257,7 @@ def run_events(
                         signs,
                         L,
                         L2,
-                        True,
+                        bool(True),
                         gtol,
                         r,
                         v,
@@ -2279,7 +2329,7 @@ def run_events(
                 signs,
                 L,
                 L2,
-                True,
+                bool(True),
                 gtol,
                 r,
                 v,
@@ -2359,7 +2409,7 @@ def run_events(
             s,
             th_n,
             dth,
-            False,
+            bool(False),
             fit_intercept,
             kind,
             p,
@@ -2404,7 +2454,7 @@ def run_events(
             # violated at the root); a feature among the crossings, a sample not
             # evaluated at the start, a point off the screen, a failed corrector or a
             # bracket collapsing onto a discontinuity leave it to Python
-            got_k = -1
+            got_k = int(-1)
             loc_th = theta
             loc_age = age
             hi_age = new_age
@@ -2421,7 +2471,7 @@ def run_events(
                             # its value at the start, from its residual there)
                             rk = _residual_k(XA, y, theta, fit_intercept, kx)
                             e_top[kx] = _sample_event_value(
-                                kind, p, region[kx], rk, age, False, scale
+                                kind, p, region[kx], rk, age, bool(False), scale
                             )
                         elo = e_top[kx]
                         den = elo - e_hi[kx]
@@ -2463,7 +2513,7 @@ def run_events(
                         signs,
                         L,
                         L2,
-                        True,
+                        bool(True),
                         gtol,
                         r,
                         v,
@@ -2485,7 +2535,7 @@ def run_events(
                         s,
                         tx,
                         dth,
-                        False,
+                        bool(False),
                         fit_intercept,
                         kind,
                         p,
@@ -2568,7 +2618,7 @@ def run_events(
                 tgt,
                 theta,
                 age,
-                False,
+                bool(False),
                 ex,
                 region,
                 XA,

@@ -288,7 +288,7 @@ def rows_matvec(Q, rows, coef, out):
     m = rows.shape[0]
     rr = np.empty(m, dtype=np.int64)
     cc = np.empty(m)
-    nz = 0
+    nz = int(0)
     for t in range(m):
         if coef[t] != 0.0:
             rr[nz] = rows[t]

@@ -1183,3 +1183,26 @@ def test_one_feature_and_read_only_inputs_reuse_the_compiled_kernels(diabetes):
     }
     for f in (_cd.sparse_residuals, _lasso_descend.descend_run):
         assert len(types(f)) <= 1
+
+
+def test_kth_smallest_equals_numpy_partition():
+    """The compiled loop's selection (instead of numba's np.partition, whose first
+    compilation took 20 s) returns np.partition(a, k)[k], ties, infinities and NaN
+    (sorted last) included."""
+    from gaga._lasso_loop import _kth_smallest
+
+    rng = np.random.default_rng(0)
+    for t in range(3000):
+        n = int(rng.integers(1, 40))
+        a = rng.standard_normal(n)
+        if t % 3 == 1:
+            a = rng.integers(0, 3, n).astype(float)  # ties
+        elif t % 3 == 2:
+            a[rng.random(n) < 0.3] = np.inf
+            a[rng.random(n) < 0.2] = np.nan
+        k = int(rng.integers(0, n))
+        want = np.partition(a, k)[k]
+        got = _kth_smallest(a, k)
+        assert got == want or (np.isnan(got) and np.isnan(want)), (a, k)
+    a = np.sort(rng.standard_normal(5000))[::-1].copy()  # descending: no quadratic
+    assert _kth_smallest(a, 1234) == np.partition(a, 1234)[1234]
