@@ -576,12 +576,14 @@ class _Follower:
         )
         self.age_max = age
 
-    def _uncertified(self, theta, age, events=True):
+    def _uncertified(self, theta, age, events=True, etol=None):
         """'' when theta (in the system's current partition) solves the partition's
-        optimality system and (``events``) violates none of its events beyond etol,
-        else a sentence that says which and by how much (the stop warning's addition
-        for a branch's last point: e.g. the last iterate of alternate convex search
-        that no landing polished, at a start from which the branch ends at once)."""
+        optimality system and (``events``) violates none of its events beyond
+        ``etol`` (default: the follower's), else a sentence that says which and by
+        how much (the stop warning's addition for a branch's last point: e.g. the last
+        iterate of alternate convex search that no landing polished, at a start from
+        which the branch ends at once)."""
+        etol = self.etol if etol is None else etol
         sys = self.sys
         g, r = sys.G(theta, age)
         gn = float(np.max(np.abs(g), initial=0.0))
@@ -592,11 +594,11 @@ class _Follower:
         else:
             e = sys.event_values(theta, r, age)[0]
             worst = float(np.min(e, initial=np.inf))
-            if not worst < -self.etol:
+            if not worst < -etol:
                 return ""
             what = (
                 f"it violates an event of its partition by {-worst:.1e} (event "
-                f"functions below -{self.etol:.0e})"
+                f"functions below -{etol:.0e})"
             )
         return (
             f" The point recorded at age={age:.6e} is not a certified partial "
@@ -629,8 +631,37 @@ class _Follower:
             )
             self.age_max = stop.age
             theta, age = stop.theta, stop.age
+        if self.knots and self.knots[0][0] > self.age_min:
+            self._check_age_min()
         self.elapsed = time.perf_counter() - t0
         return theta, age
+
+    def _check_age_min(self):
+        """The start jumped away (no knot at age_min): the path's value at age_min is
+        its first knot's point polished there in the knot's partition (AgePath's dense
+        output). A warning when that point is not one of its partition: its
+        optimality system unsolved, or an event violated by more than 1e-6 (a gross
+        failure, e.g. multipliers far outside their box on a margin set larger than
+        the kernel's rank; a landing 1e-9 past age_min moves its events by far less).
+        """
+        sys = self.sys
+        _, x0, _ = self.knots[0]
+        part = self.segments[self.seg_of_knot[0]]
+        saved = sys.part.copy()
+        try:
+            full = sys.polish_stored(x0, self.age_min, part)
+            sys.set_partition(part)
+            bad = self._uncertified(sys.from_full(full), self.age_min, etol=1e-6)
+        finally:
+            sys.set_partition(saved)
+        if bad:
+            warnings.warn(
+                f"The age path's start at age_min={self.age_min:.6e} jumped away at "
+                f"once; its value there is the first knot's point (age "
+                f"{self.knots[0][0]:.6e}) polished back to age_min.{bad}",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
 
     def _run(self, theta, age, seg):
         sys = self.sys

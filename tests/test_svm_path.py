@@ -1687,3 +1687,50 @@ def test_constant_classifier_hard_path_ends_at_age_max_without_repeating():
     )
     certified = last.kkt_residual <= 1e-7 and last.v_residual <= 1e-7
     assert certified != ("not a certified partial optimum" in stop[0])
+    # the start jumped away at once (to age_max): the path's value at age_min, its
+    # only knot polished back there, has multipliers far outside their box; it was
+    # returned without a word, and now a warning says so, as its certificate does
+    assert path.breakpoints[0] > path.age_min
+    start = [m for m in msgs if "start at age_min" in m]
+    assert len(start) == 1 and "violates an event" in start[0]
+    (first,) = path.certify(
+        ages=[path.age_min], include_breakpoints=False, use_cvxpy=False
+    )
+    assert first.kkt_residual > 1.0
+
+
+def test_start_that_jumps_away_is_checked_at_age_min_without_a_false_alarm(
+    cancer, monkeypatch
+):
+    """When the start jumps away at once, the path's value at age_min is its first
+    knot's point polished back there; the follower checks that point. Fault
+    injection: the first factorization reports a fold, so the start of a regular
+    path jumps (kick, ACS, landing 1e-9 later). The point at age_min is then a
+    certified partial optimum and no warning is given (the suite turns
+    ConvergenceWarning into an error); the constant-classifier test above shows the
+    warning where that point is garbage."""
+    from gaga import _follower
+
+    X, y = cancer
+    checked = []
+    update = _follower._Follower.update_factor
+    check = _follower._Follower._check_age_min
+
+    def first_unstable(self, r, age):
+        if not self.knots and not self.events:
+            return False
+        return update(self, r, age)
+
+    def recorded(self):
+        checked.append(self.age_min)
+        return check(self)
+
+    monkeypatch.setattr(_follower._Follower, "update_factor", first_unstable)
+    monkeypatch.setattr(_follower._Follower, "_check_age_min", recorded)
+    path = age_path_svm(X, y, regularizer="linear", kernel="rbf")
+    assert checked == [path.age_min]
+    assert path.events[0].jump and path.events[0].age > path.age_min
+    (cert,) = path.certify(
+        ages=[path.age_min], include_breakpoints=False, use_cvxpy=False
+    )
+    assert cert.kkt_residual <= 1e-7 and cert.v_residual <= 1e-7
