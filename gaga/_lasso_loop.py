@@ -2294,6 +2294,7 @@ def run_events(
                             poly,
                             Mt,
                             theta_ref,
+                            bool(True),
                         )
                         break
                     lam_a, f_a = lam1, f1
