@@ -651,7 +651,11 @@ class _Follower:
         try:
             full = sys.polish_stored(x0, self.age_min, part)
             sys.set_partition(part)
-            bad = self._uncertified(sys.from_full(full), self.age_min, etol=1e-6)
+            if np.all(np.isfinite(full)):
+                bad = self._uncertified(sys.from_full(full), self.age_min, etol=1e-6)
+            else:
+                # (a nan residual passes every comparison in _uncertified)
+                bad = " The point there has coordinates that are not finite."
         finally:
             sys.set_partition(saved)
         if bad:

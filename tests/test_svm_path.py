@@ -1734,3 +1734,39 @@ def test_start_that_jumps_away_is_checked_at_age_min_without_a_false_alarm(
         ages=[path.age_min], include_breakpoints=False, use_cvxpy=False
     )
     assert cert.kkt_residual <= 1e-7 and cert.v_residual <= 1e-7
+
+
+def test_start_check_flags_a_point_that_is_not_finite(cancer, monkeypatch):
+    """The age_min check warns when the polished point there is not finite (a nan
+    residual would pass every comparison of the certificate test). Fault injection:
+    the start is made to jump, and the polish of the check returns nan."""
+    from gaga import _follower
+    from gaga._svm_path import _SVMSystem
+
+    X, y = cancer
+    update = _follower._Follower.update_factor
+    check = _follower._Follower._check_age_min
+    polish = _SVMSystem.polish_stored
+    inside = [False]
+
+    def first_unstable(self, r, age):
+        if not self.knots and not self.events:
+            return False
+        return update(self, r, age)
+
+    def flagged(self):
+        inside[0] = True
+        try:
+            return check(self)
+        finally:
+            inside[0] = False
+
+    def broken(self, x, age, part, max_iter=8):
+        out = polish(self, x, age, part, max_iter)
+        return np.full_like(out, np.nan) if inside[0] else out
+
+    monkeypatch.setattr(_follower._Follower, "update_factor", first_unstable)
+    monkeypatch.setattr(_follower._Follower, "_check_age_min", flagged)
+    monkeypatch.setattr(_SVMSystem, "polish_stored", broken)
+    with pytest.warns(ConvergenceWarning, match="not finite"):
+        age_path_svm(X, y, regularizer="linear", kernel="rbf")
