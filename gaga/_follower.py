@@ -647,7 +647,7 @@ class _Follower:
         sys = self.sys
         _, x0, _ = self.knots[0]
         part = self.segments[self.seg_of_knot[0]]
-        saved = sys.part.copy()
+        saved = sys.save_state()
         try:
             full = sys.polish_stored(x0, self.age_min, part)
             sys.set_partition(part)
@@ -657,7 +657,7 @@ class _Follower:
                 # (a nan residual passes every comparison in _uncertified)
                 bad = " The point there has coordinates that are not finite."
         finally:
-            sys.set_partition(saved)
+            sys.restore_state(saved)
         if bad:
             warnings.warn(
                 f"The age path's start at age_min={self.age_min:.6e} jumped away at "
@@ -999,7 +999,8 @@ class _Follower:
         found (default: the point the jump leaves, in the current partition).
         """
         sys = self.sys
-        # (a start that jumps away is not a knot: nothing of it to check)
+        # (a start that jumps away is not a knot: run() checks the path's value at
+        # age_min instead, _check_age_min)
         self._check_start = False
         if age >= self.age_max and (
             self._last_jump_age is not None and self._last_jump_age >= self.age_max

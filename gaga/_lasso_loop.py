@@ -18,7 +18,8 @@ Compilation: a constant argument of a call from one kernel to another is written
 ``bool(False)``, a variable that starts at a constant ``int(-1)``. numba compiles a
 callee once for every literal argument value it sees (and once more for the plain type
 once the variable is unified), so ``_move`` was compiled four times; the casts leave
-one version of each (the first compilation of :func:`run_events` 117 -> 94 s).
+one version of each (``benchmarks/compile_time.py``: :func:`run_events`, inclusive,
+126 -> 90 s with these casts and :func:`_kth_smallest` together).
 
 Screening (what makes an event cost far less than a pass over all samples): at a
 *reference* point ``theta_ref`` at age ``a0`` the residuals of all samples are computed.

@@ -57,3 +57,15 @@ def ages_for(problem, reg, quantiles=(0.5, 0.75, 0.9)):
         else:
             ages.append(brentq(f, lo, top, xtol=1e-14))
     return np.array(ages)
+
+
+def constant_classifier_data(n=200, d=3, seed=0):
+    """Imbalanced data whose linear SVM is the constant classifier w = 0, b = -1: the
+    few positives (one in seven) lie near the center of the many negatives."""
+    rng = np.random.default_rng(seed)
+    npos = n // 7
+    X = np.vstack(
+        [rng.standard_normal((n - npos, d)), 0.3 * rng.standard_normal((npos, d))]
+    )
+    y = np.r_[np.zeros(n - npos), np.ones(npos)]
+    return X, y

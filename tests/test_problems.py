@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _spl_cases import constant_classifier_data
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.linear_model import Lasso
 from sklearn.preprocessing import StandardScaler
@@ -356,18 +357,6 @@ def test_svm_low_rank_kernel_solves_with_null_steps(monkeypatch):
     assert iters[True] < iters[False]
 
 
-def _constant_optimum_data(n=200, d=3, seed=0):
-    """Imbalanced data whose linear SVM is the constant classifier w = 0, b = -1: the
-    few positives lie near the center of the many negatives."""
-    rng = np.random.default_rng(seed)
-    npos = n // 7
-    X = np.vstack(
-        [rng.standard_normal((n - npos, d)), 0.3 * rng.standard_normal((npos, d))]
-    )
-    y = np.r_[np.zeros(n - npos), np.ones(npos)]
-    return X, y
-
-
 @pytest.mark.parametrize("C", [0.1, 1.0, 10.0])
 def test_svm_constant_optimum_is_a_certified_vertex(C):
     """The constant classifier's dual point (a feasibility LP) is optimal: y^T a = 0,
@@ -377,7 +366,7 @@ def test_svm_constant_optimum_is_a_certified_vertex(C):
     classifier is not optimal (separated classes) or the class totals tie."""
     from gaga.problems import _constant_optimum
 
-    X, y = _constant_optimum_data()
+    X, y = constant_classifier_data()
     p = SVMProblem(X, y, C=C, kernel="linear")
     cb = p.C * p.sample_weight
     a, b = _constant_optimum(p.X, p.y_pm, cb)
@@ -411,7 +400,7 @@ def test_svm_linear_solve_finishes_from_the_constant_optimum(monkeypatch):
     returns the same optimum as SMO alone, converged, with fewer pair updates."""
     import gaga.problems as gp
 
-    X, y = _constant_optimum_data(n=400, d=5, seed=1)
+    X, y = constant_classifier_data(n=400, d=5, seed=1)
     v = np.ones(len(y))
     v[y == 1] = np.linspace(0.3, 1.0, int(np.sum(y == 1)))
     got = {}

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _spl_cases import constant_classifier_data
 from sklearn.datasets import load_breast_cancer, make_blobs, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
@@ -1669,13 +1670,7 @@ def test_constant_classifier_hard_path_ends_at_age_max_without_repeating():
     until max_events (20000 here: minutes). Now the second jump at age_max ends
     the path there with a warning, which flags the point when its certificate fails
     (it does on these data: the margin set is far larger than the kernel's rank)."""
-    rng = np.random.default_rng(0)
-    n, d = 400, 5
-    npos = n // 7
-    X = np.vstack(
-        [rng.standard_normal((n - npos, d)), 0.3 * rng.standard_normal((npos, d))]
-    )
-    y = np.r_[np.zeros(n - npos), np.ones(npos)]
+    X, y = constant_classifier_data(n=400, d=5, seed=0)
     with pytest.warns(ConvergenceWarning) as rec:
         path = age_path_svm(X, y, kernel="linear", regularizer="hard")
     msgs = [str(w.message) for w in rec]
@@ -1699,6 +1694,21 @@ def test_constant_classifier_hard_path_ends_at_age_max_without_repeating():
     assert first.kkt_residual > 1.0
 
 
+def _start_jumps(monkeypatch):
+    """Fault injection: the first factorization of a path (no knot, no event yet)
+    reports a fold, so its start jumps away at once."""
+    from gaga import _follower
+
+    update = _follower._Follower.update_factor
+
+    def first_unstable(self, r, age):
+        if not self.knots and not self.events:
+            return False
+        return update(self, r, age)
+
+    monkeypatch.setattr(_follower._Follower, "update_factor", first_unstable)
+
+
 def test_start_that_jumps_away_is_checked_at_age_min_without_a_false_alarm(
     cancer, monkeypatch
 ):
@@ -1713,19 +1723,13 @@ def test_start_that_jumps_away_is_checked_at_age_min_without_a_false_alarm(
 
     X, y = cancer
     checked = []
-    update = _follower._Follower.update_factor
     check = _follower._Follower._check_age_min
-
-    def first_unstable(self, r, age):
-        if not self.knots and not self.events:
-            return False
-        return update(self, r, age)
 
     def recorded(self):
         checked.append(self.age_min)
         return check(self)
 
-    monkeypatch.setattr(_follower._Follower, "update_factor", first_unstable)
+    _start_jumps(monkeypatch)
     monkeypatch.setattr(_follower._Follower, "_check_age_min", recorded)
     path = age_path_svm(X, y, regularizer="linear", kernel="rbf")
     assert checked == [path.age_min]
@@ -1744,15 +1748,9 @@ def test_start_check_flags_a_point_that_is_not_finite(cancer, monkeypatch):
     from gaga._svm_path import _SVMSystem
 
     X, y = cancer
-    update = _follower._Follower.update_factor
     check = _follower._Follower._check_age_min
     polish = _SVMSystem.polish_stored
     inside = [False]
-
-    def first_unstable(self, r, age):
-        if not self.knots and not self.events:
-            return False
-        return update(self, r, age)
 
     def flagged(self):
         inside[0] = True
@@ -1765,7 +1763,7 @@ def test_start_check_flags_a_point_that_is_not_finite(cancer, monkeypatch):
         out = polish(self, x, age, part, max_iter)
         return np.full_like(out, np.nan) if inside[0] else out
 
-    monkeypatch.setattr(_follower._Follower, "update_factor", first_unstable)
+    _start_jumps(monkeypatch)
     monkeypatch.setattr(_follower._Follower, "_check_age_min", flagged)
     monkeypatch.setattr(_SVMSystem, "polish_stored", broken)
     with pytest.warns(ConvergenceWarning, match="not finite"):
