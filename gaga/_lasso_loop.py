@@ -480,7 +480,7 @@ def _norm_diff(a, b):
 def _kth_smallest(a, k):
     """``np.partition(a, k)[k]`` (NaN sorts last) for a 1-d float array: Wirth's
     selection on a copy, median-of-three pivots, expected O(len(a)). (numba's
-    np.partition took 20 s of the first compilation of this module.)"""
+    np.partition compiled for 11.5 s: ``benchmarks/compile_time.py`` at 5e8da8a.)"""
     n = a.shape[0]
     b = np.empty(n)
     c = 0

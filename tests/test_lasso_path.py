@@ -1187,7 +1187,7 @@ def test_one_feature_and_read_only_inputs_reuse_the_compiled_kernels(diabetes):
 
 def test_kth_smallest_equals_numpy_partition():
     """The compiled loop's selection (instead of numba's np.partition, whose first
-    compilation took 20 s) returns np.partition(a, k)[k], ties, infinities and NaN
+    compilation took 11.5 s) returns np.partition(a, k)[k], ties, infinities and NaN
     (sorted last) included."""
     from gaga._lasso_loop import _kth_smallest
 
