@@ -112,7 +112,7 @@ def descend_run(
     cn = np.empty(d)
     lo = loss_one(kind, p, age)
     hi = loss_zero(kind, p, age)
-    r = sparse_residuals(XF.T, y, coef, act[:nA], b)
+    r = sparse_residuals(XT, y, coef, act[:nA], b)
     L = _latent_value(kind, p, s, S, alpha, r, coef, age)
     J_saddle = np.empty((0, 0))
     it = 0
@@ -145,7 +145,7 @@ def descend_run(
             # correlation's sign
             for i in range(n):
                 u[i] = s[i] * v[i] * r[i] / S
-            c = np.dot(XF.T, u)
+            c = np.dot(XT, u)
             for a in range(nA):
                 c[act[a]] = 0.0
             jb = 0
@@ -226,7 +226,7 @@ def descend_run(
             if t == t_max and leave >= 0:
                 cn[act[leave]] = 0.0
             bn = b + t * step[nA] if fit_intercept else 0.0
-            rn = sparse_residuals(XF.T, y, cn, act[:nA], bn)
+            rn = sparse_residuals(XT, y, cn, act[:nA], bn)
             Ln = _latent_value(kind, p, s, S, alpha, rn, cn, age)
             if Ln <= L + 1e-4 * t * slope or (newton and t == 1.0):
                 accepted = True

@@ -715,7 +715,7 @@ def _sample_u(
 @njit(cache=True)
 def _features(
     XA,
-    XF,
+    XT,
     y,
     s,
     theta,
@@ -821,7 +821,7 @@ def _features(
                 idx[m] = inactive[t]
                 m += 1
         dc = np.zeros(cexact.shape[0])
-        correlations_subset(XF.T, idx, u, q, has_d, cexact, dc)
+        correlations_subset(XT, idx, u, q, has_d, cexact, dc)
         for t in range(m):
             j = idx[t]
             sg = 1.0 if cexact[j] >= 0 else -1.0
@@ -834,7 +834,7 @@ def _features(
 @njit(cache=True)
 def _feature_ref(
     XA,
-    XF,
+    XT,
     y,
     s,
     theta,
@@ -906,7 +906,7 @@ def _feature_ref(
     near = 0
     if inactive.shape[0]:
         # all columns at once (BLAS; a plain loop is bound by the latency of its sum)
-        call = np.dot(XF.T, u_ref)
+        call = np.dot(XT, u_ref)
         for t in range(inactive.shape[0]):
             acc = call[inactive[t]]
             c_ref[t] = acc
@@ -1313,7 +1313,7 @@ def _event_k(
     theta,
     age,
     XA,
-    XF,
+    XT,
     y,
     s,
     fit_intercept,
@@ -1371,8 +1371,8 @@ def _event_k(
         rr,
         rr,
     )
-    c = np.zeros(XF.shape[1])
-    correlations_subset(XF.T, np.full(1, j, dtype=np.intp), u, u, bool(False), c, c)
+    c = np.zeros(XT.shape[0])
+    correlations_subset(XT, np.full(1, j, dtype=np.intp), u, u, bool(False), c, c)
     return 1.0 - abs(c[j]) / alpha
 
 
@@ -1489,7 +1489,7 @@ def _knot(kn_age, kn_theta, kn_dtheta, kn_seg, m, age, theta, dtheta, seg):
 @njit(cache=True)
 def _renew(
     XA,
-    XF,
+    XT,
     y,
     s,
     theta,
@@ -1561,7 +1561,7 @@ def _renew(
     )
     max_unsure = 1 + _feature_ref(
         XA,
-        XF,
+        XT,
         y,
         s,
         theta,
@@ -1594,7 +1594,7 @@ def _renew(
 @njit(cache=True)
 def _point_events(
     XA,
-    XF,
+    XT,
     y,
     s,
     theta,
@@ -1664,7 +1664,7 @@ def _point_events(
     )
     nu = _features(
         XA,
-        XF,
+        XT,
         y,
         s,
         theta,
@@ -1701,7 +1701,7 @@ def _point_events(
     if nu < 0:
         near = _feature_ref(
             XA,
-            XF,
+            XT,
             y,
             s,
             theta,
@@ -1729,7 +1729,7 @@ def _point_events(
         # (u_f is now u on the evaluated samples: their part of the bound is 0)
         nu = _features(
             XA,
-            XF,
+            XT,
             y,
             s,
             theta,
@@ -1824,9 +1824,8 @@ def run_events(
     13 Newton after a move failed; 14 features evaluated exactly, 15 feature
     references; 16 crossings located here.
     """
-    XF = XT.T  # X with contiguous columns (XT: C-ordered, see _cd.weighted_lasso_cd)
     n, nA = XA.shape
-    d = XF.shape[1]
+    d = XT.shape[0]
     kk = theta_in.shape[0]
     theta = theta_in.copy()
     r = np.empty(n)
@@ -1906,7 +1905,7 @@ def run_events(
             a0 = age
             ex, D, w1, a1, max_unsure = _renew(
                 XA,
-                XF,
+                XT,
                 y,
                 s,
                 theta,
@@ -1977,7 +1976,7 @@ def run_events(
             break
         max_unsure = _point_events(
             XA,
-            XF,
+            XT,
             y,
             s,
             theta,
@@ -2216,7 +2215,7 @@ def run_events(
                         th_n,
                         lam1,
                         XA,
-                        XF,
+                        XT,
                         y,
                         s,
                         fit_intercept,
@@ -2367,7 +2366,7 @@ def run_events(
             a0 = new_age
             ex, D, w1, a1, max_unsure = _renew(
                 XA,
-                XF,
+                XT,
                 y,
                 s,
                 th_n,
@@ -2406,7 +2405,7 @@ def run_events(
             )
         max_unsure = _point_events(
             XA,
-            XF,
+            XT,
             y,
             s,
             th_n,
@@ -2532,7 +2531,7 @@ def run_events(
                         break
                     max_unsure = _point_events(
                         XA,
-                        XF,
+                        XT,
                         y,
                         s,
                         tx,

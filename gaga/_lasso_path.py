@@ -82,9 +82,8 @@ class _LassoSystem(_SystemBase):
         yscale = float(np.max(np.abs(self.y - np.average(self.y, weights=self.s))))
         self.loss_scale = max(1.0, 0.5 * yscale**2)
         self.colnorm = np.linalg.norm(self.X, axis=0)
-        # X^T, C-ordered (contiguous columns of X, for the inactive features; the
-        # kernels take X transposed, see gaga._cd.weighted_lasso_cd)
-        self.XT = problem._fortran_X().T
+        # (contiguous columns of X, for the inactive features)
+        self.XT = problem._X_transposed()
         self._c_ref = None  # (active set, u, c) of the last exact correlations
         self._J1 = None  # [active set, J1, c1, samples in v = 1, rank-one terms]
         self._stepped = None  # (age, theta, r, |G|) of the last compiled event step

@@ -247,12 +247,13 @@ class LassoProblem:
         self.sample_weight = _check_sample_weight(sample_weight, self.n_samples)
         self.S = float(self.sample_weight.sum())
 
-    def _fortran_X(self):
-        """X with contiguous columns (a copy made once, for the CD kernel)."""
-        XF = getattr(self, "_XF", None)
-        if XF is None:
-            XF = self._XF = np.asfortranarray(self.X)
-        return XF
+    def _X_transposed(self):
+        """X^T, C-ordered: the contiguous columns of X that the compiled kernels take
+        (a copy made once; see :func:`gaga._cd.weighted_lasso_cd`)."""
+        XT = getattr(self, "_XT", None)
+        if XT is None:
+            XT = self._XT = np.ascontiguousarray(self.X.T)
+        return XT
 
     # -- candidate helpers
     # ---------------------------------------------------------------------
@@ -287,7 +288,7 @@ class LassoProblem:
         if 2 * nz.shape[0] < coef.shape[0]:
             # (sparse w, as along a path: only its columns)
             return sparse_residuals(
-                self._fortran_X().T, self.y, coef, nz, float(intercept)
+                self._X_transposed(), self.y, coef, nz, float(intercept)
             )
         return self.y - self.X @ coef - float(intercept)
 
@@ -399,7 +400,6 @@ class LassoProblem:
         u, mask = effective_weights(self.sample_weight, v)
         rows = np.flatnonzero(mask)
         wt = u[rows] / self.S
-        XF = self._fortran_X()
         if self.fit_intercept:
             xbar, ybar = weighted_means(self.X, rows, self.y, wt)
         else:
@@ -413,7 +413,7 @@ class LassoProblem:
         # tall, CD on the Gram matrix (O(d^2) per epoch instead of O(m d))
         gram = m >= 4 * d and d <= _GRAM_MAX_D and max_iter > _GRAM_AFTER
         n_iter, gap, scale, kkt, converged = weighted_lasso_cd(
-            XF.T,
+            self._X_transposed(),
             rows,
             xbar,
             self.y,
