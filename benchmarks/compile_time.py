@@ -21,6 +21,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _common import markdown_table  # noqa: E402
+
 _CHILD = r"""
 import json, sys, time
 from collections import defaultdict
@@ -79,17 +83,17 @@ def main(argv=None):
         t_warm = time.perf_counter() - t0
     print(f"`gaga {' '.join(cmd)}`")
     print()
-    print("| run | process wall s | command wall s | functions compiled |")
-    print("|---|---|---|---|")
-    for name, res, t in (("empty cache", cold, t_cold), ("filled cache", warm, t_warm)):
-        n_comp = sum(res["counts"].values())
-        print(f"| {name} | {t:.1f} | {res['wall']:.1f} | {n_comp} |")
+    both = (("empty cache", cold, t_cold), ("filled cache", warm, t_warm))
+    runs = [
+        (name, f"{t:.1f}", f"{res['wall']:.1f}", sum(res["counts"].values()))
+        for name, res, t in both
+    ]
+    headers = ("run", "process wall s", "command wall s", "functions compiled")
+    print(markdown_table(headers, runs))
     print()
-    print("| function | compile s (inclusive) | versions |")
-    print("|---|---|---|")
-    rows = sorted(cold["totals"].items(), key=lambda kv: -kv[1])[: args.top]
-    for name, sec in rows:
-        print(f"| `{name}` | {sec:.2f} | {cold['counts'][name]} |")
+    top = sorted(cold["totals"].items(), key=lambda kv: -kv[1])[: args.top]
+    rows = [(f"`{name}`", f"{sec:.2f}", cold["counts"][name]) for name, sec in top]
+    print(markdown_table(("function", "compile s (inclusive)", "versions"), rows))
 
 
 if __name__ == "__main__":

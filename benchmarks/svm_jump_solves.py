@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (  # noqa: E402
     add_one_path_arguments,
     compile_svm_path,
+    markdown_table,
     one_path_data,
 )
 
@@ -84,18 +85,22 @@ _CLASSES = (0, 6, 11, 16, 31)
 
 def print_classes(t):
     """The table of the jumps by their number of ACS solves."""
-    print("| ACS solves | jumps | seconds | ms per jump | landing tries |")
-    print("|---|---|---|---|---|")
+    rows = []
     bounds = _CLASSES + (np.inf,)
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         s = (t[:, 0] >= lo) & (t[:, 0] < hi)
-        if not s.any():
-            continue
-        label = f"{lo}+" if hi == np.inf else f"{lo}-{int(hi) - 1}"
-        print(
-            f"| {label} | {int(s.sum())} | {t[s, 3].sum():.2f} | "
-            f"{1e3 * t[s, 3].mean():.1f} | {int(t[s, 2].sum())} |"
-        )
+        if s.any():
+            rows.append(
+                (
+                    f"{lo}+" if hi == np.inf else f"{lo}-{int(hi) - 1}",
+                    int(s.sum()),
+                    f"{t[s, 3].sum():.2f}",
+                    f"{1e3 * t[s, 3].mean():.1f}",
+                    int(t[s, 2].sum()),
+                )
+            )
+    headers = ("ACS solves", "jumps", "seconds", "ms per jump", "landing tries")
+    print(markdown_table(headers, rows))
 
 
 def main(argv=None):
