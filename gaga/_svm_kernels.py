@@ -133,6 +133,44 @@ def sym_rank1(A, n, u, alpha):
 
 
 @njit(cache=True)
+def acs_mode_matrix(SA, order, piv, p, out):
+    """The symmetric matrix of the ACS mode (``_SVMSystem.acs_mode``) from a kept
+    Schur complement ``SA`` (the intercept first, then M in the state's order): with
+    ``S = SA[order][:, order]``, ``c = SA[order, 0]`` and ``Sc = S - c (c / piv)^T``
+    (the Schur complement of the intercept pivot ``piv``), ``out = (C + C^T) / 2`` for
+    ``C = diag(p) Sc diag(p)``, in the order of operations of those numpy expressions
+    (the same bits) and without their five O(k^2) temporaries. Returns False when an
+    entry is not finite."""
+    k = order.shape[0]
+    c = np.empty(k)
+    cq = np.empty(k)
+    for i in range(k):
+        c[i] = SA[order[i], 0]
+        cq[i] = c[i] / piv
+    # C row by row (a row of SA at a time, contiguous writes), then (C + C^T) / 2 in
+    # tiles (an entry and its transpose read from the same cached tiles)
+    for i in range(k):
+        row = SA[order[i]]
+        pi, ci = p[i], c[i]
+        for j in range(k):
+            out[i, j] = (pi * (row[order[j]] - ci * cq[j])) * p[j]
+    finite = True
+    tile = 32
+    for t0 in range(0, k, tile):
+        t1 = min(t0 + tile, k)
+        for u0 in range(t0, k, tile):
+            u1 = min(u0 + tile, k)
+            for i in range(t0, t1):
+                for j in range(u0 if u0 > i else i, u1):
+                    val = 0.5 * (out[i, j] + out[j, i])
+                    out[i, j] = val
+                    out[j, i] = val
+                    if not np.isfinite(val):
+                        finite = False
+    return finite
+
+
+@njit(cache=True)
 def sym_swap_remove(A, n, p):
     """Remove row and column p of the symmetric ``A[:n, :n]``: the last ones take
     their place (``A[:n - 1, :n - 1]`` is then the matrix without p, reordered)."""

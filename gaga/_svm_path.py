@@ -65,6 +65,7 @@ from gaga._svm_kernels import (
     MARGIN,
     NULL,
     OUT,
+    acs_mode_matrix,
     col_margin,
     event_values_off_margin,
     remap_block,
@@ -1241,16 +1242,16 @@ class _SVMSystem(_SystemBase):
         A[:nE, :nE] = QB[:nE, :nE]
         A[:nE, nE] = A[nE, :nE] = self.y[E]
         B = np.vstack([QB[:nE, nE:], self.y[M]])
-        Sc = self._acs_schur(E, M)
-        if Sc is None:
+        p = 1.0 / np.sqrt(-dM)
+        Cm = self._acs_mode_matrix(E, M, p)
+        if Cm is None:
             try:
                 X = np.linalg.solve(A, B)
             except np.linalg.LinAlgError:
                 return None
             Sc = QB[nE:, nE:] - B.T @ X
-        p = 1.0 / np.sqrt(-dM)
-        Cm = (p[:, None] * Sc) * p[None, :]
-        Cm = 0.5 * (Cm + Cm.T)
+            Cm = (p[:, None] * Sc) * p[None, :]
+            Cm = 0.5 * (Cm + Cm.T)
         if not np.all(np.isfinite(Cm)):
             return None
         if nM <= 64:
@@ -1276,10 +1277,11 @@ class _SVMSystem(_SystemBase):
         du[E], du[M], du[self.n] = sol[:nE], aM, sol[nE]
         return du / np.linalg.norm(du)
 
-    def _acs_schur(self, E, M):
-        """``Q_MM - B^T A^{-1} B`` of :meth:`acs_mode` (M sorted) from the kept
-        :class:`_SchurState` of the partition: the Schur complement of the intercept
-        in its S_A (quotient property), O(|M|^2) instead of O(|E| |M|^2); None when
+    def _acs_mode_matrix(self, E, M, p):
+        """The matrix ``diag(p) S diag(p)`` (symmetrized) of :meth:`acs_mode`, ``S =
+        Q_MM - B^T A^{-1} B`` (M sorted), from the kept :class:`_SchurState` of the
+        partition: S is the Schur complement of the intercept in its S_A (quotient
+        property), O(|M|^2) in one compiled pass instead of O(|E| |M|^2); None when
         the state is not this partition's or S_A's intercept pivot vanishes."""
         st = self._schur
         if st is None or not st.matches(E, M):
@@ -1289,9 +1291,12 @@ class _SVMSystem(_SystemBase):
         if not piv < 0.0:
             return None
         order = np.argsort(st.m) + 1  # S_A's rows of M in the sorted order of M
-        S = SA[np.ix_(order, order)]
-        c = SA[order, 0]
-        return S - np.outer(c, c / piv)
+        Cm = np.empty((order.shape[0], order.shape[0]))
+        # (S_A is the leading block of the state's buffer, passed whole: one compiled
+        # signature for C-ordered arrays; a non-finite entry: acs_mode's check
+        # rejects it)
+        acs_mode_matrix(st.buf, order, piv, np.ascontiguousarray(p), Cm)
+        return Cm
 
     def fold_direction(self, K, max_iter=20, block=4):
         """Unit eigenvector of the symmetric K for its eigenvalue of smallest modulus

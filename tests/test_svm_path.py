@@ -720,11 +720,15 @@ def test_acs_mode_from_the_kept_schur_state(cancer):
     A[:nE, nE] = A[nE, :nE] = sys_.y[E]
     B = np.vstack([QB[:nE, nE:], sys_.y[M]])
     ref = QB[nE:, nE:] - B.T @ np.linalg.solve(A, B)
+    p = rng.uniform(0.5, 2.0, M.shape[0])
+    ref_C = (p[:, None] * ref) * p[None, :]
+    ref_C = 0.5 * (ref_C + ref_C.T)
     sys_._schur = None
-    assert sys_._acs_schur(E, M) is None
+    assert sys_._acs_mode_matrix(E, M, p) is None
     sys_._schur = st
-    got = sys_._acs_schur(E, M)
-    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+    got = sys_._acs_mode_matrix(E, M, p)
+    np.testing.assert_allclose(got, ref_C, rtol=0, atol=1e-12 * np.abs(ref_C).max())
+    assert np.array_equal(got, got.T)
     # the mode, near a fold of this partition: the age where rho = 1 (dM = -age/C)
     theta = np.zeros(sys_.k())
     modes = []
@@ -736,6 +740,32 @@ def test_acs_mode_from_the_kept_schur_state(cancer):
         modes.append(sys_.acs_mode(None))
     assert modes[0] is not None and modes[1] is not None
     assert abs(abs(modes[0] @ modes[1]) - 1.0) <= 1e-9
+
+
+def test_acs_mode_matrix_kernel_is_the_numpy_expressions():
+    """The compiled matrix of the ACS mode equals, bit for bit, the numpy expressions
+    it replaces (gather, intercept Schur complement, scaling, symmetrization), also
+    for an S_A that is not exactly symmetric (the order of operations shows), and
+    reports a non-finite entry."""
+    from gaga._svm_kernels import acs_mode_matrix
+
+    rng = np.random.default_rng(11)
+    size = 40
+    SA = rng.standard_normal((size, size))
+    SA[0, 0] = -abs(SA[0, 0]) - 0.5
+    order = rng.permutation(size - 1) + 1
+    piv = float(SA[0, 0])
+    p = rng.uniform(0.1, 3.0, size - 1)
+    S = SA[np.ix_(order, order)]
+    c = SA[order, 0]
+    Sc = S - np.outer(c, c / piv)
+    ref = (p[:, None] * Sc) * p[None, :]
+    ref = 0.5 * (ref + ref.T)
+    out = np.empty((size - 1, size - 1))
+    assert acs_mode_matrix(SA, order, piv, p, out)
+    assert np.array_equal(out, ref)
+    SA[order[3], order[5]] = np.inf
+    assert not acs_mode_matrix(SA, order, piv, p, out)
 
 
 @pytest.mark.parametrize("cubic", [0.17, -0.17])
