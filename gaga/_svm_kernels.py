@@ -133,6 +133,32 @@ def sym_rank1(A, n, u, alpha):
 
 
 @njit(cache=True)
+def neg_schur_upper(SA, size, dM, posM, out):
+    """The upper triangle (diagonal included) of ``-S_A[:size, :size]``, with
+    ``dM[posM]`` taken from its diagonal after the first entry, in ``out[:size,
+    :size]``: the
+    triangle that LAPACK's lower Cholesky reads from ``out.T`` (Fortran order), with
+    the values of ``S = -S_A; S[t, t] -= dM[posM[t - 1]]`` bit for bit, in one pass
+    over half the matrix. The strict lower triangle of ``out`` is left unset."""
+    for j in range(size):
+        for i in range(j, size):
+            out[j, i] = -SA[j, i]
+    for t in range(1, size):
+        out[t, t] = -SA[t, t] - dM[posM[t - 1]]
+
+
+@njit(cache=True)
+def gather_border(QB, ye, rows, cols, out):
+    """``out = [ye, QB[rows][:, cols]]`` (the intercept's column first) without the two
+    intermediate gathers."""
+    for p in range(rows.shape[0]):
+        out[p, 0] = ye[p]
+        r = rows[p]
+        for q in range(cols.shape[0]):
+            out[p, q + 1] = QB[r, cols[q]]
+
+
+@njit(cache=True)
 def acs_mode_matrix(SA, order, piv, p, out):
     """The symmetric matrix of the ACS mode (``_SVMSystem.acs_mode``) from a kept
     Schur complement ``SA`` (the intercept first, then M in the state's order): with

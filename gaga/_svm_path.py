@@ -68,6 +68,8 @@ from gaga._svm_kernels import (
     acs_mode_matrix,
     col_margin,
     event_values_off_margin,
+    gather_border,
+    neg_schur_upper,
     remap_block,
     row_absmax,
     rows_matvec2,
@@ -246,12 +248,11 @@ def _nearly_singular(aev):
     return aev.min() <= 1e-13 * max(1.0, dmax)
 
 
-def _border(ye, Qem):
-    """B = [y_e, Q[e, m]] (margin rows; the intercept's column first)."""
-    B = np.empty((ye.shape[0], Qem.shape[1] + 1))
-    B[:, 0] = ye
-    B[:, 1:] = Qem
-    return B
+def _gather_sym(Q, idx):
+    """``Q[np.ix_(idx, idx)]`` (a new C-ordered array) from a compiled gather."""
+    out = np.empty((idx.shape[0], idx.shape[0]))
+    gather_block(Q, idx, out)
+    return out
 
 
 def _chol(A):
@@ -308,15 +309,17 @@ class _SchurState:
         """The state of (E, M) from scratch (O(k^3)), or None when Q_EE is not
         numerically positive definite."""
         e, m = E.copy(), M.copy()
-        L = _chol(Q[np.ix_(e, e)])
+        L = _chol(_gather_sym(Q, e))
         if L is None:
             return None
         nM = m.shape[0]
-        Z, info = dtrtrs(L, _border(y[e], Q[np.ix_(e, m)]), lower=1)
+        B = np.empty((e.shape[0], nM + 1))
+        gather_border(Q, y[e], e, m, B)
+        Z, info = dtrtrs(L, B, lower=1)
         SA = np.empty((nM + 1, nM + 1))
         SA[0, 0] = 0.0
         SA[0, 1:] = SA[1:, 0] = y[m]
-        SA[1:, 1:] = Q[np.ix_(m, m)]
+        SA[1:, 1:] = _gather_sym(Q, m)
         SA -= Z.T @ Z
         return cls(Q, y, e, m, L, SA)
 
@@ -367,7 +370,7 @@ class _SchurState:
             self.e = np.delete(self.e, q)
             if self.e.shape[0] == 0:
                 return False
-            L = _chol(Q[np.ix_(self.e, self.e)])
+            L = _chol(_gather_sym(Q, self.e))
             if L is None:
                 return False
             self.L = L
@@ -413,10 +416,12 @@ class _SchurState:
         posM = np.searchsorted(M, self.m)
         nM = self.m.shape[0]
         idx = np.arange(1, nM + 1)
-        S = -self.buf[: nM + 1, : nM + 1]
-        S[idx, idx] -= dM[posM]
-        # (S is symmetric: its transpose is the Fortran-ordered array LAPACK takes;
-        # the strict upper triangle keeps S, no solve reads it)
+        # -S with the middle diagonal, its upper triangle only: S is symmetric, and
+        # the transpose is the Fortran-ordered array whose lower triangle LAPACK
+        # factors in place (the strict upper triangle of LS is unset; no solve reads
+        # it)
+        S = np.empty((nM + 1, nM + 1))
+        neg_schur_upper(self.buf, nM + 1, dM, posM, S)
         LS, info = dpotrf(S.T, lower=1, clean=0, overwrite_a=1)
         if info == 0:
             aev = np.concatenate([np.diag(self.L) ** 2, np.diag(LS) ** 2])
@@ -438,8 +443,9 @@ class _SchurState:
                 return None
             stable = False
         if self._B is None:
-            Qem = QB.take(posE, axis=0).take(posE.shape[0] + posM, axis=1)
-            self._B = _border(self.y[self.e], Qem)
+            B = np.empty((posE.shape[0], nM + 1))
+            gather_border(QB, self.y[self.e], posE, posE.shape[0] + posM, B)
+            self._B = B
         return _SchurFactor(self.L, LS, lazy, self._B, posE, posM, stable)
 
 

@@ -742,6 +742,49 @@ def test_acs_mode_from_the_kept_schur_state(cancer):
     assert abs(abs(modes[0] @ modes[1]) - 1.0) <= 1e-9
 
 
+def test_schur_factor_kernels_are_the_numpy_expressions():
+    """The compiled copies of the Schur factorization equal the numpy expressions
+    they replace bit for bit: the upper triangle of ``-S_A`` with the middle diagonal
+    taken off (what the lower Cholesky of its transpose reads; the factor is then the
+    same), and the border ``[y_E, QB[posE][:, nE + posM]]``."""
+    from scipy.linalg.lapack import dpotrf
+
+    from gaga._svm_kernels import gather_border, neg_schur_upper
+
+    rng = np.random.default_rng(5)
+    size, cap = 30, 41
+    R = rng.standard_normal((size, size))
+    buf = np.zeros((cap, cap))
+    buf[:size, :size] = -(R @ R.T + size * np.eye(size))  # -S_A: positive definite
+    buf[:size, :size] += 1e-3 * rng.standard_normal((size, size))  # not symmetric
+    dM = -rng.uniform(0.5, 2.0, size - 1)
+    posM = rng.permutation(size - 1)
+    ref = -buf[:size, :size]
+    idx = np.arange(1, size)
+    ref[idx, idx] -= dM[posM]
+    out = np.full((size, size), np.nan)
+    neg_schur_upper(buf, size, dM, posM, out)
+    upper = np.triu_indices(size)
+    assert np.array_equal(out[upper], ref[upper])
+    assert np.all(np.isnan(out[np.tril_indices(size, -1)]))  # left unset
+    L_ref, info_ref = dpotrf(ref.T, lower=1, clean=0)
+    L_got, info_got = dpotrf(out.T, lower=1, clean=0)
+    assert info_ref == info_got == 0
+    lower = np.tril_indices(size)
+    assert np.array_equal(L_got[lower], L_ref[lower])
+
+    QB = rng.standard_normal((50, 50))
+    posE = rng.permutation(12)
+    cols = 12 + rng.permutation(38)[:25]
+    ye = rng.choice([-1.0, 1.0], 12)
+    B = np.empty((12, 26))
+    gather_border(QB, ye, posE, cols, B)
+    ref_B = np.empty((12, 26))
+    ref_B[:, 0] = ye
+    ref_B[:, 1:] = QB.take(posE, axis=0).take(cols, axis=1)
+    assert np.array_equal(B, ref_B)
+
+
 def test_acs_mode_matrix_kernel_is_the_numpy_expressions():
     """The compiled matrix of the ACS mode equals, bit for bit, the numpy expressions
     it replaces (gather, intercept Schur complement, scaling, symmetrization), also
