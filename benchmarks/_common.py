@@ -497,6 +497,18 @@ def compile_svm_path(X, y, regularizer):
         gaga.age_path_svm(X[:200], y[:200], regularizer=regularizer)
 
 
+def timed_svm_path(X, y, regularizer):
+    """(path, seconds) of ``gaga.age_path_svm(X, y, regularizer=regularizer)`` with
+    its warnings off (one timed path; compile first with :func:`compile_svm_path`)."""
+    import gaga
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        path = gaga.age_path_svm(X, y, regularizer=regularizer)
+        return path, time.perf_counter() - t0
+
+
 def path_events(path):
     """The events of an SVM path as (age, kind, sample, from_set, to_set), plain
     Python values (JSON-ready), for :func:`same_events`."""

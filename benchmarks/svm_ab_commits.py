@@ -31,8 +31,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-import warnings
 
 import numpy as np
 
@@ -50,7 +48,7 @@ from _common import (  # noqa: E402
 
 def _child(args):
     """One timed path in this process; writes its record to ``args.out``."""
-    from _common import compile_svm_path, one_path_data, path_events
+    from _common import compile_svm_path, one_path_data, path_events, timed_svm_path
 
     import gaga
 
@@ -59,11 +57,7 @@ def _child(args):
         raise SystemExit(f"imported {gaga.__file__}, not the copy in {root}")
     X, y = one_path_data(args.data, args.n)
     compile_svm_path(X, y, args.regularizer)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        t0 = time.perf_counter()
-        path = gaga.age_path_svm(X, y, regularizer=args.regularizer)
-        seconds = time.perf_counter() - t0
+    path, seconds = timed_svm_path(X, y, args.regularizer)
     ages = np.geomspace(path.age_min, path.age_max, 9)[1:-1]
     record = {
         "seconds": seconds,

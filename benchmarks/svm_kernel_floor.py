@@ -21,7 +21,6 @@ import argparse
 import os
 import sys
 import time
-import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -31,10 +30,10 @@ from _common import (  # noqa: E402
     compile_svm_path,
     markdown_table,
     one_path_data,
+    timed_svm_path,
 )
 from numba.core.dispatcher import Dispatcher  # noqa: E402
 
-import gaga  # noqa: E402
 from gaga import (  # noqa: E402
     _follower,
     _lasso_kernels,
@@ -144,19 +143,13 @@ def main(argv=None):
     args = ap.parse_args(argv)
     X, y = one_path_data(args.data, args.n)
     compile_svm_path(X, y, args.regularizer)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        t0 = time.perf_counter()
-        path = gaga.age_path_svm(X, y, regularizer=args.regularizer)
-        plain = time.perf_counter() - t0
-        timers = Timers()
-        timers.install()
-        try:
-            t0 = time.perf_counter()
-            path2 = gaga.age_path_svm(X, y, regularizer=args.regularizer)
-            wall = time.perf_counter() - t0
-        finally:
-            timers.restore()
+    path, plain = timed_svm_path(X, y, args.regularizer)
+    timers = Timers()
+    timers.install()
+    try:
+        path2, wall = timed_svm_path(X, y, args.regularizer)
+    finally:
+        timers.restore()
     same = len(path2.events) == len(path.events)
     print(
         f"{args.data} n={len(y)} {args.regularizer}: {len(path.events)} events, "
