@@ -128,7 +128,9 @@ class Timers:
         for attr in ("solve", "eigh", "qr", "svd", "norm"):
             obj = getattr(linalg, attr)
             self.saved.append((linalg, attr, obj))
-            setattr(linalg, attr, self.wrap("np.linalg." + attr, obj, "numpy linalg"))
+            setattr(
+                linalg, attr, self.wrap("np.linalg." + attr, obj, "numpy/scipy linalg")
+            )
 
     def restore(self):
         for mod, attr, obj in reversed(self.saved):
@@ -150,13 +152,16 @@ def main(argv=None):
         path2, wall = timed_svm_path(X, y, args.regularizer)
     finally:
         timers.restore()
-    same = len(path2.events) == len(path.events)
+    same = len(path2.events) == len(path.events)  # (the count: a cheap check)
     print(
         f"{args.data} n={len(y)} {args.regularizer}: {len(path.events)} events, "
         f"{len(path.jumps)} jumps; path {plain:.2f} s plain, {wall:.2f} s timed"
-        + ("" if same else " (the timed run found other events)")
+        + ("" if same else " (the timed run found another number of events)")
     )
-    rows = sorted(timers.stats.items(), key=lambda kv: -kv[1][1])
+    # (routines wrapped but never called are left out)
+    rows = sorted(
+        ((k, v) for k, v in timers.stats.items() if v[0]), key=lambda kv: -kv[1][1]
+    )
     jump_wall = timers.jump_seconds
 
     def line(name, kind, calls, sec, sec_jump):
@@ -173,7 +178,6 @@ def main(argv=None):
     table = [
         line(name, kind, f"{calls}", sec, sj)
         for name, (calls, sec, kind, sj) in rows[: args.top]
-        if calls
     ]
     others = rows[args.top :]
     if others:

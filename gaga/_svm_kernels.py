@@ -135,8 +135,7 @@ def sym_rank1(A, n, u, alpha):
 @njit(cache=True)
 def neg_schur_upper(SA, size, dM, posM, out):
     """The upper triangle (diagonal included) of ``-S_A[:size, :size]``, with
-    ``dM[posM]`` taken from its diagonal after the first entry, in ``out[:size,
-    :size]``: the
+    ``dM[posM]`` taken from its diagonal after the first entry, in ``out``: the
     triangle that LAPACK's lower Cholesky reads from ``out.T`` (Fortran order), with
     the values of ``S = -S_A; S[t, t] -= dM[posM[t - 1]]`` bit for bit, in one pass
     over half the matrix. The strict lower triangle of ``out`` is left unset."""

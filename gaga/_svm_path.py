@@ -415,7 +415,6 @@ class _SchurState:
         posE = np.searchsorted(E, self.e)
         posM = np.searchsorted(M, self.m)
         nM = self.m.shape[0]
-        idx = np.arange(1, nM + 1)
         # -S with the middle diagonal, its upper triangle only: S is symmetric, and
         # the transpose is the Fortran-ordered array whose lower triangle LAPACK
         # factors in place (the strict upper triangle of LS is unset; no solve reads
@@ -437,6 +436,7 @@ class _SchurState:
             # landing's Newton, a bordered base); at a fold the verdict is all the
             # follower needs
             LS = None
+            idx = np.arange(1, nM + 1)
             lazy = self.buf[: nM + 1, : nM + 1].copy()
             lazy[idx, idx] += dM[posM]
             if not (np.all(np.isfinite(np.diag(self.L))) and np.all(np.isfinite(lazy))):
@@ -1249,8 +1249,10 @@ class _SVMSystem(_SystemBase):
         A[:nE, nE] = A[nE, :nE] = self.y[E]
         B = np.vstack([QB[:nE, nE:], self.y[M]])
         p = 1.0 / np.sqrt(-dM)
-        Cm = self._acs_mode_matrix(E, M, p)
-        if Cm is None:
+        got = self._acs_mode_matrix(E, M, p)
+        if got is not None:
+            Cm, finite = got
+        else:
             try:
                 X = np.linalg.solve(A, B)
             except np.linalg.LinAlgError:
@@ -1258,7 +1260,8 @@ class _SVMSystem(_SystemBase):
             Sc = QB[nE:, nE:] - B.T @ X
             Cm = (p[:, None] * Sc) * p[None, :]
             Cm = 0.5 * (Cm + Cm.T)
-        if not np.all(np.isfinite(Cm)):
+            finite = bool(np.all(np.isfinite(Cm)))
+        if not finite:
             return None
         if nM <= 64:
             try:
@@ -1287,8 +1290,9 @@ class _SVMSystem(_SystemBase):
         """The matrix ``diag(p) S diag(p)`` (symmetrized) of :meth:`acs_mode`, ``S =
         Q_MM - B^T A^{-1} B`` (M sorted), from the kept :class:`_SchurState` of the
         partition: S is the Schur complement of the intercept in its S_A (quotient
-        property), O(|M|^2) in one compiled pass instead of O(|E| |M|^2); None when
-        the state is not this partition's or S_A's intercept pivot vanishes."""
+        property), O(|M|^2) in one compiled pass instead of O(|E| |M|^2). Returns
+        (the matrix, whether all its entries are finite), or None when the state is
+        not this partition's or S_A's intercept pivot vanishes."""
         st = self._schur
         if st is None or not st.matches(E, M):
             return None
@@ -1299,10 +1303,8 @@ class _SVMSystem(_SystemBase):
         order = np.argsort(st.m) + 1  # S_A's rows of M in the sorted order of M
         Cm = np.empty((order.shape[0], order.shape[0]))
         # (S_A is the leading block of the state's buffer, passed whole: one compiled
-        # signature for C-ordered arrays; a non-finite entry: acs_mode's check
-        # rejects it)
-        acs_mode_matrix(st.buf, order, piv, np.ascontiguousarray(p), Cm)
-        return Cm
+        # signature for C-ordered arrays)
+        return Cm, acs_mode_matrix(st.buf, order, piv, p, Cm)
 
     def fold_direction(self, K, max_iter=20, block=4):
         """Unit eigenvector of the symmetric K for its eigenvalue of smallest modulus
